@@ -1,0 +1,30 @@
+# The two commands a new user needs: `make run` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run test build lint bench fmt
+
+## run: start the service with no configuration (private PostgreSQL in ./.contacts-data)
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/contacts serve
+
+## test: the whole suite against a real PostgreSQL (TEST_DATABASE_URL, or a private cluster)
+test:
+	$(GO) test -count=1 -timeout 15m ./...
+
+## build: the binary in ./bin
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/contacts ./cmd/contacts
+
+## lint: what CI refuses (gofmt, go vet)
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+## bench: the event store benchmarks quoted in the README
+bench:
+	$(GO) test ./eventstore -run '^$$' -bench . -benchtime 3s
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

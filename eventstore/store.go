@@ -1,0 +1,351 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store is the PostgreSQL event store.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// New returns a store over pool; the schema comes from internal/migrations.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+const eventColumns = `position, event_id::text, account_id::text, stream_type, stream_id::text,
+	stream_version, event_type, schema_version, data, metadata, recorded_at,
+	transaction_id::text AS tx_text` // aliased: ORDER BY transaction_id must sort the xid8, not this text
+
+// insertStream appends one stream's events in one statement. The EXISTS guard
+// makes a wrong ExpectedVersion (or another account's stream) insert nothing;
+// UNIQUE(stream_id, stream_version) catches every concurrent writer.
+const insertStream = `
+INSERT INTO events (event_id, account_id, stream_type, stream_id, stream_version,
+                    event_type, schema_version, data, metadata, recorded_at)
+SELECT u.id, $1, $2, $3, u.ver, u.typ, u.sv, u.data, $5, $11
+FROM unnest($6::uuid[], $7::bigint[], $8::text[], $9::int[], $10::jsonb[]) AS u(id, ver, typ, sv, data)
+WHERE $4::bigint = 0
+   OR EXISTS (SELECT 1 FROM events e
+              WHERE e.stream_id = $3 AND e.stream_version = $4 AND e.account_id = $1)
+RETURNING event_id::text, position, recorded_at, transaction_id::text`
+
+// Append writes req atomically and returns the recorded events in request
+// order. Stream inserts run first in the transaction so that its id (and so
+// the tail order) is taken after every earlier version of those streams
+// committed: per-stream order in the tail equals version order.
+func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) {
+	if len(req.Streams) == 0 {
+		return nil, errors.New("eventstore: append of no streams")
+	}
+	info := RequestInfoFrom(ctx)
+	at := req.RecordedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = at.UTC().Truncate(time.Microsecond) // PostgreSQL's precision
+	md, err := json.Marshal(info.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+
+	var out []Event
+	for _, sa := range req.Streams {
+		recorded, err := appendStream(ctx, tx, sa, md, info.Metadata, at)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recorded...)
+	}
+	for _, r := range req.Releases {
+		if _, err := tx.Exec(ctx, `DELETE FROM unique_claims
+			WHERE account_id = $1 AND kind = $2 AND value = $3 AND stream_id = $4`,
+			r.AccountID, r.Kind, r.Value, r.StreamID); err != nil {
+			return nil, fmt.Errorf("eventstore: release %s: %w", r.Kind, err)
+		}
+	}
+	for _, c := range req.Claims {
+		if err := claim(ctx, tx, c); err != nil {
+			return nil, err
+		}
+	}
+	if info.IdempotencyKey != "" {
+		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (account_id, key, request_hash)
+			VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			req.Streams[0].AccountID, info.IdempotencyKey, info.IdempotencyHash)
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: idempotency key: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil, ErrDuplicateRequest
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, mapError(fmt.Errorf("eventstore: commit: %w", err))
+	}
+	return out, nil
+}
+
+func appendStream(ctx context.Context, tx pgx.Tx, sa StreamAppend, md []byte, meta Metadata, at time.Time) ([]Event, error) {
+	n := len(sa.Events)
+	if n == 0 {
+		return nil, nil
+	}
+	ids := make([]string, n)
+	versions := make([]int64, n)
+	types := make([]string, n)
+	schemas := make([]int32, n)
+	datas := make([]string, n)
+	for i, e := range sa.Events {
+		ids[i] = e.ID
+		if ids[i] == "" {
+			ids[i] = NewID()
+		}
+		versions[i] = sa.ExpectedVersion + int64(i) + 1
+		types[i] = e.Type
+		schemas[i] = int32(max(e.SchemaVersion, 1))
+		datas[i] = string(e.Data)
+	}
+	rows, err := tx.Query(ctx, insertStream, sa.AccountID, sa.StreamType, sa.StreamID,
+		sa.ExpectedVersion, md, ids, versions, types, schemas, datas, at)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	type rec struct {
+		pos  int64
+		at   time.Time
+		txid string
+	}
+	got := make(map[string]rec, n)
+	for rows.Next() {
+		var id string
+		var r rec
+		if err := rows.Scan(&id, &r.pos, &r.at, &r.txid); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		got[id] = r
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, mapError(err)
+	}
+	if len(got) != n {
+		// The guard refused: the stream is not at ExpectedVersion (or is not
+		// this account's).
+		return nil, fmt.Errorf("%w: stream %s is not at version %d", ErrConcurrency, sa.StreamID, sa.ExpectedVersion)
+	}
+	out := make([]Event, n)
+	for i := range sa.Events {
+		r := got[ids[i]]
+		txid, _ := strconv.ParseUint(r.txid, 10, 64)
+		out[i] = Event{
+			ID: ids[i], Position: r.pos, TxID: txid, AccountID: sa.AccountID,
+			StreamType: sa.StreamType, StreamID: sa.StreamID, Version: versions[i],
+			Type: types[i], SchemaVersion: int(schemas[i]), Data: json.RawMessage(datas[i]),
+			Metadata: meta, RecordedAt: r.at,
+		}
+	}
+	return out, nil
+}
+
+// claim takes a unique value for c.StreamID. Claiming a value the stream
+// already owns is a no-op; a value owned by another stream is refused.
+func claim(ctx context.Context, tx pgx.Tx, c Claim) error {
+	for attempt := 0; attempt < 3; attempt++ {
+		tag, err := tx.Exec(ctx, `INSERT INTO unique_claims (account_id, kind, value, stream_id)
+			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, c.AccountID, c.Kind, c.Value, c.StreamID)
+		if err != nil {
+			return fmt.Errorf("eventstore: claim %s: %w", c.Kind, err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		// A new statement sees the committed owner (READ COMMITTED).
+		var owner string
+		err = tx.QueryRow(ctx, `SELECT stream_id::text FROM unique_claims
+			WHERE account_id = $1 AND kind = $2 AND value = $3`, c.AccountID, c.Kind, c.Value).Scan(&owner)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // released between our two statements: try again
+		}
+		if err != nil {
+			return fmt.Errorf("eventstore: claim %s: %w", c.Kind, err)
+		}
+		if owner == c.StreamID {
+			return nil
+		}
+		return &ClaimTakenError{Kind: c.Kind, Value: c.Value, Owner: owner}
+	}
+	return fmt.Errorf("%w: claim %s %q kept changing", ErrConcurrency, c.Kind, c.Value)
+}
+
+// mapError turns a unique violation on the stream version into ErrConcurrency.
+func mapError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_stream_id_stream_version_key" {
+		return fmt.Errorf("%w: %s", ErrConcurrency, pgErr.Detail)
+	}
+	return err
+}
+
+// ReadStream returns the account's stream events with version > afterVersion,
+// oldest first. Another account's stream reads as empty.
+func (s *Store) ReadStream(ctx context.Context, accountID, streamID string, afterVersion int64) ([]Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE stream_id = $1 AND account_id = $2 AND stream_version > $3
+		ORDER BY stream_version`, streamID, accountID, afterVersion)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: read stream: %w", err)
+	}
+	return scanEvents(rows)
+}
+
+// ReadAll returns up to limit events after cur in tail order (transaction id,
+// then position). It returns only events of transactions older than every
+// transaction still running, so an event committed late is never skipped:
+// until its transaction ends, nothing after it is returned either.
+func (s *Store) ReadAll(ctx context.Context, after Cursor, limit int) ([]Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE (transaction_id, position) > ($1::text::xid8, $2)
+		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id, position
+		LIMIT $3`, strconv.FormatUint(after.TxID, 10), after.Position, limit)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: read all: %w", err)
+	}
+	return scanEvents(rows)
+}
+
+// Head is the position of the newest event (0 when empty).
+func (s *Store) Head(ctx context.Context) (int64, error) {
+	var pos int64
+	err := s.pool.QueryRow(ctx, `SELECT COALESCE(max(position), 0) FROM events`).Scan(&pos)
+	return pos, err
+}
+
+// LookupClaim returns the stream that owns a unique value, if any.
+func (s *Store) LookupClaim(ctx context.Context, accountID, kind, value string) (string, bool, error) {
+	var owner string
+	err := s.pool.QueryRow(ctx, `SELECT stream_id::text FROM unique_claims
+		WHERE account_id = $1 AND kind = $2 AND value = $3`, accountID, kind, value).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("eventstore: lookup claim: %w", err)
+	}
+	return owner, true, nil
+}
+
+// StreamsMentioning lists the account's streams that recorded an event of one
+// of eventTypes whose array field holds value (case-insensitively). Callers
+// load each stream and let the aggregate decide: this is a superset.
+func (s *Store) StreamsMentioning(ctx context.Context, accountID string, eventTypes []string, field, value string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT stream_id::text FROM events
+		WHERE account_id = $1 AND event_type = ANY($2)
+		  AND jsonb_typeof(data -> $3) = 'array'
+		  AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(data -> $3) v WHERE lower(v) = lower($4))`,
+		accountID, eventTypes, field, value)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: streams mentioning: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// ExistingStreams returns which of ids are streams of streamType in the
+// account. Ids of other accounts, other types or nothing are absent.
+func (s *Store) ExistingStreams(ctx context.Context, accountID, streamType string, ids []string) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT stream_id::text FROM events
+		WHERE stream_id = ANY($3::uuid[]) AND stream_version = 1 AND account_id = $1 AND stream_type = $2`,
+		accountID, streamType, ids)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: existing streams: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// IdempotentResponse is what a request with an Idempotency-Key answered.
+type IdempotentResponse struct {
+	RequestHash string
+	Status      int    // 0 while the first request has not finished
+	Body        []byte // nil while the first request has not finished
+}
+
+// LookupIdempotency returns the stored answer for key, if the key was used.
+func (s *Store) LookupIdempotency(ctx context.Context, accountID, key string) (*IdempotentResponse, error) {
+	var r IdempotentResponse
+	var status *int32
+	err := s.pool.QueryRow(ctx, `SELECT request_hash, response_status, response_body
+		FROM idempotency_keys WHERE account_id = $1 AND key = $2`, accountID, key).Scan(&r.RequestHash, &status, &r.Body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: lookup idempotency key: %w", err)
+	}
+	if status != nil {
+		r.Status = int(*status)
+	}
+	return &r, nil
+}
+
+// SaveIdempotentResponse stores the answer of the request that used key.
+func (s *Store) SaveIdempotentResponse(ctx context.Context, accountID, key string, status int, body []byte) error {
+	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET response_status = $3, response_body = $4
+		WHERE account_id = $1 AND key = $2`, accountID, key, status, body)
+	if err != nil {
+		return fmt.Errorf("eventstore: save idempotent response: %w", err)
+	}
+	return nil
+}
+
+func scanEvents(rows pgx.Rows) ([]Event, error) {
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var data, md []byte
+		var txid string
+		if err := rows.Scan(&e.Position, &e.ID, &e.AccountID, &e.StreamType, &e.StreamID,
+			&e.Version, &e.Type, &e.SchemaVersion, &data, &md, &e.RecordedAt, &txid); err != nil {
+			return nil, err
+		}
+		e.Data = data
+		if len(md) > 0 {
+			if err := json.Unmarshal(md, &e.Metadata); err != nil {
+				return nil, fmt.Errorf("eventstore: metadata of event %s: %w", e.ID, err)
+			}
+		}
+		e.TxID, _ = strconv.ParseUint(txid, 10, 64)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// NewID returns a time-ordered (version 7) UUID: new ids land at the right
+// edge of the btree indexes instead of at random pages.
+func NewID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}

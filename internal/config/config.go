@@ -1,0 +1,137 @@
+// Package config reads the service configuration from the environment and
+// flags, fills defaults and validates it as a whole.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is everything `contacts serve` needs.
+type Config struct {
+	HTTPAddr       string        // CONTACTS_HTTP_ADDR
+	DatabaseURL    string        // DATABASE_URL; empty: a private cluster in DataDir
+	DataDir        string        // CONTACTS_DATA_DIR
+	JWTSecret      string        // CONTACTS_JWT_SECRET; empty: generated, kept in DataDir
+	WriteKey       string        // CONTACTS_WRITE_KEY
+	LogLevel       string        // LOG_LEVEL: debug, info, warn, error
+	AccessTokenTTL time.Duration // CONTACTS_ACCESS_TOKEN_TTL
+	MaxBodyBytes   int64         // CONTACTS_MAX_BODY_BYTES
+	DBMaxConns     int32         // CONTACTS_DB_MAX_CONNS
+	ShutdownGrace  time.Duration // CONTACTS_SHUTDOWN_TIMEOUT
+}
+
+// FromEnv reads the environment, then lets flags in args override it.
+func FromEnv(args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&c.HTTPAddr, "http-addr", getenv("CONTACTS_HTTP_ADDR"), "HTTP listen address (CONTACTS_HTTP_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL); empty starts a private cluster")
+	fs.StringVar(&c.DataDir, "data-dir", getenv("CONTACTS_DATA_DIR"), "data directory (CONTACTS_DATA_DIR)")
+	fs.StringVar(&c.JWTSecret, "jwt-secret", getenv("CONTACTS_JWT_SECRET"), "HS256 signing secret (CONTACTS_JWT_SECRET)")
+	fs.StringVar(&c.WriteKey, "write-key", getenv("CONTACTS_WRITE_KEY"), "write key for WebSocket create_contact (CONTACTS_WRITE_KEY)")
+	fs.StringVar(&c.LogLevel, "log-level", getenv("LOG_LEVEL"), "debug, info, warn or error (LOG_LEVEL)")
+	var ttl, grace, maxBody, maxConns string
+	fs.StringVar(&ttl, "access-token-ttl", getenv("CONTACTS_ACCESS_TOKEN_TTL"), "access token lifetime (CONTACTS_ACCESS_TOKEN_TTL)")
+	fs.StringVar(&grace, "shutdown-timeout", getenv("CONTACTS_SHUTDOWN_TIMEOUT"), "graceful shutdown limit (CONTACTS_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&maxBody, "max-body-bytes", getenv("CONTACTS_MAX_BODY_BYTES"), "largest JSON request body (CONTACTS_MAX_BODY_BYTES)")
+	fs.StringVar(&maxConns, "db-max-conns", getenv("CONTACTS_DB_MAX_CONNS"), "PostgreSQL pool size (CONTACTS_DB_MAX_CONNS)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var errs []error
+	var err error
+	if ttl != "" {
+		if c.AccessTokenTTL, err = time.ParseDuration(ttl); err != nil {
+			errs = append(errs, fmt.Errorf("CONTACTS_ACCESS_TOKEN_TTL: %w", err))
+		}
+	}
+	if grace != "" {
+		if c.ShutdownGrace, err = time.ParseDuration(grace); err != nil {
+			errs = append(errs, fmt.Errorf("CONTACTS_SHUTDOWN_TIMEOUT: %w", err))
+		}
+	}
+	if maxBody != "" {
+		if _, err := fmt.Sscan(maxBody, &c.MaxBodyBytes); err != nil {
+			errs = append(errs, fmt.Errorf("CONTACTS_MAX_BODY_BYTES: %w", err))
+		}
+	}
+	if maxConns != "" {
+		if _, err := fmt.Sscan(maxConns, &c.DBMaxConns); err != nil {
+			errs = append(errs, fmt.Errorf("CONTACTS_DB_MAX_CONNS: %w", err))
+		}
+	}
+	c.SetDefaults()
+	errs = append(errs, c.Validate())
+	return c, errors.Join(errs...)
+}
+
+// SetDefaults fills every unset field.
+func (c *Config) SetDefaults() {
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./.contacts-data"
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.AccessTokenTTL == 0 {
+		c.AccessTokenTTL = time.Hour
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.DBMaxConns == 0 {
+		c.DBMaxConns = 32
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = 20 * time.Second
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("CONTACTS_HTTP_ADDR %q: %w", c.HTTPAddr, err))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, fmt.Errorf("DATABASE_URL must be a postgres:// URL"))
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		errs = append(errs, fmt.Errorf("CONTACTS_JWT_SECRET must be at least 32 characters"))
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.AccessTokenTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("CONTACTS_ACCESS_TOKEN_TTL must be at least 1m"))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("CONTACTS_MAX_BODY_BYTES must be at least 1024"))
+	}
+	if c.DBMaxConns < 2 {
+		errs = append(errs, fmt.Errorf("CONTACTS_DB_MAX_CONNS must be at least 2"))
+	}
+	return errors.Join(errs...)
+}
+
+// ParseLevel maps LOG_LEVEL to a slog level.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// Getenv is os.Getenv, named for wiring.
+var Getenv = os.Getenv

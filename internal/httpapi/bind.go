@@ -1,0 +1,159 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/binding"
+	"github.com/go-playground/validator/v10"
+	"github.com/google/uuid"
+
+	"contacts/internal/apierr"
+)
+
+// bindJSON decodes a typed body with gin's binding and validation; every
+// failure becomes the API's error format. It reports whether to go on.
+func (a *api) bindJSON(c *gin.Context, dst any) bool {
+	if err := c.ShouldBindWith(dst, binding.JSON); err != nil {
+		a.fail(c, bindError(err))
+		return false
+	}
+	return true
+}
+
+// decodeObject reads a JSON object body as a map, the input shape of the
+// field-level commands (the domain validates each field).
+func (a *api) decodeObject(c *gin.Context) (map[string]any, bool) {
+	dec := json.NewDecoder(c.Request.Body)
+	var m map[string]any
+	err := dec.Decode(&m)
+	if err == nil && m == nil {
+		err = &json.UnmarshalTypeError{Value: "null", Type: nil}
+	}
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = errors.New("unexpected data after the JSON object")
+		}
+	}
+	if err != nil {
+		a.fail(c, bindError(err))
+		return nil, false
+	}
+	return m, true
+}
+
+func bindError(err error) error {
+	var tooLarge *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	var verrs validator.ValidationErrors
+	switch {
+	case errors.As(err, &tooLarge):
+		return errTooLarge
+	case errors.Is(err, io.EOF):
+		return apierr.New(http.StatusBadRequest, "invalid_json", "request body is empty; a JSON object is expected")
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return apierr.New(http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error())
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return apierr.New(http.StatusBadRequest, "invalid_json", "request body must be a JSON object")
+		}
+		return &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
+			Fields: map[string]string{typeErr.Field: "must be a " + jsonKind(typeErr.Type.Kind().String())}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
+			Fields: map[string]string{field: "unknown field"}}
+	case errors.As(err, &verrs):
+		fields := map[string]string{}
+		for _, fe := range verrs {
+			fields[jsonName(fe)] = describe(fe)
+		}
+		return &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input", Fields: fields}
+	}
+	return apierr.New(http.StatusBadRequest, "invalid_json", err.Error())
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "slice":
+		return "list"
+	case "map", "struct":
+		return "object"
+	case "bool":
+		return "boolean"
+	}
+	return "number"
+}
+
+// jsonName is the field's path without the struct's own name
+// ("contact_ids", "items[0].phone").
+func jsonName(fe validator.FieldError) string {
+	ns := fe.Namespace()
+	if i := strings.IndexByte(ns, '.'); i >= 0 {
+		ns = ns[i+1:]
+	}
+	return ns
+}
+
+func describe(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "is required"
+	case "max":
+		return "must have at most " + fe.Param() + " items or characters"
+	case "min":
+		return "must have at least " + fe.Param() + " items or characters"
+	case "uuid":
+		return "must be a UUID"
+	case "oneof":
+		return "must be one of: " + fe.Param()
+	}
+	return fmt.Sprintf("failed the %q check", fe.Tag())
+}
+
+// pathID reads a UUID path parameter; a malformed one is simply not found.
+func (a *api) pathID(c *gin.Context, name string) (string, bool) {
+	id, err := uuid.Parse(c.Param(name))
+	if err != nil {
+		a.fail(c, apierr.New(http.StatusNotFound, "not_found", name+" "+strconv.Quote(c.Param(name))+" not found"))
+		return "", false
+	}
+	return id.String(), true
+}
+
+// ifMatch reads the client's expected version from If-Match ("3", W/"3" or
+// 3; "*" means any).
+func (a *api) ifMatch(c *gin.Context) (*int64, bool) {
+	h := strings.TrimSpace(c.GetHeader("If-Match"))
+	if h == "" || h == "*" {
+		return nil, true
+	}
+	h = strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
+	v, err := strconv.ParseInt(h, 10, 64)
+	if err != nil || v < 0 {
+		a.fail(c, apierr.New(http.StatusBadRequest, "invalid_if_match", "If-Match must be a version number, like \"3\""))
+		return nil, false
+	}
+	return &v, true
+}
+
+// respond writes a state with its version as ETag.
+func respond(c *gin.Context, status int, version int64, body any) {
+	c.Header("ETag", `"`+strconv.FormatInt(version, 10)+`"`)
+	c.JSON(status, body)
+}
+
+func lower(s string) string { return strings.ToLower(s) }
+
+func notFound(kind, id string) error {
+	return apierr.New(http.StatusNotFound, "not_found", kind+" "+id+" not found")
+}

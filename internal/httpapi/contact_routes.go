@@ -1,0 +1,354 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"contacts/commands"
+	"contacts/domain/contact"
+)
+
+func (a *api) contactRoutes(r *gin.RouterGroup) {
+	r.POST("/contacts", a.createContact)
+	r.POST("/contacts/merge", a.mergeContacts)
+	r.GET("/contacts/:id", a.getContact)
+	r.PATCH("/contacts/:id", a.updateContact)
+	r.PUT("/contacts/:id", a.updateContact) // partial, as the reference APIs' PUT
+	r.DELETE("/contacts/:id", a.contactLifecycle((*commands.Handlers).DeleteContact))
+	r.POST("/contacts/:id/restore", a.contactLifecycle((*commands.Handlers).RestoreContact))
+	r.POST("/contacts/:id/inactivate", a.contactLifecycle((*commands.Handlers).InactivateContact))
+	r.POST("/contacts/:id/activate", a.contactLifecycle((*commands.Handlers).ActivateContact))
+	r.GET("/contacts/:id/labels", a.listContactLabels)
+	r.POST("/contacts/:id/labels", a.changeLabels((*commands.Handlers).AddContactLabels))
+	r.DELETE("/contacts/:id/labels", a.changeLabels((*commands.Handlers).RemoveContactLabels))
+	r.GET("/contacts/:id/notes", a.listNotes)
+	r.POST("/contacts/:id/notes", a.addNote)
+	r.PATCH("/contacts/:id/notes/:note_id", a.editNote)
+	r.PUT("/contacts/:id/notes/:note_id", a.editNote)
+	r.DELETE("/contacts/:id/notes/:note_id", a.removeNote)
+	r.PUT("/contacts/:id/assignment", a.assignContact)
+	r.POST("/contacts/:id/accounts", a.associateAccount)
+	r.DELETE("/contacts/:id/accounts/:account_id", a.dissociateAccount)
+	r.PATCH("/contacts/:id/custom_attributes", a.setCustomAttributes)
+	r.POST("/contacts/:id/destroy_custom_attributes", a.removeCustomAttributes)
+	r.GET("/contacts/:id/events", a.contactHistory)
+}
+
+// contactRef reads the path id and If-Match; it reports whether to go on.
+func (a *api) contactRef(c *gin.Context) (commands.ContactRef, bool) {
+	id, ok := a.pathID(c, "id")
+	if !ok {
+		return commands.ContactRef{}, false
+	}
+	expected, ok := a.ifMatch(c)
+	if !ok {
+		return commands.ContactRef{}, false
+	}
+	return commands.ContactRef{AccountID: principal(c).AccountID, ID: id, ExpectedVersion: expected}, true
+}
+
+// sendContact answers with the contact's state (status 200) or the error.
+func (a *api) sendContact(c *gin.Context, st contact.State, err error) {
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	respond(c, http.StatusOK, st.Version, st)
+}
+
+func (a *api) createContact(c *gin.Context) {
+	fields, ok := a.decodeObject(c)
+	if !ok {
+		return
+	}
+	id, _ := fields["uuid"].(string)
+	if _, given := fields["uuid"]; given {
+		delete(fields, "uuid")
+		if id == "" {
+			id = "-" // present but not a string: let the id check refuse it
+		}
+	}
+	p := principal(c)
+	st, err := a.Commands.CreateContact(c.Request.Context(), commands.CreateContact{
+		AccountID: p.AccountID, ActorID: p.UserID, ID: id, Fields: fields,
+	})
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/contacts/"+st.ID)
+	respond(c, http.StatusCreated, st.Version, st)
+}
+
+func (a *api) getContact(c *gin.Context) {
+	id, ok := a.pathID(c, "id")
+	if !ok {
+		return
+	}
+	st, err := a.Commands.Contact(c.Request.Context(), principal(c).AccountID, id)
+	a.sendContact(c, st, err)
+}
+
+func (a *api) updateContact(c *gin.Context) {
+	ref, ok := a.contactRef(c)
+	if !ok {
+		return
+	}
+	fields, ok := a.decodeObject(c)
+	if !ok {
+		return
+	}
+	st, err := a.Commands.UpdateContact(c.Request.Context(), commands.UpdateContact{
+		AccountID: ref.AccountID, ID: ref.ID, ExpectedVersion: ref.ExpectedVersion, Fields: fields,
+	})
+	a.sendContact(c, st, err)
+}
+
+func (a *api) contactLifecycle(run func(*commands.Handlers, context.Context, commands.ContactRef) (contact.State, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ref, ok := a.contactRef(c)
+		if !ok {
+			return
+		}
+		st, err := run(a.Commands, c.Request.Context(), ref)
+		a.sendContact(c, st, err)
+	}
+}
+
+type labelsRequest struct {
+	Labels []string `json:"labels" binding:"required,max=100"`
+}
+
+func (a *api) listContactLabels(c *gin.Context) {
+	id, ok := a.pathID(c, "id")
+	if !ok {
+		return
+	}
+	st, err := a.Commands.Contact(c.Request.Context(), principal(c).AccountID, id)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	respond(c, http.StatusOK, st.Version, gin.H{"labels": st.Labels})
+}
+
+func (a *api) changeLabels(run func(*commands.Handlers, context.Context, commands.ChangeContactLabels) (contact.State, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ref, ok := a.contactRef(c)
+		if !ok {
+			return
+		}
+		var in labelsRequest
+		if !a.bindJSON(c, &in) {
+			return
+		}
+		st, err := run(a.Commands, c.Request.Context(), commands.ChangeContactLabels{ContactRef: ref, Labels: in.Labels})
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		respond(c, http.StatusOK, st.Version, gin.H{"labels": st.Labels, "version": st.Version})
+	}
+}
+
+func (a *api) listNotes(c *gin.Context) {
+	id, ok := a.pathID(c, "id")
+	if !ok {
+		return
+	}
+	st, err := a.Commands.Contact(c.Request.Context(), principal(c).AccountID, id)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	respond(c, http.StatusOK, st.Version, st.Notes)
+}
+
+type noteRequest struct {
+	Content string `json:"content" binding:"required"`
+}
+
+func (a *api) addNote(c *gin.Context) {
+	ref, ok := a.contactRef(c)
+	if !ok {
+		return
+	}
+	var in noteRequest
+	if !a.bindJSON(c, &in) {
+		return
+	}
+	st, noteID, err := a.Commands.AddNote(c.Request.Context(), commands.AddNote{ContactRef: ref, AuthorID: principal(c).UserID, Content: in.Content})
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	for _, n := range st.Notes {
+		if n.ID == noteID {
+			respond(c, http.StatusCreated, st.Version, n)
+			return
+		}
+	}
+	respond(c, http.StatusCreated, st.Version, st)
+}
+
+func (a *api) editNote(c *gin.Context) {
+	ref, ok := a.contactRef(c)
+	if !ok {
+		return
+	}
+	noteID, ok := a.pathID(c, "note_id")
+	if !ok {
+		return
+	}
+	var in noteRequest
+	if !a.bindJSON(c, &in) {
+		return
+	}
+	st, err := a.Commands.EditNote(c.Request.Context(), commands.EditNote{ContactRef: ref, NoteID: noteID, Content: in.Content})
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	for _, n := range st.Notes {
+		if n.ID == noteID {
+			respond(c, http.StatusOK, st.Version, n)
+			return
+		}
+	}
+	respond(c, http.StatusOK, st.Version, st)
+}
+
+func (a *api) removeNote(c *gin.Context) {
+	ref, ok := a.contactRef(c)
+	if !ok {
+		return
+	}
+	noteID, ok := a.pathID(c, "note_id")
+	if !ok {
+		return
+	}
+	st, err := a.Commands.RemoveNote(c.Request.Context(), commands.RemoveNote{ContactRef: ref, NoteID: noteID})
+	a.sendContact(c, st, err)
+}
+
+type assignRequest struct {
+	AssignedTo []string `json:"assigned_to" binding:"max=100"`
+	Teams      []string `json:"teams" binding:"max=100"`
+}
+
+func (a *api) assignContact(c *gin.Context) {
+	ref, ok := a.contactRef(c)
+	if !ok {
+		return
+	}
+	var in assignRequest
+	if !a.bindJSON(c, &in) {
+		return
+	}
+	st, err := a.Commands.AssignContact(c.Request.Context(), commands.AssignContact{ContactRef: ref, Users: in.AssignedTo, Teams: in.Teams})
+	a.sendContact(c, st, err)
+}
+
+type associateRequest struct {
+	AccountID string `json:"account_id" binding:"required"`
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+}
+
+func (a *api) associateAccount(c *gin.Context) {
+	ref, ok := a.contactRef(c)
+	if !ok {
+		return
+	}
+	var in associateRequest
+	if !a.bindJSON(c, &in) {
+		return
+	}
+	st, err := a.Commands.AssociateAccount(c.Request.Context(), commands.AssociateAccount{
+		ContactRef: ref, LinkedAccountID: in.AccountID, Name: in.Name, Role: in.Role,
+	})
+	a.sendContact(c, st, err)
+}
+
+func (a *api) dissociateAccount(c *gin.Context) {
+	ref, ok := a.contactRef(c)
+	if !ok {
+		return
+	}
+	linked, ok := a.pathID(c, "account_id")
+	if !ok {
+		return
+	}
+	st, err := a.Commands.DissociateAccount(c.Request.Context(), commands.DissociateAccount{ContactRef: ref, LinkedAccountID: linked})
+	a.sendContact(c, st, err)
+}
+
+type customAttributesRequest struct {
+	CustomAttributes map[string]any `json:"custom_attributes" binding:"required"`
+}
+
+func (a *api) setCustomAttributes(c *gin.Context) {
+	ref, ok := a.contactRef(c)
+	if !ok {
+		return
+	}
+	var in customAttributesRequest
+	if !a.bindJSON(c, &in) {
+		return
+	}
+	st, err := a.Commands.SetCustomAttributes(c.Request.Context(), commands.SetCustomAttributes{ContactRef: ref, Values: in.CustomAttributes})
+	a.sendContact(c, st, err)
+}
+
+type removeCustomAttributesRequest struct {
+	CustomAttributes []string `json:"custom_attributes" binding:"required"`
+}
+
+func (a *api) removeCustomAttributes(c *gin.Context) {
+	ref, ok := a.contactRef(c)
+	if !ok {
+		return
+	}
+	var in removeCustomAttributesRequest
+	if !a.bindJSON(c, &in) {
+		return
+	}
+	st, err := a.Commands.RemoveCustomAttributes(c.Request.Context(), commands.RemoveCustomAttributes{ContactRef: ref, Keys: in.CustomAttributes})
+	a.sendContact(c, st, err)
+}
+
+type mergeRequest struct {
+	BaseContactID   string `json:"base_contact_id" binding:"required,uuid"`
+	MergeeContactID string `json:"mergee_contact_id" binding:"required,uuid"`
+}
+
+func (a *api) mergeContacts(c *gin.Context) {
+	var in mergeRequest
+	if !a.bindJSON(c, &in) {
+		return
+	}
+	st, err := a.Commands.MergeContacts(c.Request.Context(), commands.MergeContacts{
+		AccountID: principal(c).AccountID, WinnerID: lower(in.BaseContactID), LoserID: lower(in.MergeeContactID),
+	})
+	a.sendContact(c, st, err)
+}
+
+// contactHistory lists the contact's events with who made each change.
+func (a *api) contactHistory(c *gin.Context) {
+	id, ok := a.pathID(c, "id")
+	if !ok {
+		return
+	}
+	evs, err := a.Store.ReadStream(c.Request.Context(), principal(c).AccountID, id, 0)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if len(evs) == 0 || evs[0].StreamType != contact.StreamType {
+		a.fail(c, notFound("contact", id))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"events": evs})
+}
