@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"contacts/domain"
@@ -193,17 +194,20 @@ func claimField(kind string) string {
 // only for commands without a client-supplied expected version: those must
 // fail so the client can re-read.
 func retry(ctx context.Context, expected *int64, fn func() error) error {
-	const attempts = 5
+	const attempts = 10
 	var err error
 	for i := 0; i < attempts; i++ {
 		err = fn()
 		if !errors.Is(err, eventstore.ErrConcurrency) || expected != nil {
 			return err
 		}
-		if ctx.Err() != nil {
+		// Jittered back-off, so racing writers do not collide again in step.
+		wait := time.Duration(1+rand.IntN(2*(i+1))) * time.Millisecond
+		select {
+		case <-ctx.Done():
 			return ctx.Err()
+		case <-time.After(wait):
 		}
-		time.Sleep(time.Duration(i+1) * 2 * time.Millisecond)
 	}
 	return err
 }

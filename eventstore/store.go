@@ -253,7 +253,8 @@ func (s *Store) LookupClaim(ctx context.Context, accountID, kind, value string) 
 
 // StreamsMentioning lists the account's streams that recorded an event of one
 // of eventTypes whose array field holds value (case-insensitively). Callers
-// load each stream and let the aggregate decide: this is a superset.
+// load each stream and let the aggregate decide: this is a superset. Only the
+// event types of events_membership_idx are indexed for this.
 func (s *Store) StreamsMentioning(ctx context.Context, accountID string, eventTypes []string, field, value string) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT DISTINCT stream_id::text FROM events
 		WHERE account_id = $1 AND event_type = ANY($2)

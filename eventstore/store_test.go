@@ -422,3 +422,43 @@ func TestStreamsMentioning(t *testing.T) {
 		t.Fatal("another account's streams were listed")
 	}
 }
+
+// TestLargeBatchAppend: a batch keeps its order, data and metadata, and the
+// guard and conflict mapping hold for it as for single events.
+func TestLargeBatchAppend(t *testing.T) {
+	ctx := eventstore.WithRequestInfo(context.Background(), eventstore.RequestInfo{Metadata: eventstore.Metadata{Actor: "importer"}})
+	s, _ := newStore(t)
+	account, stream := eventstore.NewID(), eventstore.NewID()
+	batch := make([]eventstore.NewEvent, 100)
+	for i := range batch {
+		batch[i] = eventstore.NewEvent{Type: "contact.updated", Data: []byte(fmt.Sprintf(`{"i":%d,"s":"a\"b"}`, i))}
+	}
+	got, err := appendOne(ctx, s, account, stream, 0, batch...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 100 || got[99].Version != 100 || got[0].Position == 0 || got[0].TxID == 0 {
+		t.Fatalf("recorded: %d events, last %+v", len(got), got[len(got)-1])
+	}
+	read, err := s.ReadStream(ctx, account, stream, 0)
+	if err != nil || len(read) != 100 {
+		t.Fatalf("read %d, %v", len(read), err)
+	}
+	for i, e := range read {
+		want := fmt.Sprintf(`{"i": %d, "s": "a\"b"}`, i)
+		if string(e.Data) != want || e.Version != int64(i+1) || e.Metadata.Actor != "importer" || e.ID != got[i].ID {
+			t.Fatalf("event %d: %s v%d %+v, want %s", i, e.Data, e.Version, e.Metadata, want)
+		}
+	}
+	for _, expected := range []int64{0, 50, 101} { // exists, stale, from the future
+		if _, err := appendOne(ctx, s, account, stream, expected, batch...); !errors.Is(err, eventstore.ErrConcurrency) {
+			t.Fatalf("expected version %d: err = %v, want ErrConcurrency", expected, err)
+		}
+	}
+	if _, err := appendOne(ctx, s, eventstore.NewID(), stream, 100, batch...); !errors.Is(err, eventstore.ErrConcurrency) {
+		t.Fatalf("another account's stream: err = %v", err)
+	}
+	if _, err := appendOne(ctx, s, account, stream, 100, batch...); err != nil {
+		t.Fatalf("append at the right version: %v", err)
+	}
+}

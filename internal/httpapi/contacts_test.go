@@ -379,3 +379,29 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatalf("another account's requests appended %d events to the owner's account", after-before)
 	}
 }
+
+// TestConcurrentUpdatesAllLand: writers without If-Match race on one
+// contact; conflicts are retried inside the command, so every change lands
+// and the version counts them all.
+func TestConcurrentUpdatesAllLand(t *testing.T) {
+	e := newEnv(t)
+	s := e.register(t)
+	id := str(s.do("POST", "/api/v1/contacts", map[string]any{"first_name": "Ada"}).want(http.StatusCreated).obj()["uuid"])
+	const writers = 8
+	var wg sync.WaitGroup
+	for i := 0; i < writers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r := s.do("PATCH", "/api/v1/contacts/"+id+"/custom_attributes", map[string]any{"custom_attributes": map[string]any{fmt.Sprint("k", i): i}})
+			if r.status != http.StatusOK {
+				t.Errorf("writer %d: %d %s", i, r.status, r.body)
+			}
+		}(i)
+	}
+	wg.Wait()
+	got := s.do("GET", "/api/v1/contacts/"+id, nil).want(http.StatusOK).obj()
+	if len(got["custom_attributes"].(map[string]any)) != writers || got["version"] != float64(1+writers) {
+		t.Fatalf("after %d concurrent writers: version %v, attributes %v", writers, got["version"], got["custom_attributes"])
+	}
+}

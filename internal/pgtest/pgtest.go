@@ -54,6 +54,11 @@ const (
 	// the private cluster's temporary directory is created (default: /dev/shm
 	// on Linux when it is a large enough tmpfs, else os.TempDir()).
 	EnvDir = "PGTEST_DIR"
+
+	// EnvDurable set to "1" starts the private cluster with fsync and
+	// synchronous commit on, as a production server runs: benchmarks that
+	// quote write throughput use it (with PGTEST_DIR on a real disk).
+	EnvDurable = "PGTEST_DURABLE"
 )
 
 type server struct {
@@ -116,7 +121,7 @@ func startServer() (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: creating cluster directory: %w", err)
 	}
-	c, err := pgcluster.Start(ctx, pgcluster.Options{DataDir: dir, Fsync: false})
+	c, err := pgcluster.Start(ctx, pgcluster.Options{DataDir: dir, Fsync: os.Getenv(EnvDurable) == "1"})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pgtest: starting private PostgreSQL cluster: %w", err)

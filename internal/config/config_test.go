@@ -1,0 +1,48 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := FromEnv(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "./.contacts-data" || c.LogLevel != "info" ||
+		c.AccessTokenTTL != time.Hour || c.MaxBodyBytes != 1<<20 || c.DatabaseURL != "" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestEnvironmentAndFlags(t *testing.T) {
+	c, err := FromEnv([]string{"-http-addr", "0.0.0.0:9000"}, env(map[string]string{
+		"CONTACTS_HTTP_ADDR": "127.0.0.1:1", "DATABASE_URL": "postgres://u@h/db", "LOG_LEVEL": "debug",
+		"CONTACTS_ACCESS_TOKEN_TTL": "15m", "CONTACTS_WRITE_KEY": "k",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "0.0.0.0:9000" || c.DatabaseURL != "postgres://u@h/db" || c.AccessTokenTTL != 15*time.Minute || c.WriteKey != "k" {
+		t.Fatalf("flags do not override the environment: %+v", c)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	_, err := FromEnv(nil, env(map[string]string{
+		"CONTACTS_HTTP_ADDR": "nope", "DATABASE_URL": "mysql://x", "CONTACTS_JWT_SECRET": "short",
+		"LOG_LEVEL": "loud", "CONTACTS_ACCESS_TOKEN_TTL": "soon", "CONTACTS_DB_MAX_CONNS": "1",
+	}))
+	if err == nil {
+		t.Fatal("invalid configuration accepted")
+	}
+	for _, want := range []string{"CONTACTS_HTTP_ADDR", "DATABASE_URL", "CONTACTS_JWT_SECRET", "LOG_LEVEL", "CONTACTS_ACCESS_TOKEN_TTL", "CONTACTS_DB_MAX_CONNS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}
