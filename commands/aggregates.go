@@ -87,7 +87,7 @@ func (h *Handlers) newAggregateID(given string) (string, error) {
 	if given == "" {
 		return h.ids.NewID(), nil
 	}
-	if !validUUID(given) {
+	if !domain.IsUUID(given) {
 		return "", domain.InvalidField("uuid", "must be a UUID")
 	}
 	return toLowerASCII(given), nil

@@ -106,7 +106,7 @@ type kind struct {
 // load replays the account's stream into agg. A stream of another account
 // reads as empty, so it is "not found" like any unknown id.
 func (h *Handlers) load(ctx context.Context, k kind, accountID, id string, agg aggregate) error {
-	if !validUUID(id) {
+	if !domain.IsUUID(id) {
 		return domain.NotFound(k.name, id)
 	}
 	evs, err := h.store.ReadStream(ctx, accountID, id, 0)
@@ -218,25 +218,4 @@ func checkExpected(expected *int64, current int64) error {
 		return &VersionMismatchError{Expected: *expected, Current: current}
 	}
 	return nil
-}
-
-// validUUID reports whether s has the 8-4-4-4-12 hex form.
-func validUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -38,7 +38,7 @@ func (h *Handlers) CreateContact(ctx context.Context, cmd CreateContact) (contac
 // account (another account's company reads as missing).
 func (h *Handlers) checkCompanyLink(ctx context.Context, accountID string, fields map[string]any) error {
 	cid, ok := fields["company_id"].(string)
-	if !ok || cid == "" || !validUUID(cid) {
+	if !ok || cid == "" || !domain.IsUUID(cid) {
 		return nil // absent, cleared, or malformed: the domain reports the latter
 	}
 	c := newCompany()

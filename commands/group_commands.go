@@ -74,7 +74,7 @@ func (h *Handlers) accountContacts(ctx context.Context, accountID string, given 
 	ids := make([]string, 0, len(given))
 	var bad []string
 	for _, id := range given {
-		if !validUUID(id) {
+		if !domain.IsUUID(id) {
 			bad = append(bad, id)
 			continue
 		}

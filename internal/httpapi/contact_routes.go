@@ -28,11 +28,19 @@ func (a *api) contactRoutes(r *gin.RouterGroup) {
 	r.PATCH("/contacts/:id/notes/:note_id", a.editNote)
 	r.PUT("/contacts/:id/notes/:note_id", a.editNote)
 	r.DELETE("/contacts/:id/notes/:note_id", a.removeNote)
-	r.PUT("/contacts/:id/assignment", a.assignContact)
-	r.POST("/contacts/:id/accounts", a.associateAccount)
+	r.PUT("/contacts/:id/assignment", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in assignRequest) (contact.State, error) {
+		return a.Commands.AssignContact(ctx, commands.AssignContact{ContactRef: ref, Users: in.AssignedTo, Teams: in.Teams})
+	}))
+	r.POST("/contacts/:id/accounts", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in associateRequest) (contact.State, error) {
+		return a.Commands.AssociateAccount(ctx, commands.AssociateAccount{ContactRef: ref, LinkedAccountID: in.AccountID, Name: in.Name, Role: in.Role})
+	}))
 	r.DELETE("/contacts/:id/accounts/:account_id", a.dissociateAccount)
-	r.PATCH("/contacts/:id/custom_attributes", a.setCustomAttributes)
-	r.POST("/contacts/:id/destroy_custom_attributes", a.removeCustomAttributes)
+	r.PATCH("/contacts/:id/custom_attributes", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in customAttributesRequest) (contact.State, error) {
+		return a.Commands.SetCustomAttributes(ctx, commands.SetCustomAttributes{ContactRef: ref, Values: in.CustomAttributes})
+	}))
+	r.POST("/contacts/:id/destroy_custom_attributes", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in removeCustomAttributesRequest) (contact.State, error) {
+		return a.Commands.RemoveCustomAttributes(ctx, commands.RemoveCustomAttributes{ContactRef: ref, Keys: in.CustomAttributes})
+	}))
 	r.GET("/contacts/:id/events", a.contactHistory)
 }
 
@@ -47,6 +55,23 @@ func (a *api) contactRef(c *gin.Context) (commands.ContactRef, bool) {
 		return commands.ContactRef{}, false
 	}
 	return commands.ContactRef{AccountID: principal(c).AccountID, ID: id, ExpectedVersion: expected}, true
+}
+
+// contactCommand wires the common shape of contact sub-resource writes: the
+// path id and If-Match, a typed body, one command, the contact back.
+func contactCommand[B any](a *api, run func(context.Context, commands.ContactRef, B) (contact.State, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ref, ok := a.contactRef(c)
+		if !ok {
+			return
+		}
+		var in B
+		if !a.bindJSON(c, &in) {
+			return
+		}
+		st, err := run(c.Request.Context(), ref, in)
+		a.sendContact(c, st, err)
+	}
 }
 
 // sendContact answers with the contact's state (status 200) or the error.
@@ -238,38 +263,10 @@ type assignRequest struct {
 	Teams      []string `json:"teams" binding:"max=100"`
 }
 
-func (a *api) assignContact(c *gin.Context) {
-	ref, ok := a.contactRef(c)
-	if !ok {
-		return
-	}
-	var in assignRequest
-	if !a.bindJSON(c, &in) {
-		return
-	}
-	st, err := a.Commands.AssignContact(c.Request.Context(), commands.AssignContact{ContactRef: ref, Users: in.AssignedTo, Teams: in.Teams})
-	a.sendContact(c, st, err)
-}
-
 type associateRequest struct {
 	AccountID string `json:"account_id" binding:"required"`
 	Name      string `json:"name"`
 	Role      string `json:"role"`
-}
-
-func (a *api) associateAccount(c *gin.Context) {
-	ref, ok := a.contactRef(c)
-	if !ok {
-		return
-	}
-	var in associateRequest
-	if !a.bindJSON(c, &in) {
-		return
-	}
-	st, err := a.Commands.AssociateAccount(c.Request.Context(), commands.AssociateAccount{
-		ContactRef: ref, LinkedAccountID: in.AccountID, Name: in.Name, Role: in.Role,
-	})
-	a.sendContact(c, st, err)
 }
 
 func (a *api) dissociateAccount(c *gin.Context) {
@@ -289,34 +286,8 @@ type customAttributesRequest struct {
 	CustomAttributes map[string]any `json:"custom_attributes" binding:"required"`
 }
 
-func (a *api) setCustomAttributes(c *gin.Context) {
-	ref, ok := a.contactRef(c)
-	if !ok {
-		return
-	}
-	var in customAttributesRequest
-	if !a.bindJSON(c, &in) {
-		return
-	}
-	st, err := a.Commands.SetCustomAttributes(c.Request.Context(), commands.SetCustomAttributes{ContactRef: ref, Values: in.CustomAttributes})
-	a.sendContact(c, st, err)
-}
-
 type removeCustomAttributesRequest struct {
 	CustomAttributes []string `json:"custom_attributes" binding:"required"`
-}
-
-func (a *api) removeCustomAttributes(c *gin.Context) {
-	ref, ok := a.contactRef(c)
-	if !ok {
-		return
-	}
-	var in removeCustomAttributesRequest
-	if !a.bindJSON(c, &in) {
-		return
-	}
-	st, err := a.Commands.RemoveCustomAttributes(c.Request.Context(), commands.RemoveCustomAttributes{ContactRef: ref, Keys: in.CustomAttributes})
-	a.sendContact(c, st, err)
 }
 
 type mergeRequest struct {
