@@ -1,0 +1,86 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Execer runs a statement: a pool, a connection or a transaction, so a
+// checkpoint can be saved in the same transaction as the work it covers.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Checkpoint is a consumer's saved place.
+type Checkpoint struct {
+	Name      string
+	Cursor    Cursor
+	UpdatedAt time.Time
+}
+
+// LoadCheckpoint returns the saved cursor of name (the zero Cursor, from the
+// start, when there is none).
+func (s *Store) LoadCheckpoint(ctx context.Context, name string) (Cursor, error) {
+	var tx string
+	var c Cursor
+	err := s.pool.QueryRow(ctx, `SELECT tx_id::text, position FROM checkpoints WHERE name = $1`, name).Scan(&tx, &c.Position)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Cursor{}, nil
+	}
+	if err != nil {
+		return Cursor{}, fmt.Errorf("eventstore: load checkpoint %s: %w", name, err)
+	}
+	c.TxID, _ = strconv.ParseUint(tx, 10, 64)
+	return c, nil
+}
+
+// SaveCheckpoint records cur for name through db (pass a transaction to
+// commit it with the work it covers). A checkpoint never moves backwards.
+func SaveCheckpoint(ctx context.Context, db Execer, name string, cur Cursor) error {
+	_, err := db.Exec(ctx, `INSERT INTO checkpoints (name, tx_id, position, updated_at)
+		VALUES ($1, $2::text::xid8, $3, now())
+		ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
+		WHERE (checkpoints.tx_id, checkpoints.position) < (excluded.tx_id, excluded.position)`,
+		name, strconv.FormatUint(cur.TxID, 10), cur.Position)
+	if err != nil {
+		return fmt.Errorf("eventstore: save checkpoint %s: %w", name, err)
+	}
+	return nil
+}
+
+// SaveCheckpoint records cur for name in its own statement.
+func (s *Store) SaveCheckpoint(ctx context.Context, name string, cur Cursor) error {
+	return SaveCheckpoint(ctx, s.pool, name, cur)
+}
+
+// ResetCheckpoint forgets name's place (a rebuild starts from scratch).
+func (s *Store) ResetCheckpoint(ctx context.Context, name string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM checkpoints WHERE name = $1`, name)
+	return err
+}
+
+// Checkpoints lists every saved checkpoint.
+func (s *Store) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, tx_id::text, position, updated_at FROM checkpoints ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []Checkpoint
+	for rows.Next() {
+		var c Checkpoint
+		var tx string
+		if err := rows.Scan(&c.Name, &tx, &c.Cursor.Position, &c.UpdatedAt); err != nil {
+			return nil, err
+		}
+		c.Cursor.TxID, _ = strconv.ParseUint(tx, 10, 64)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
