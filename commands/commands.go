@@ -14,6 +14,7 @@ import (
 
 	"contacts/domain"
 	"contacts/eventstore"
+	"contacts/internal/replay"
 )
 
 // EventStore is what the handlers need from the event store.
@@ -100,7 +101,7 @@ type aggregate interface {
 type kind struct {
 	name       string // for messages: "contact"
 	streamType string
-	decode     func(eventType string, data []byte) (domain.Event, error)
+	decode     replay.Decoder
 }
 
 // load replays the account's stream into agg. A stream of another account
@@ -113,14 +114,7 @@ func (h *Handlers) load(ctx context.Context, k kind, accountID, id string, agg a
 	if err != nil {
 		return err
 	}
-	for _, e := range evs {
-		de, err := k.decode(e.Type, e.Data)
-		if err != nil {
-			return fmt.Errorf("%s %s version %d: %w", k.name, id, e.Version, err)
-		}
-		agg.Apply(de, domain.Recorded{Version: e.Version, At: e.RecordedAt})
-	}
-	return nil
+	return replay.Fold(agg, k.decode, evs)
 }
 
 // change is one stream's part of an atomic append.

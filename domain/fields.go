@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -601,7 +602,17 @@ func DecodeAs[T Event](data []byte) (Event, error) {
 	return e, nil
 }
 
+// ErrUnknownEvent: an event type this build does not know (written by a
+// newer one). Readers skip it rather than stall.
+var ErrUnknownEvent = errors.New("unknown event type")
+
 // UnknownEvent is the error Decode functions return for a type they do not know.
 func UnknownEvent(stream, eventType string) error {
-	return fmt.Errorf("%s: unknown event type %q", stream, eventType)
+	return fmt.Errorf("%s: %w %q", stream, ErrUnknownEvent, eventType)
 }
+
+// Unknown stands for an event of an unknown type: applying it only moves
+// the aggregate's version on.
+type Unknown struct{ Type string }
+
+func (u Unknown) EventType() string { return u.Type }

@@ -214,6 +214,25 @@ func (s *Store) ReadStream(ctx context.Context, accountID, streamID string, afte
 	return scanEvents(rows)
 }
 
+// ReadStreams returns the events of several streams (any account: this is
+// for system readers such as projections), keyed by stream id, oldest first.
+func (s *Store) ReadStreams(ctx context.Context, streamIDs []string) (map[string][]Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE stream_id = ANY($1::uuid[]) ORDER BY stream_id, stream_version`, streamIDs)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: read streams: %w", err)
+	}
+	evs, err := scanEvents(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]Event, len(streamIDs))
+	for _, e := range evs {
+		out[e.StreamID] = append(out[e.StreamID], e)
+	}
+	return out, nil
+}
+
 // ReadAll returns up to limit events after cur in tail order (transaction id,
 // then position). It returns only events of transactions older than every
 // transaction still running, so an event committed late is never skipped:

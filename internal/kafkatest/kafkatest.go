@@ -1,0 +1,77 @@
+// Package kafkatest runs a real Kafka wire-protocol broker in the test
+// process: franz-go's kfake, listening on 127.0.0.1 on a random port. Clients
+// (Sarama through watermill-kafka, franz-go's kgo) talk to it over TCP exactly
+// as they would to Kafka; there is no mock.
+//
+//	brokers := kafkatest.Start(t) // closed at t.Cleanup
+//
+// Topics are created on first use (auto-create) with Partitions partitions,
+// and the relay's default topic ("contacts.events") exists from the start,
+// so per-key ordering across several partitions is really exercised.
+package kafkatest
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Partitions is the partition count of every topic the cluster creates.
+const Partitions = 4
+
+// DefaultTopic is created when the cluster starts: the relay's topic with
+// the default prefix.
+const DefaultTopic = "contacts.events"
+
+// EnvLog set to "debug", "info", "warn" or "error" makes the broker log to
+// stderr (for debugging a test).
+const EnvLog = "KAFKATEST_LOG"
+
+// Start runs a single-broker cluster and returns its bootstrap addresses.
+// The cluster is closed at t.Cleanup.
+func Start(t testing.TB) []string {
+	t.Helper()
+	return StartCluster(t).ListenAddrs()
+}
+
+// StartCluster is Start for tests that need the cluster itself (to inspect
+// or inject faults through kfake's Control functions).
+func StartCluster(t testing.TB) *kfake.Cluster {
+	t.Helper()
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.Ports(0), // a random free port on 127.0.0.1
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(Partitions),
+		kfake.SeedTopics(Partitions, DefaultTopic),
+	}
+	if lvl, ok := logLevel(os.Getenv(EnvLog)); ok {
+		opts = append(opts, kfake.WithLogger(kfake.BasicLogger(os.Stderr, lvl)))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatalf("kafkatest: starting kfake cluster: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func logLevel(s string) (kfake.LogLevel, bool) {
+	switch s {
+	case "debug":
+		return kfake.LogLevelDebug, true
+	case "info":
+		return kfake.LogLevelInfo, true
+	case "warn":
+		return kfake.LogLevelWarn, true
+	case "error":
+		return kfake.LogLevelError, true
+	case "":
+		return kfake.LogLevelNone, false
+	default:
+		fmt.Fprintf(os.Stderr, "kafkatest: unknown %s=%q (debug, info, warn, error)\n", EnvLog, s)
+		return kfake.LogLevelNone, false
+	}
+}

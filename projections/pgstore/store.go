@@ -1,0 +1,288 @@
+// Package pgstore is the PostgreSQL read model, the embedded default: each
+// read model is a table holding the projection's documents as jsonb, with the
+// filter and sort columns generated from them (migration 0004).
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"contacts/domain"
+	"contacts/projections"
+)
+
+// Store is the PostgreSQL read model.
+type Store struct {
+	pool   *pgxpool.Pool
+	tables tables
+}
+
+// tables names the table of each read model: the live ones, or a rebuild's
+// new table for the read model being rebuilt.
+type tables struct {
+	contacts, companies, groups, labels string
+}
+
+var live = tables{contacts: "rm_contacts", companies: "rm_companies", groups: "rm_groups", labels: "rm_labels"}
+
+var _ projections.ReadModel = (*Store)(nil)
+
+// New returns the read model over pool (schema from internal/migrations).
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, tables: live} }
+
+// row is one document to write.
+type row struct {
+	id, account string
+	version     int64
+	position    int64
+	doc         []byte
+}
+
+// upsertSQL writes rows only where they are newer than what is stored
+// (the conditional upsert that makes projections idempotent) and returns the
+// ids it wrote. docSQL may rewrite the incoming document (u.doc).
+func upsertSQL(table, key, docSQL string) string {
+	return fmt.Sprintf(`INSERT INTO %[1]s AS t (%[2]s, account_id, version, position, doc)
+SELECT u.id, u.account, u.version, u.position, %[3]s
+FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[], $5::jsonb[]) AS u(id, account, version, position, doc)
+ON CONFLICT (%[2]s) DO UPDATE SET version = excluded.version, position = excluded.position, doc = excluded.doc
+WHERE t.version < excluded.version AND t.account_id = excluded.account_id
+RETURNING t.%[2]s::text`, table, key, docSQL)
+}
+
+// upsert runs upsertSQL for rows inside tx.
+func upsert(ctx context.Context, tx pgx.Tx, query string, rows []row) ([]string, error) {
+	ids := make([]string, len(rows))
+	accounts := make([]string, len(rows))
+	versions := make([]int64, len(rows))
+	positions := make([]int64, len(rows))
+	docs := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i], accounts[i], versions[i], positions[i], docs[i] = r.id, r.account, r.version, r.position, string(r.doc)
+	}
+	res, err := tx.Query(ctx, query, ids, accounts, versions, positions, docs)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(res, pgx.RowTo[string])
+}
+
+// inAccountOrder runs fn in one transaction holding a per-account lock for
+// every account of the batch (taken in a fixed order: no deadlocks). Writes
+// that touch several documents of an account — a contact and its company's
+// fields, a group and its members' group lists — are serialised per account,
+// so neither side can miss the other's concurrent change.
+func (s *Store) inAccountOrder(ctx context.Context, accounts []string, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+	uniq := map[string]bool{}
+	var sorted []string
+	for _, a := range accounts {
+		if !uniq[a] {
+			uniq[a] = true
+			sorted = append(sorted, a)
+		}
+	}
+	sort.Strings(sorted)
+	for _, a := range sorted {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('rm:' || $1, 0))`, a); err != nil {
+			return err
+		}
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func rowsOf[D any](docs []D, key func(D) (id, account string, version, position int64)) ([]row, []string, error) {
+	rows := make([]row, len(docs))
+	accounts := make([]string, len(docs))
+	for i, d := range docs {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		id, account, version, position := key(d)
+		rows[i] = row{id: id, account: account, version: version, position: position, doc: b}
+		accounts[i] = account
+	}
+	return rows, accounts, nil
+}
+
+// UpsertContacts writes contacts, filling each one's company and groups from
+// the stored companies and groups of its account.
+func (s *Store) UpsertContacts(ctx context.Context, docs []projections.ContactDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	rows, accounts, err := rowsOf(docs, func(d projections.ContactDoc) (string, string, int64, int64) {
+		return d.ID, d.AccountID, d.Version, d.Position
+	})
+	if err != nil {
+		return err
+	}
+	query := upsertSQL(s.tables.contacts, "uuid", `u.doc || jsonb_build_object(
+		'company', `+companyRefSQL(s.tables.companies, "NULLIF(u.doc ->> 'company_id', '')::uuid", "u.account")+`,
+		'groups', `+groupRefsSQL(s.tables.groups, "u.id", "u.account")+`)`)
+	return s.inAccountOrder(ctx, accounts, func(tx pgx.Tx) error {
+		_, err := upsert(ctx, tx, query, rows)
+		return err
+	})
+}
+
+// companyRefSQL is the CompanyRef of company idExpr in account accountExpr
+// (JSON null when there is none or it is deleted).
+func companyRefSQL(companies, idExpr, accountExpr string) string {
+	return fmt.Sprintf(`coalesce((SELECT rm_company_ref(co.doc) FROM %s co
+		WHERE co.id = %s AND co.account_id = %s AND NOT co.deleted), 'null'::jsonb)`, companies, idExpr, accountExpr)
+}
+
+// groupRefsSQL is the sorted GroupRef list of contact idExpr.
+func groupRefsSQL(groups, idExpr, accountExpr string) string {
+	return fmt.Sprintf(`coalesce((SELECT jsonb_agg(jsonb_build_object('id', g.id, 'name', g.name) ORDER BY g.name, g.id)
+		FROM %s g WHERE g.member_ids @> ARRAY[%s] AND g.account_id = %s AND NOT g.deleted), '[]'::jsonb)`, groups, idExpr, accountExpr)
+}
+
+// UpsertCompanies writes companies and refreshes the company fields of the
+// contacts of every company it wrote.
+func (s *Store) UpsertCompanies(ctx context.Context, docs []projections.CompanyDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	rows, accounts, err := rowsOf(docs, func(d projections.CompanyDoc) (string, string, int64, int64) {
+		return d.ID, d.AccountID, d.Version, d.Position
+	})
+	if err != nil {
+		return err
+	}
+	query := upsertSQL(s.tables.companies, "id", "u.doc")
+	refresh := fmt.Sprintf(`UPDATE %s c SET doc = jsonb_set(c.doc, '{company}', %s)
+		WHERE c.company_id = ANY($1::uuid[])`, s.tables.contacts, companyRefSQL(s.tables.companies, "c.company_id", "c.account_id"))
+	return s.inAccountOrder(ctx, accounts, func(tx pgx.Tx) error {
+		written, err := upsert(ctx, tx, query, rows)
+		if err != nil || len(written) == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, refresh, written)
+		return err
+	})
+}
+
+// UpsertGroups writes groups and refreshes the group list of every contact
+// that was or now is a member of a group it wrote.
+func (s *Store) UpsertGroups(ctx context.Context, docs []projections.GroupDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	rows, accounts, err := rowsOf(docs, func(d projections.GroupDoc) (string, string, int64, int64) {
+		return d.ID, d.AccountID, d.Version, d.Position
+	})
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	query := upsertSQL(s.tables.groups, "id", "u.doc")
+	refresh := fmt.Sprintf(`UPDATE %s c SET doc = jsonb_set(c.doc, '{groups}', %s)
+		WHERE c.uuid = ANY($1::uuid[])`, s.tables.contacts, groupRefsSQL(s.tables.groups, "c.uuid", "c.account_id"))
+	return s.inAccountOrder(ctx, accounts, func(tx pgx.Tx) error {
+		var before []string
+		err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT coalesce(array_agg(DISTINCT m::text), '{}') FROM %s g, unnest(g.member_ids) m
+			WHERE g.id = ANY($1::uuid[])`, s.tables.groups), ids).Scan(&before)
+		if err != nil {
+			return err
+		}
+		written, err := upsert(ctx, tx, query, rows)
+		if err != nil || len(written) == 0 {
+			return err
+		}
+		affected := map[string]bool{}
+		for _, m := range before {
+			affected[m] = true
+		}
+		wrote := map[string]bool{}
+		for _, id := range written {
+			wrote[id] = true
+		}
+		for _, d := range docs {
+			if wrote[d.ID] {
+				for _, m := range d.ContactIDs {
+					affected[m] = true
+				}
+			}
+		}
+		members := make([]string, 0, len(affected))
+		for m := range affected {
+			members = append(members, m)
+		}
+		_, err = tx.Exec(ctx, refresh, members)
+		return err
+	})
+}
+
+// UpsertLabels writes labels.
+func (s *Store) UpsertLabels(ctx context.Context, docs []projections.LabelDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	rows, accounts, err := rowsOf(docs, func(d projections.LabelDoc) (string, string, int64, int64) {
+		return d.ID, d.AccountID, d.Version, d.Position
+	})
+	if err != nil {
+		return err
+	}
+	query := upsertSQL(s.tables.labels, "id", "u.doc")
+	return s.inAccountOrder(ctx, accounts, func(tx pgx.Tx) error {
+		_, err := upsert(ctx, tx, query, rows)
+		return err
+	})
+}
+
+// get reads one document of the account.
+func get[D any](ctx context.Context, s *Store, table, key, accountID, id string) (D, bool, error) {
+	var d D
+	if !domain.IsUUID(id) || !domain.IsUUID(accountID) {
+		return d, false, nil
+	}
+	var raw []byte
+	err := s.pool.QueryRow(ctx, fmt.Sprintf(`SELECT doc FROM %s WHERE %s = $1::uuid AND account_id = $2::uuid`, table, key),
+		id, accountID).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, false, nil
+	}
+	if err != nil {
+		return d, false, err
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return d, false, fmt.Errorf("pgstore: %s %s: %w", table, id, err)
+	}
+	return d, true, nil
+}
+
+func (s *Store) Contact(ctx context.Context, accountID, id string) (projections.ContactDoc, bool, error) {
+	return get[projections.ContactDoc](ctx, s, s.tables.contacts, "uuid", accountID, id)
+}
+
+func (s *Store) Company(ctx context.Context, accountID, id string) (projections.CompanyDoc, bool, error) {
+	return get[projections.CompanyDoc](ctx, s, s.tables.companies, "id", accountID, id)
+}
+
+func (s *Store) Group(ctx context.Context, accountID, id string) (projections.GroupDoc, bool, error) {
+	return get[projections.GroupDoc](ctx, s, s.tables.groups, "id", accountID, id)
+}
+
+func (s *Store) Label(ctx context.Context, accountID, id string) (projections.LabelDoc, bool, error) {
+	return get[projections.LabelDoc](ctx, s, s.tables.labels, "id", accountID, id)
+}

@@ -1,0 +1,117 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"contacts/eventstore"
+)
+
+// RebuildSource is what a rebuild reads.
+type RebuildSource interface {
+	StreamReader
+	ReadAll(ctx context.Context, after eventstore.Cursor, limit int) ([]eventstore.Event, error)
+	Head(ctx context.Context) (int64, error)
+}
+
+// Progress is reported while a rebuild runs.
+type Progress struct {
+	Projection string
+	Phase      string // "replay", "swap", "catch-up", "done"
+	Events     int64  // events read so far
+	Total      int64  // the head position when the rebuild started (an estimate of the work)
+	Elapsed    time.Duration
+}
+
+// Rate is events per second so far.
+func (p Progress) Rate() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Events) / p.Elapsed.Seconds()
+}
+
+// ETA estimates the time left of the replay.
+func (p Progress) ETA() time.Duration {
+	r := p.Rate()
+	if r == 0 || p.Events >= p.Total {
+		return 0
+	}
+	return time.Duration(float64(p.Total-p.Events) / r * float64(time.Second))
+}
+
+// Rebuild replays the whole event store into fresh storage for one read
+// model while the live one keeps serving, swaps it in atomically, then
+// replays into the live storage whatever was appended meanwhile (so no event
+// handled only by the old storage is lost). Interrupted, it leaves the live
+// read model untouched; run again, it starts over.
+func Rebuild(ctx context.Context, src RebuildSource, rm interface {
+	Store
+	Rebuilder
+}, name string, batchSize int, report func(Progress)) error {
+	if batchSize <= 0 {
+		batchSize = 5000
+	}
+	total, err := src.Head(ctx)
+	if err != nil {
+		return err
+	}
+	target, err := rm.StartRebuild(ctx, name)
+	if err != nil {
+		return err
+	}
+	handler, err := handlerFor(name, src, target)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	p := Progress{Projection: name, Phase: "replay", Total: total}
+	tick := time.Now()
+	var cur eventstore.Cursor
+	replay := func(h Handler) error {
+		for {
+			batch, err := src.ReadAll(ctx, cur, batchSize)
+			if err != nil {
+				return err
+			}
+			if len(batch) == 0 {
+				return nil
+			}
+			if err := h.Handle(ctx, batch); err != nil {
+				return err
+			}
+			cur = batch[len(batch)-1].Cursor()
+			p.Events += int64(len(batch))
+			if time.Since(tick) >= 500*time.Millisecond {
+				p.Elapsed, tick = time.Since(start), time.Now()
+				report(p)
+			}
+		}
+	}
+	if err := replay(handler); err != nil {
+		return fmt.Errorf("rebuild %s: %w", name, err)
+	}
+	p.Phase, p.Elapsed = "swap", time.Since(start)
+	report(p)
+	if err := rm.FinishRebuild(ctx, name); err != nil {
+		return fmt.Errorf("rebuild %s: %w", name, err)
+	}
+	live, _ := handlerFor(name, src, rm)
+	p.Phase = "catch-up"
+	if err := replay(live); err != nil {
+		return fmt.Errorf("rebuild %s: catching up after the swap: %w", name, err)
+	}
+	p.Phase, p.Elapsed = "done", time.Since(start)
+	report(p)
+	return nil
+}
+
+func handlerFor(name string, events StreamReader, store Store) (Handler, error) {
+	for _, h := range New(events, store) {
+		if h.Name() == name {
+			return h, nil
+		}
+	}
+	return nil, fmt.Errorf("no projection %q (have %v)", name, Names)
+}

@@ -1,0 +1,240 @@
+// Package storetest is the conformance suite of the read-model stores: one
+// contract, checked the same way against PostgreSQL (always) and
+// Elasticsearch (whenever a cluster is configured).
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"contacts/domain/company"
+	"contacts/domain/contact"
+	"contacts/domain/group"
+	"contacts/domain/label"
+	"contacts/projections"
+)
+
+var seq atomic.Int64
+
+// id returns a fresh UUID-shaped id, unique within the test run.
+func id() string {
+	n := seq.Add(1)
+	return fmt.Sprintf("0190a5a4-%04x-7000-8000-%012x", time.Now().UnixNano()&0xffff, n)
+}
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func contactDoc(account, uuid string, version int64, first, companyID string) projections.ContactDoc {
+	return projections.ContactDoc{State: contact.State{
+		ID: uuid, AccountID: account, Name: first,
+		Profile: contact.Profile{FirstName: first, CompanyID: companyID, ReplyBotEnabled: true,
+			Departments: []string{}, AdditionalAttributes: map[string]any{}},
+		Labels: []string{}, Notes: []contact.Note{}, AssignedTo: []string{}, Teams: []string{},
+		AssociatedAccounts: []contact.Association{}, CustomAttributes: map[string]any{},
+		CreatedAt: t0, UpdatedAt: t0.Add(time.Duration(version) * time.Second), Active: true, Version: version,
+	}, Position: version}
+}
+
+func companyDoc(account, cid string, version int64, name string, deleted bool) projections.CompanyDoc {
+	emp := int64(10 * version)
+	return projections.CompanyDoc{State: company.State{
+		ID: cid, AccountID: account, Deleted: deleted, Version: version, CreatedAt: t0, UpdatedAt: t0,
+		Profile: company.Profile{Name: name, Industries: []string{"Software"}, Keywords: []string{}, Technologies: []string{"Go"}, Employees: &emp},
+	}, Position: version}
+}
+
+func groupDoc(account, gid string, version int64, name string, deleted bool, members ...string) projections.GroupDoc {
+	if members == nil {
+		members = []string{}
+	}
+	return projections.GroupDoc{State: group.State{
+		ID: gid, AccountID: account, Name: name, MemberCount: len(members), ContactIDs: members,
+		Deleted: deleted, Version: version, CreatedAt: t0, UpdatedAt: t0,
+	}, Position: version}
+}
+
+// Run checks a read-model store against the contract. open returns an empty
+// store (fresh database, fresh indices) for each subtest.
+func Run(t *testing.T, open func(t *testing.T) projections.ReadModel) {
+	ctx := context.Background()
+	must := func(t *testing.T, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	getContact := func(t *testing.T, rm projections.ReadModel, account, uuid string) projections.ContactDoc {
+		t.Helper()
+		d, ok, err := rm.Contact(ctx, account, uuid)
+		must(t, err)
+		if !ok {
+			t.Fatalf("contact %s not found", uuid)
+		}
+		return d
+	}
+
+	t.Run("write, read back, tenancy", func(t *testing.T) {
+		rm := open(t)
+		a, b := id(), id()
+		c, co, g, l := id(), id(), id(), id()
+		must(t, rm.UpsertCompanies(ctx, []projections.CompanyDoc{companyDoc(a, co, 1, "Acme", false)}))
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g, 1, "VIP", false)}))
+		must(t, rm.UpsertLabels(ctx, []projections.LabelDoc{{State: label.State{ID: l, AccountID: a, Title: "lead", Color: "#1F93FF", Version: 1, CreatedAt: t0, UpdatedAt: t0}, Position: 1}}))
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c, 1, "Ada", "")}))
+
+		got := getContact(t, rm, a, c)
+		want := contactDoc(a, c, 1, "Ada", "")
+		want.Groups = []projections.GroupRef{}
+		if got.Groups == nil {
+			got.Groups = []projections.GroupRef{}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("contact read back\n got %+v\nwant %+v", got, want)
+		}
+		if d, ok, err := rm.Company(ctx, a, co); err != nil || !ok || d.Name != "Acme" || *d.Employees != 10 {
+			t.Fatalf("company: %+v %v %v", d, ok, err)
+		}
+		if d, ok, err := rm.Group(ctx, a, g); err != nil || !ok || d.Name != "VIP" {
+			t.Fatalf("group: %+v %v %v", d, ok, err)
+		}
+		if d, ok, err := rm.Label(ctx, a, l); err != nil || !ok || d.Title != "lead" {
+			t.Fatalf("label: %+v %v %v", d, ok, err)
+		}
+		// Another account reads nothing.
+		for name, read := range map[string]func() (bool, error){
+			"contact": func() (bool, error) { _, ok, err := rm.Contact(ctx, b, c); return ok, err },
+			"company": func() (bool, error) { _, ok, err := rm.Company(ctx, b, co); return ok, err },
+			"group":   func() (bool, error) { _, ok, err := rm.Group(ctx, b, g); return ok, err },
+			"label":   func() (bool, error) { _, ok, err := rm.Label(ctx, b, l); return ok, err },
+		} {
+			if ok, err := read(); err != nil || ok {
+				t.Errorf("%s readable from another account (%v, %v)", name, ok, err)
+			}
+		}
+		if _, ok, err := rm.Contact(ctx, a, "not-a-uuid"); err != nil || ok {
+			t.Errorf("malformed id: %v %v", ok, err)
+		}
+	})
+
+	t.Run("only newer versions are written", func(t *testing.T) {
+		rm := open(t)
+		a, c := id(), id()
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c, 3, "Three", "")}))
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c, 2, "Two", "")}))
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c, 3, "Three again", "")}))
+		if got := getContact(t, rm, a, c); got.FirstName != "Three" || got.Version != 3 {
+			t.Fatalf("older or equal version overwrote: %s v%d", got.FirstName, got.Version)
+		}
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c, 4, "Four", "")}))
+		if got := getContact(t, rm, a, c); got.FirstName != "Four" {
+			t.Fatalf("newer version not written: %s", got.FirstName)
+		}
+	})
+
+	t.Run("company fields whichever is written first", func(t *testing.T) {
+		rm := open(t)
+		a, c1, c2, co := id(), id(), id(), id()
+		must(t, rm.UpsertCompanies(ctx, []projections.CompanyDoc{companyDoc(a, co, 1, "Acme", false)}))
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c1, 1, "Ada", co)}))
+		if got := getContact(t, rm, a, c1); got.Company == nil || got.Company.ID != co || got.Company.Name != "Acme" {
+			t.Fatalf("company first: %+v", got.Company)
+		}
+		// Contact first, then its company.
+		co2 := id()
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c2, 1, "Bob", co2)}))
+		if got := getContact(t, rm, a, c2); got.Company != nil {
+			t.Fatalf("company of an unknown company: %+v", got.Company)
+		}
+		must(t, rm.UpsertCompanies(ctx, []projections.CompanyDoc{companyDoc(a, co2, 1, "Beta", false)}))
+		if got := getContact(t, rm, a, c2); got.Company == nil || got.Company.Name != "Beta" {
+			t.Fatalf("contact first: %+v", got.Company)
+		}
+		// A change reaches the contacts; an older company version does not.
+		must(t, rm.UpsertCompanies(ctx, []projections.CompanyDoc{companyDoc(a, co, 3, "Acme Corp", false)}))
+		must(t, rm.UpsertCompanies(ctx, []projections.CompanyDoc{companyDoc(a, co, 2, "Stale", false)}))
+		if got := getContact(t, rm, a, c1); got.Company == nil || got.Company.Name != "Acme Corp" || *got.Company.Employees != 30 {
+			t.Fatalf("after company update: %+v", got.Company)
+		}
+		// A company of another account is never attached.
+		other := id()
+		must(t, rm.UpsertCompanies(ctx, []projections.CompanyDoc{companyDoc(other, co2+"", 5, "Foreign", false)}))
+		if got := getContact(t, rm, a, c2); got.Company == nil || got.Company.Name != "Beta" {
+			t.Fatalf("another account's write changed the company: %+v", got.Company)
+		}
+		// Deleted: the contacts lose it.
+		must(t, rm.UpsertCompanies(ctx, []projections.CompanyDoc{companyDoc(a, co, 4, "Acme Corp", true)}))
+		if got := getContact(t, rm, a, c1); got.Company != nil {
+			t.Fatalf("deleted company still on its contact: %+v", got.Company)
+		}
+	})
+
+	t.Run("groups whichever is written first", func(t *testing.T) {
+		rm := open(t)
+		a, c1, c2, g1, g2 := id(), id(), id(), id(), id()
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c1, 1, "Ada", "")}))
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g1, 2, "Beta", false, c1, c2)}))
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c2, 1, "Bob", "")}))
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g2, 2, "Alpha", false, c1)}))
+		want := []projections.GroupRef{{ID: g2, Name: "Alpha"}, {ID: g1, Name: "Beta"}}
+		if got := getContact(t, rm, a, c1).Groups; !reflect.DeepEqual(got, want) {
+			t.Fatalf("groups of c1: %+v, want %+v", got, want)
+		}
+		if got := getContact(t, rm, a, c2).Groups; !reflect.DeepEqual(got, []projections.GroupRef{{ID: g1, Name: "Beta"}}) {
+			t.Fatalf("groups of c2 (written after its group): %+v", got)
+		}
+		// Removal, rename, and an older version that must not undo them.
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g1, 4, "Gamma", false, c2)}))
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g1, 3, "Beta", false, c1, c2)}))
+		if got := getContact(t, rm, a, c1).Groups; !reflect.DeepEqual(got, []projections.GroupRef{{ID: g2, Name: "Alpha"}}) {
+			t.Fatalf("c1 after removal: %+v", got)
+		}
+		if got := getContact(t, rm, a, c2).Groups; !reflect.DeepEqual(got, []projections.GroupRef{{ID: g1, Name: "Gamma"}}) {
+			t.Fatalf("c2 after rename: %+v", got)
+		}
+		// A contact update keeps its groups.
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c2, 2, "Bobby", "")}))
+		if got := getContact(t, rm, a, c2).Groups; len(got) != 1 {
+			t.Fatalf("contact update lost its groups: %+v", got)
+		}
+		// Deleting a group takes it off its contacts (they stay).
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g1, 5, "Gamma", true, c2)}))
+		if got := getContact(t, rm, a, c2).Groups; len(got) != 0 {
+			t.Fatalf("deleted group still listed: %+v", got)
+		}
+	})
+
+	t.Run("rebuild beside the live read model, then swap", func(t *testing.T) {
+		rm := open(t)
+		a, c := id(), id()
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c, 1, "Live", "")}))
+		target, err := rm.StartRebuild(ctx, projections.Contacts)
+		must(t, err)
+		c2 := id()
+		must(t, target.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c, 2, "Rebuilt", ""), contactDoc(a, c2, 1, "New", "")}))
+		if got := getContact(t, rm, a, c); got.FirstName != "Live" {
+			t.Fatalf("live read model changed during the rebuild: %s", got.FirstName)
+		}
+		must(t, rm.FinishRebuild(ctx, projections.Contacts))
+		if got := getContact(t, rm, a, c); got.FirstName != "Rebuilt" {
+			t.Fatalf("after swap: %s", got.FirstName)
+		}
+		getContact(t, rm, a, c2)
+		// The swapped-in read model takes writes as before, and a rerun works.
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c, 3, "After", "")}))
+		if got := getContact(t, rm, a, c); got.FirstName != "After" {
+			t.Fatalf("write after swap: %s", got.FirstName)
+		}
+		_, err = rm.StartRebuild(ctx, projections.Contacts)
+		must(t, err)
+		_, err = rm.StartRebuild(ctx, projections.Contacts) // an interrupted rebuild is simply restarted
+		must(t, err)
+		must(t, rm.FinishRebuild(ctx, projections.Contacts))
+		if _, ok, _ := rm.Contact(ctx, a, c); ok {
+			t.Fatal("an empty rebuild did not replace the read model")
+		}
+	})
+}
