@@ -59,6 +59,29 @@ func (s *Store) SaveCheckpoint(ctx context.Context, name string, cur Cursor) err
 	return SaveCheckpoint(ctx, s.pool, name, cur)
 }
 
+// SaveCheckpoints records several places in one statement.
+func (s *Store) SaveCheckpoints(ctx context.Context, cps map[string]Cursor) error {
+	if len(cps) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(cps))
+	txs := make([]string, 0, len(cps))
+	positions := make([]int64, 0, len(cps))
+	for name, c := range cps {
+		names = append(names, name)
+		txs = append(txs, strconv.FormatUint(c.TxID, 10))
+		positions = append(positions, c.Position)
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO checkpoints (name, tx_id, position, updated_at)
+		SELECT n, t::xid8, p, now() FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(n, t, p)
+		ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
+		WHERE (checkpoints.tx_id, checkpoints.position) < (excluded.tx_id, excluded.position)`, names, txs, positions)
+	if err != nil {
+		return fmt.Errorf("eventstore: save checkpoints: %w", err)
+	}
+	return nil
+}
+
 // ResetCheckpoint forgets name's place (a rebuild starts from scratch).
 func (s *Store) ResetCheckpoint(ctx context.Context, name string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM checkpoints WHERE name = $1`, name)

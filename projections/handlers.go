@@ -50,7 +50,9 @@ type aggregate interface {
 }
 
 // projection folds the streams of one type that a batch touched and writes
-// their documents.
+// their documents. The document of a stream is its state at the newest
+// version available; writing it is a no-op when the store already holds
+// that version or a newer one.
 type projection[A aggregate, D any] struct {
 	name       string
 	streamType string
@@ -64,38 +66,75 @@ type projection[A aggregate, D any] struct {
 func (p *projection[A, D]) Name() string { return p.name }
 
 func (p *projection[A, D]) Handle(ctx context.Context, events []eventstore.Event) error {
-	seen := make(map[string]bool)
-	var ids []string
+	write, err := p.Prepare(ctx, events)
+	if err != nil {
+		return err
+	}
+	return write(ctx)
+}
+
+// Prepare folds the documents of the streams events touched and returns the
+// write of them. Folding is CPU work in this process and writing is work in
+// the store, so a rebuild overlaps the two across batches.
+func (p *projection[A, D]) Prepare(ctx context.Context, events []eventstore.Event) (func(context.Context) error, error) {
+	// Per stream, the batch's own events; a stream whose events here start at
+	// version 1 (a new contact, or any stream during a rebuild) needs no read.
+	own := map[string][]eventstore.Event{}
+	var ids, reread []string
 	for _, e := range events {
-		if e.StreamType == p.streamType && !seen[e.StreamID] {
-			seen[e.StreamID] = true
+		if e.StreamType != p.streamType {
+			continue
+		}
+		prev, seen := own[e.StreamID]
+		if !seen {
 			ids = append(ids, e.StreamID)
 		}
+		own[e.StreamID] = append(prev, e)
 	}
-	if len(ids) == 0 {
-		return nil
+	for _, id := range ids {
+		if !startsAtOne(own[id]) {
+			reread = append(reread, id)
+		}
 	}
-	streams, err := p.events.ReadStreams(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("projection %s: %w", p.name, err)
+	if len(reread) > 0 {
+		streams, err := p.events.ReadStreams(ctx, reread)
+		if err != nil {
+			return nil, fmt.Errorf("projection %s: %w", p.name, err)
+		}
+		for _, id := range reread {
+			own[id] = streams[id]
+		}
 	}
 	docs := make([]D, 0, len(ids))
 	for _, id := range ids {
-		evs := streams[id]
+		evs := own[id]
 		if len(evs) == 0 {
 			continue
 		}
 		agg := p.fresh()
 		if err := replay.Fold(agg, p.decode, evs); err != nil {
-			return fmt.Errorf("projection %s: %w", p.name, err)
+			return nil, fmt.Errorf("projection %s: %w", p.name, err)
 		}
 		if !agg.Exists() {
 			continue // a stream whose creation this build cannot read
 		}
 		docs = append(docs, p.doc(agg, evs[len(evs)-1].Position))
 	}
-	if err := p.upsert(ctx, docs); err != nil {
-		return fmt.Errorf("projection %s: %w", p.name, err)
+	return func(ctx context.Context) error {
+		if err := p.upsert(ctx, docs); err != nil {
+			return fmt.Errorf("projection %s: %w", p.name, err)
+		}
+		return nil
+	}, nil
+}
+
+// startsAtOne reports whether evs are versions 1, 2, … n of their stream
+// with nothing missing or repeated: then they alone give its state at n.
+func startsAtOne(evs []eventstore.Event) bool {
+	for i, e := range evs {
+		if e.Version != int64(i+1) {
+			return false
+		}
 	}
-	return nil
+	return true
 }

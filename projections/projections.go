@@ -39,6 +39,14 @@ type Handler interface {
 	Handle(ctx context.Context, events []eventstore.Event) error
 }
 
+// Preparer is a Handler that can split its work: Prepare does what it can
+// without writing (reading, folding) and returns the write. A rebuild
+// prepares the next batch while the previous one is being written.
+type Preparer interface {
+	Handler
+	Prepare(ctx context.Context, events []eventstore.Event) (write func(context.Context) error, err error)
+}
+
 // CompanyRef is the company as denormalised into each of its contacts.
 type CompanyRef struct {
 	ID string `json:"id"`

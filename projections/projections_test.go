@@ -37,7 +37,7 @@ type world struct {
 	labels   map[string][]string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	pool := pgtest.New(t)
 	if _, err := migrations.Apply(context.Background(), pool); err != nil {

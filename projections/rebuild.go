@@ -69,25 +69,62 @@ func Rebuild(ctx context.Context, src RebuildSource, rm interface {
 	p := Progress{Projection: name, Phase: "replay", Total: total}
 	tick := time.Now()
 	var cur eventstore.Cursor
-	replay := func(h Handler) error {
-		for {
-			batch, err := src.ReadAll(ctx, cur, batchSize)
-			if err != nil {
-				return err
+	counted := func(n int) {
+		p.Events += int64(n)
+		if time.Since(tick) >= 500*time.Millisecond {
+			p.Elapsed, tick = time.Since(start), time.Now()
+			report(p)
+		}
+	}
+	// replay reads and prepares batch n+1 while batch n is being written.
+	replay := func(h Preparer) error {
+		type job struct {
+			write func(context.Context) error
+			n     int
+		}
+		jobs := make(chan job, 1)
+		errc := make(chan error, 1)
+		ctx, stop := context.WithCancel(ctx) // a failed write stops the reader
+		defer stop()
+		go func() {
+			defer close(jobs)
+			for {
+				batch, err := src.ReadAll(ctx, cur, batchSize)
+				if err == nil && len(batch) == 0 {
+					errc <- nil
+					return
+				}
+				var write func(context.Context) error
+				if err == nil {
+					write, err = h.Prepare(ctx, batch)
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+				cur = batch[len(batch)-1].Cursor()
+				select {
+				case jobs <- job{write, len(batch)}:
+				case <-ctx.Done():
+					errc <- ctx.Err()
+					return
+				}
 			}
-			if len(batch) == 0 {
-				return nil
-			}
-			if err := h.Handle(ctx, batch); err != nil {
-				return err
-			}
-			cur = batch[len(batch)-1].Cursor()
-			p.Events += int64(len(batch))
-			if time.Since(tick) >= 500*time.Millisecond {
-				p.Elapsed, tick = time.Since(start), time.Now()
-				report(p)
+		}()
+		var werr error
+		for j := range jobs {
+			if werr == nil {
+				if werr = j.write(ctx); werr == nil {
+					counted(j.n)
+				} else {
+					stop()
+				}
 			}
 		}
+		if err := <-errc; werr == nil {
+			return err
+		}
+		return werr
 	}
 	if err := replay(handler); err != nil {
 		return fmt.Errorf("rebuild %s: %w", name, err)
@@ -107,10 +144,10 @@ func Rebuild(ctx context.Context, src RebuildSource, rm interface {
 	return nil
 }
 
-func handlerFor(name string, events StreamReader, store Store) (Handler, error) {
+func handlerFor(name string, events StreamReader, store Store) (Preparer, error) {
 	for _, h := range New(events, store) {
 		if h.Name() == name {
-			return h, nil
+			return h.(Preparer), nil
 		}
 	}
 	return nil, fmt.Errorf("no projection %q (have %v)", name, Names)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"contacts/eventstore"
@@ -14,19 +15,21 @@ import (
 type EventSource interface {
 	ReadAll(ctx context.Context, after eventstore.Cursor, limit int) ([]eventstore.Event, error)
 	LoadCheckpoint(ctx context.Context, name string) (eventstore.Cursor, error)
-	SaveCheckpoint(ctx context.Context, name string, cur eventstore.Cursor) error
+	SaveCheckpoints(ctx context.Context, cps map[string]eventstore.Cursor) error
 }
 
 var _ EventSource = (*eventstore.Store)(nil)
 
 // Runner feeds handlers straight from the event store, with no broker: the
-// embedded default. Each handler resumes from its own checkpoint, saved after
-// every batch it handled (at least once: handlers are idempotent).
+// embedded default. Each handler resumes from its own checkpoint. Checkpoints
+// are saved at most every SaveEvery and when the runner stops; after a crash
+// a handler redoes at most that much (handlers are idempotent).
 type Runner struct {
 	Source    EventSource
 	Handlers  []Handler
 	BatchSize int           // default 1000
 	Poll      time.Duration // idle wait between reads, default 10ms
+	SaveEvery time.Duration // checkpoint interval, default 200ms
 	Logger    *slog.Logger
 }
 
@@ -53,11 +56,40 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		cursors[i] = c
 	}
+	saveEvery := r.SaveEvery
+	if saveEvery == 0 {
+		saveEvery = 200 * time.Millisecond
+	}
+	saved := slices.Clone(cursors)
+	lastSave := time.Now()
+	save := func(ctx context.Context) error {
+		changed := map[string]eventstore.Cursor{}
+		for i, h := range r.Handlers {
+			if cursors[i] != saved[i] {
+				changed[h.Name()] = cursors[i]
+			}
+		}
+		if err := r.Source.SaveCheckpoints(ctx, changed); err != nil {
+			return err
+		}
+		copy(saved, cursors)
+		lastSave = time.Now()
+		return nil
+	}
+	// The last place is saved even though ctx is done.
+	defer func() {
+		if err := save(context.WithoutCancel(ctx)); err != nil {
+			r.Logger.Error("saving projection checkpoints", "err", err)
+		}
+	}()
 	backoff := poll
 	for {
 		n, err := r.step(ctx, cursors, batchSize)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if err == nil && time.Since(lastSave) >= saveEvery {
+			err = save(ctx)
 		}
 		wait := poll
 		if err != nil {
@@ -101,9 +133,6 @@ func (r *Runner) step(ctx context.Context, cursors []eventstore.Cursor, batchSiz
 		}
 		if err := h.Handle(ctx, todo); err != nil {
 			return len(batch), fmt.Errorf("%s: %w", h.Name(), err)
-		}
-		if err := r.Source.SaveCheckpoint(ctx, h.Name(), last); err != nil {
-			return len(batch), err
 		}
 		cursors[i] = last
 	}

@@ -25,6 +25,29 @@ type Config struct {
 	MaxBodyBytes   int64         // CONTACTS_MAX_BODY_BYTES
 	DBMaxConns     int32         // CONTACTS_DB_MAX_CONNS
 	ShutdownGrace  time.Duration // CONTACTS_SHUTDOWN_TIMEOUT
+
+	KafkaBrokers     []string // KAFKA_BROKERS (comma-separated); empty: embedded, no broker
+	KafkaTopicPrefix string   // KAFKA_TOPIC_PREFIX
+	ElasticsearchURL string   // ELASTICSEARCH_URL; empty: the read model lives in PostgreSQL
+	ESIndexPrefix    string   // ELASTICSEARCH_INDEX_PREFIX
+	Roles            []string // CONTACTS_ROLES / --roles: api, relay, projector
+}
+
+// Roles a `serve` process can run.
+const (
+	RoleAPI       = "api"
+	RoleRelay     = "relay"
+	RoleProjector = "projector"
+)
+
+// Has reports whether the process runs role.
+func (c Config) Has(role string) bool {
+	for _, r := range c.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
 }
 
 // FromEnv reads the environment, then lets flags in args override it.
@@ -37,7 +60,12 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.JWTSecret, "jwt-secret", getenv("CONTACTS_JWT_SECRET"), "HS256 signing secret (CONTACTS_JWT_SECRET)")
 	fs.StringVar(&c.WriteKey, "write-key", getenv("CONTACTS_WRITE_KEY"), "write key for WebSocket create_contact (CONTACTS_WRITE_KEY)")
 	fs.StringVar(&c.LogLevel, "log-level", getenv("LOG_LEVEL"), "debug, info, warn or error (LOG_LEVEL)")
-	var ttl, grace, maxBody, maxConns string
+	var ttl, grace, maxBody, maxConns, brokers, roles string
+	fs.StringVar(&brokers, "kafka-brokers", getenv("KAFKA_BROKERS"), "Kafka bootstrap brokers, comma-separated (KAFKA_BROKERS); empty: no broker")
+	fs.StringVar(&c.KafkaTopicPrefix, "kafka-topic-prefix", getenv("KAFKA_TOPIC_PREFIX"), "Kafka topic prefix (KAFKA_TOPIC_PREFIX)")
+	fs.StringVar(&c.ElasticsearchURL, "elasticsearch-url", getenv("ELASTICSEARCH_URL"), "Elasticsearch URL (ELASTICSEARCH_URL); empty: PostgreSQL read model")
+	fs.StringVar(&c.ESIndexPrefix, "elasticsearch-index-prefix", getenv("ELASTICSEARCH_INDEX_PREFIX"), "Elasticsearch index prefix (ELASTICSEARCH_INDEX_PREFIX)")
+	fs.StringVar(&roles, "roles", getenv("CONTACTS_ROLES"), "roles of this process: api,relay,projector (CONTACTS_ROLES)")
 	fs.StringVar(&ttl, "access-token-ttl", getenv("CONTACTS_ACCESS_TOKEN_TTL"), "access token lifetime (CONTACTS_ACCESS_TOKEN_TTL)")
 	fs.StringVar(&grace, "shutdown-timeout", getenv("CONTACTS_SHUTDOWN_TIMEOUT"), "graceful shutdown limit (CONTACTS_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&maxBody, "max-body-bytes", getenv("CONTACTS_MAX_BODY_BYTES"), "largest JSON request body (CONTACTS_MAX_BODY_BYTES)")
@@ -67,6 +95,8 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("CONTACTS_DB_MAX_CONNS: %w", err))
 		}
 	}
+	c.KafkaBrokers = splitList(brokers)
+	c.Roles = splitList(roles)
 	c.SetDefaults()
 	errs = append(errs, c.Validate())
 	return c, errors.Join(errs...)
@@ -95,6 +125,25 @@ func (c *Config) SetDefaults() {
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = 20 * time.Second
 	}
+	if c.KafkaTopicPrefix == "" {
+		c.KafkaTopicPrefix = "contacts."
+	}
+	if c.ESIndexPrefix == "" {
+		c.ESIndexPrefix = "contacts-"
+	}
+	if len(c.Roles) == 0 {
+		c.Roles = []string{RoleAPI, RoleRelay, RoleProjector}
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Validate reports every problem at once.
@@ -120,6 +169,19 @@ func (c Config) Validate() error {
 	}
 	if c.DBMaxConns < 2 {
 		errs = append(errs, fmt.Errorf("CONTACTS_DB_MAX_CONNS must be at least 2"))
+	}
+	for _, r := range c.Roles {
+		if r != RoleAPI && r != RoleRelay && r != RoleProjector {
+			errs = append(errs, fmt.Errorf("CONTACTS_ROLES: unknown role %q (want api, relay, projector)", r))
+		}
+	}
+	for _, b := range c.KafkaBrokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			errs = append(errs, fmt.Errorf("KAFKA_BROKERS %q: %w", b, err))
+		}
+	}
+	if c.ElasticsearchURL != "" && !strings.HasPrefix(c.ElasticsearchURL, "http://") && !strings.HasPrefix(c.ElasticsearchURL, "https://") {
+		errs = append(errs, fmt.Errorf("ELASTICSEARCH_URL must be an http(s) URL"))
 	}
 	return errors.Join(errs...)
 }

@@ -14,7 +14,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "./.contacts-data" || c.LogLevel != "info" ||
-		c.AccessTokenTTL != time.Hour || c.MaxBodyBytes != 1<<20 || c.DatabaseURL != "" {
+		c.AccessTokenTTL != time.Hour || c.MaxBodyBytes != 1<<20 || c.DatabaseURL != "" ||
+		len(c.KafkaBrokers) != 0 || c.KafkaTopicPrefix != "contacts." || !c.Has(RoleAPI) || !c.Has(RoleRelay) || !c.Has(RoleProjector) {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -23,11 +24,13 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	c, err := FromEnv([]string{"-http-addr", "0.0.0.0:9000"}, env(map[string]string{
 		"CONTACTS_HTTP_ADDR": "127.0.0.1:1", "DATABASE_URL": "postgres://u@h/db", "LOG_LEVEL": "debug",
 		"CONTACTS_ACCESS_TOKEN_TTL": "15m", "CONTACTS_WRITE_KEY": "k",
+		"KAFKA_BROKERS": "k1:9092, k2:9092", "CONTACTS_ROLES": "projector",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != "0.0.0.0:9000" || c.DatabaseURL != "postgres://u@h/db" || c.AccessTokenTTL != 15*time.Minute || c.WriteKey != "k" {
+	if c.HTTPAddr != "0.0.0.0:9000" || c.DatabaseURL != "postgres://u@h/db" || c.AccessTokenTTL != 15*time.Minute || c.WriteKey != "k" ||
+		len(c.KafkaBrokers) != 2 || c.KafkaBrokers[1] != "k2:9092" || c.Has(RoleAPI) || !c.Has(RoleProjector) {
 		t.Fatalf("flags do not override the environment: %+v", c)
 	}
 }
@@ -36,11 +39,12 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	_, err := FromEnv(nil, env(map[string]string{
 		"CONTACTS_HTTP_ADDR": "nope", "DATABASE_URL": "mysql://x", "CONTACTS_JWT_SECRET": "short",
 		"LOG_LEVEL": "loud", "CONTACTS_ACCESS_TOKEN_TTL": "soon", "CONTACTS_DB_MAX_CONNS": "1",
+		"CONTACTS_ROLES": "api,cook", "KAFKA_BROKERS": "nohost", "ELASTICSEARCH_URL": "es:9200",
 	}))
 	if err == nil {
 		t.Fatal("invalid configuration accepted")
 	}
-	for _, want := range []string{"CONTACTS_HTTP_ADDR", "DATABASE_URL", "CONTACTS_JWT_SECRET", "LOG_LEVEL", "CONTACTS_ACCESS_TOKEN_TTL", "CONTACTS_DB_MAX_CONNS"} {
+	for _, want := range []string{"CONTACTS_HTTP_ADDR", "DATABASE_URL", "CONTACTS_JWT_SECRET", "LOG_LEVEL", "CONTACTS_ACCESS_TOKEN_TTL", "CONTACTS_DB_MAX_CONNS", "CONTACTS_ROLES", "KAFKA_BROKERS", "ELASTICSEARCH_URL"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}

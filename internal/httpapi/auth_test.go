@@ -91,3 +91,19 @@ func TestHealth(t *testing.T) {
 	e.anon().do("GET", "/api/v1/nope", nil).wantError(http.StatusNotFound, "not_found")
 	e.anon().do("DELETE", "/api/v1/auth/login", nil).wantError(http.StatusMethodNotAllowed, "method_not_allowed")
 }
+
+func TestProjectionStatus(t *testing.T) {
+	e := newEnv(t)
+	s := e.register(t)
+	e.anon().do("GET", "/api/v1/projections", nil).wantError(http.StatusUnauthorized, "unauthorized")
+	s.do("POST", "/api/v1/contacts", map[string]any{"first_name": "Ada"}).want(http.StatusCreated)
+	r := s.do("GET", "/api/v1/projections", nil).want(http.StatusOK).obj()
+	ps := r["projections"].([]any)
+	if len(ps) != 4 {
+		t.Fatalf("projections: %v", ps)
+	}
+	first := ps[0].(map[string]any)
+	if first["name"] != "companies" || first["head"].(float64) < 1 || first["lag"] != first["head"] {
+		t.Fatalf("status of a projection that has not run: %v", first)
+	}
+}

@@ -44,6 +44,7 @@ func newEnv(t *testing.T) *env {
 		Auth:         authSvc,
 		Store:        store,
 		DB:           pool,
+		Progress:     store,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
 	}))

@@ -17,6 +17,7 @@ import (
 	"contacts/commands"
 	"contacts/eventstore"
 	"contacts/internal/auth"
+	"contacts/projections"
 )
 
 // Store is what the API reads from the event store directly: stored
@@ -40,6 +41,7 @@ type Deps struct {
 	Auth         *auth.Service
 	Store        Store
 	DB           Pinger
+	Progress     projections.StatusSource // projection checkpoints and the event store head
 	Logger       *slog.Logger
 	MaxBodyBytes int64
 }
@@ -87,6 +89,7 @@ func NewRouter(d Deps) http.Handler {
 	a.companyRoutes(p)
 	a.groupRoutes(p)
 	a.labelRoutes(p)
+	p.GET("/projections", a.projectionStatus)
 	return r
 }
 

@@ -11,11 +11,15 @@
 package kafkatest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Partitions is the partition count of every topic the cluster creates.
@@ -74,4 +78,54 @@ func logLevel(s string) (kfake.LogLevel, bool) {
 		fmt.Fprintf(os.Stderr, "kafkatest: unknown %s=%q (debug, info, warn, error)\n", EnvLog, s)
 		return kfake.LogLevelNone, false
 	}
+}
+
+// Records reads topic from the start until it has at least n records (or
+// fails the test after timeout) and returns them in partition order.
+func Records(t testing.TB, brokers []string, topic string, n int, timeout time.Duration) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatalf("kafkatest: client: %v", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("kafkatest: %d records in %s after %v, want %d", len(out), topic, timeout, n)
+		}
+		for _, e := range fs.Errors() {
+			t.Logf("kafkatest: fetch %s/%d: %v", e.Topic, e.Partition, e.Err)
+		}
+		out = append(out, fs.Records()...)
+	}
+	return out
+}
+
+// Count is the number of records in topic: the sum of its partitions' end
+// offsets (0 when the topic does not exist).
+func Count(t testing.TB, brokers []string, topic string) int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatalf("kafkatest: client: %v", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offs, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("kafkatest: end offsets of %s: %v", topic, err)
+	}
+	var n int64
+	offs.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil {
+			n += o.Offset
+		}
+	})
+	return n
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -38,20 +39,23 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, tables: live} }
 
 // row is one document to write.
 type row struct {
-	id, account string
-	version     int64
-	position    int64
-	doc         []byte
+	id, account          string
+	version              int64
+	position             int64
+	doc                  []byte
+	createdAt, updatedAt time.Time
 }
 
 // upsertSQL writes rows only where they are newer than what is stored
 // (the conditional upsert that makes projections idempotent) and returns the
 // ids it wrote. docSQL may rewrite the incoming document (u.doc).
 func upsertSQL(table, key, docSQL string) string {
-	return fmt.Sprintf(`INSERT INTO %[1]s AS t (%[2]s, account_id, version, position, doc)
-SELECT u.id, u.account, u.version, u.position, %[3]s
-FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[], $5::jsonb[]) AS u(id, account, version, position, doc)
-ON CONFLICT (%[2]s) DO UPDATE SET version = excluded.version, position = excluded.position, doc = excluded.doc
+	return fmt.Sprintf(`INSERT INTO %[1]s AS t (%[2]s, account_id, version, position, doc, created_at, updated_at)
+SELECT u.id, u.account, u.version, u.position, %[3]s, u.created_at, u.updated_at
+FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::timestamptz[], $7::timestamptz[])
+	AS u(id, account, version, position, doc, created_at, updated_at)
+ON CONFLICT (%[2]s) DO UPDATE SET version = excluded.version, position = excluded.position, doc = excluded.doc,
+	created_at = excluded.created_at, updated_at = excluded.updated_at
 WHERE t.version < excluded.version AND t.account_id = excluded.account_id
 RETURNING t.%[2]s::text`, table, key, docSQL)
 }
@@ -63,10 +67,13 @@ func upsert(ctx context.Context, tx pgx.Tx, query string, rows []row) ([]string,
 	versions := make([]int64, len(rows))
 	positions := make([]int64, len(rows))
 	docs := make([]string, len(rows))
+	created := make([]time.Time, len(rows))
+	updated := make([]time.Time, len(rows))
 	for i, r := range rows {
 		ids[i], accounts[i], versions[i], positions[i], docs[i] = r.id, r.account, r.version, r.position, string(r.doc)
+		created[i], updated[i] = r.createdAt, r.updatedAt
 	}
-	res, err := tx.Query(ctx, query, ids, accounts, versions, positions, docs)
+	res, err := tx.Query(ctx, query, ids, accounts, versions, positions, docs, created, updated)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +100,13 @@ func (s *Store) inAccountOrder(ctx context.Context, accounts []string, fn func(p
 		}
 	}
 	sort.Strings(sorted)
+	// Read models are derived data, rebuilt from the event store at will: their
+	// commits need not wait for the disk. Asynchronous commit loses at most a
+	// suffix of recent transactions in a crash, never an older one, so a
+	// projection's checkpoint (saved after its writes) is never ahead of them.
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return err
+	}
 	for _, a := range sorted {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('rm:' || $1, 0))`, a); err != nil {
 			return err
@@ -104,7 +118,14 @@ func (s *Store) inAccountOrder(ctx context.Context, accounts []string, fn func(p
 	return tx.Commit(ctx)
 }
 
-func rowsOf[D any](docs []D, key func(D) (id, account string, version, position int64)) ([]row, []string, error) {
+// meta is what every document tells about itself besides its JSON.
+type meta struct {
+	id, account          string
+	version, position    int64
+	createdAt, updatedAt time.Time
+}
+
+func rowsOf[D any](docs []D, describe func(D) meta) ([]row, []string, error) {
 	rows := make([]row, len(docs))
 	accounts := make([]string, len(docs))
 	for i, d := range docs {
@@ -112,9 +133,10 @@ func rowsOf[D any](docs []D, key func(D) (id, account string, version, position 
 		if err != nil {
 			return nil, nil, err
 		}
-		id, account, version, position := key(d)
-		rows[i] = row{id: id, account: account, version: version, position: position, doc: b}
-		accounts[i] = account
+		m := describe(d)
+		rows[i] = row{id: m.id, account: m.account, version: m.version, position: m.position, doc: b,
+			createdAt: m.createdAt, updatedAt: m.updatedAt}
+		accounts[i] = m.account
 	}
 	return rows, accounts, nil
 }
@@ -125,8 +147,8 @@ func (s *Store) UpsertContacts(ctx context.Context, docs []projections.ContactDo
 	if len(docs) == 0 {
 		return nil
 	}
-	rows, accounts, err := rowsOf(docs, func(d projections.ContactDoc) (string, string, int64, int64) {
-		return d.ID, d.AccountID, d.Version, d.Position
+	rows, accounts, err := rowsOf(docs, func(d projections.ContactDoc) meta {
+		return meta{d.ID, d.AccountID, d.Version, d.Position, d.CreatedAt, d.UpdatedAt}
 	})
 	if err != nil {
 		return err
@@ -159,8 +181,8 @@ func (s *Store) UpsertCompanies(ctx context.Context, docs []projections.CompanyD
 	if len(docs) == 0 {
 		return nil
 	}
-	rows, accounts, err := rowsOf(docs, func(d projections.CompanyDoc) (string, string, int64, int64) {
-		return d.ID, d.AccountID, d.Version, d.Position
+	rows, accounts, err := rowsOf(docs, func(d projections.CompanyDoc) meta {
+		return meta{d.ID, d.AccountID, d.Version, d.Position, d.CreatedAt, d.UpdatedAt}
 	})
 	if err != nil {
 		return err
@@ -184,8 +206,8 @@ func (s *Store) UpsertGroups(ctx context.Context, docs []projections.GroupDoc) e
 	if len(docs) == 0 {
 		return nil
 	}
-	rows, accounts, err := rowsOf(docs, func(d projections.GroupDoc) (string, string, int64, int64) {
-		return d.ID, d.AccountID, d.Version, d.Position
+	rows, accounts, err := rowsOf(docs, func(d projections.GroupDoc) meta {
+		return meta{d.ID, d.AccountID, d.Version, d.Position, d.CreatedAt, d.UpdatedAt}
 	})
 	if err != nil {
 		return err
@@ -237,8 +259,8 @@ func (s *Store) UpsertLabels(ctx context.Context, docs []projections.LabelDoc) e
 	if len(docs) == 0 {
 		return nil
 	}
-	rows, accounts, err := rowsOf(docs, func(d projections.LabelDoc) (string, string, int64, int64) {
-		return d.ID, d.AccountID, d.Version, d.Position
+	rows, accounts, err := rowsOf(docs, func(d projections.LabelDoc) meta {
+		return meta{d.ID, d.AccountID, d.Version, d.Position, d.CreatedAt, d.UpdatedAt}
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"contacts/commands"
+	"contacts/eventstore"
+	"contacts/internal/auth"
+	"contacts/internal/config"
+	"contacts/internal/database"
+	"contacts/internal/httpapi"
+	"contacts/internal/leader"
+	"contacts/projections"
+)
+
+// serve runs the roles of this process (all of them by default): the HTTP
+// API, the Kafka relay, and the projector.
+func serve(ctx context.Context, args []string) error {
+	cfg, logger, db, err := open(ctx, args, 0)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(logger)
+	defer closeDB(ctx, logger, db)
+
+	store := eventstore.New(db.Pool)
+	rm, err := openReadModel(ctx, cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if cfg.Has(config.RoleAPI) {
+		g.Go(func() error { return serveHTTP(gctx, cfg, logger, db, store) })
+	}
+	if cfg.Has(config.RoleRelay) && len(cfg.KafkaBrokers) > 0 {
+		g.Go(func() error { return runRelay(gctx, cfg, logger, db, store) })
+	}
+	if cfg.Has(config.RoleProjector) {
+		handlers := projections.New(store, rm)
+		if len(cfg.KafkaBrokers) > 0 {
+			for i, h := range handlers {
+				handlers[i] = projections.Tracked(h, store, time.Second)
+			}
+			g.Go(func() error { return runKafkaProjector(gctx, cfg, logger, handlers) })
+		} else {
+			// Embedded: fed straight from the event store, on one instance at a time.
+			runner := &projections.Runner{Source: store, Handlers: handlers, Logger: logger}
+			g.Go(func() error {
+				return leader.Run(gctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run)
+			})
+		}
+	}
+	logger.Info("contacts started", "roles", cfg.Roles, "kafka", len(cfg.KafkaBrokers) > 0,
+		"read_model", readModelKind(cfg), "version", version)
+	return g.Wait()
+}
+
+func readModelKind(cfg config.Config) string {
+	if cfg.ElasticsearchURL != "" {
+		return "elasticsearch"
+	}
+	return "postgresql"
+}
+
+func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store) error {
+	secret := []byte(cfg.JWTSecret)
+	if len(secret) == 0 {
+		var err error
+		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	router := httpapi.NewRouter(httpapi.Deps{
+		Commands:     commands.New(store),
+		Auth:         auth.New(db.Pool, secret, cfg.AccessTokenTTL),
+		Store:        store,
+		DB:           db.Pool,
+		Progress:     store,
+		Logger:       logger,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+	})
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// Handlers see a context that outlives the shutdown signal: an
+		// in-flight write finishes its transaction instead of being cut.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	logger.Info("serving HTTP", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownGrace)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("HTTP stopped")
+	return nil
+}
