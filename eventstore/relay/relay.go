@@ -124,6 +124,9 @@ func Run(ctx context.Context, store *eventstore.Store, pool *pgxpool.Pool, cfg C
 	if len(cfg.Brokers) == 0 {
 		return errors.New("relay: no Kafka brokers configured")
 	}
+	if store == nil || pool == nil {
+		return errors.New("relay: store and pool are required")
+	}
 	r := &relay{store: store, pool: pool, cfg: cfg, log: cfg.Logger.With("component", "relay", "topic", Topic(cfg.TopicPrefix))}
 	backoff := time.Duration(0)
 	standby := false
@@ -131,6 +134,9 @@ func Run(ctx context.Context, store *eventstore.Store, pool *pgxpool.Pool, cfg C
 		conn, err := r.tryLock(ctx)
 		switch {
 		case ctx.Err() != nil:
+			if conn != nil {
+				resign(conn)
+			}
 			return nil
 		case err != nil:
 			r.log.Warn("relay: cannot try the leader lock", "err", err)

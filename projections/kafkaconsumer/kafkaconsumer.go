@@ -49,7 +49,7 @@ type Config struct {
 }
 
 const (
-	closeTimeout    = 10 * time.Second // how long a stop waits for handlers in flight
+	closeTimeout    = 10 * time.Second // bound on router.Close waiting for handlers
 	nackResendSleep = time.Second      // pause before a nacked message is redelivered
 	maxBackoff      = 30 * time.Second
 )
@@ -70,9 +70,9 @@ var retry = middleware.Retry{
 func PoisonTopic(prefix string) string { return relay.Topic(prefix) + ".poison" }
 
 // Run consumes the events topic with every handler until ctx is done, then
-// stops gracefully (in-flight handlers get closeTimeout to finish; what is
-// not acknowledged is redelivered next time) and returns nil. Broker
-// failures are logged and retried. It returns an error only for a
+// closes the router (consumer groups are left, acknowledged offsets
+// committed; what was in flight is redelivered next time) and returns nil.
+// Broker failures are logged and retried. It returns an error only for a
 // configuration it cannot run with.
 func Run(ctx context.Context, cfg Config, handlers ...projections.Handler) error {
 	if len(cfg.Brokers) == 0 {
@@ -150,9 +150,10 @@ func runRouter(ctx context.Context, cfg Config, log *slog.Logger, handlers []pro
 		rh.AddMiddleware(poisonMW, r.Middleware)
 	}
 
-	// The router runs on a context of its own so that a stop lets handlers
-	// in flight finish (router.Close waits up to closeTimeout) instead of
-	// cancelling them; what is left is cancelled afterwards.
+	// The router runs on a context of its own and is stopped by Close, the
+	// orderly way: subscribers leave their groups and commit what was
+	// acknowledged; a message in flight has its context cancelled, is not
+	// acknowledged, and is delivered again next time.
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stopped := make(chan struct{})

@@ -1,0 +1,110 @@
+package projections_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"contacts/eventstore/relay"
+	"contacts/internal/kafkatest"
+	"contacts/projections"
+	"contacts/projections/kafkaconsumer"
+)
+
+// restartable runs fn in a loop of lives: each life is cancelled after a
+// random while (a crash: nothing is flushed or acknowledged on purpose) and
+// the next one starts, until stop.
+func restartable(t *testing.T, rng *rand.Rand, mu *sync.Mutex, lives *atomic.Int32, fn func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			mu.Lock()
+			life := time.Duration(100+rng.IntN(600)) * time.Millisecond
+			mu.Unlock()
+			lifeCtx, kill := context.WithTimeout(ctx, life)
+			lives.Add(1)
+			fn(lifeCtx)
+			kill()
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// TestKafkaPathSurvivesKillsAndEqualsRebuild: the relay and the projector
+// both run through Kafka (an in-process broker over TCP, the production
+// watermill-kafka code), both are killed and restarted again and again while
+// contacts are written; the read model must end exactly equal to a rebuild
+// from the event store.
+func TestKafkaPathSurvivesKillsAndEqualsRebuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	w := newWorld(t)
+	brokers := kafkatest.Start(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	var rngMu sync.Mutex
+	logger := discard()
+
+	var relayLives, projectorLives atomic.Int32
+	stopRelay := restartable(t, rng, &rngMu, &relayLives, func(ctx context.Context) {
+		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, Logger: logger, LockRetry: 20 * time.Millisecond})
+	})
+	stopProjector := restartable(t, rng, &rngMu, &projectorLives, func(ctx context.Context) {
+		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, Logger: logger}, projections.New(w.events, w.rm)...)
+	})
+
+	// Several rounds of writes over a few seconds, so that both are killed
+	// many times while events are still coming.
+	histRng := rand.New(rand.NewPCG(9, 10))
+	for round := 0; round < 8; round++ {
+		w.history(t, histRng, 10)
+		time.Sleep(300 * time.Millisecond)
+	}
+	want := w.expected(t)
+	if r, p := relayLives.Load(), projectorLives.Load(); r < 3 || p < 3 {
+		t.Fatalf("only %d relay and %d projector lives while writing: the kills did not happen mid-stream", r, p)
+	}
+
+	// Let the killing go on a little after the last write, then run both
+	// without interruption until the read model has caught up.
+	time.Sleep(time.Second)
+	stopRelay()
+	stopProjector()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, Logger: logger})
+	}()
+	go func() {
+		defer wg.Done()
+		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, Logger: logger}, projections.New(w.events, w.rm)...)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	var live map[string]string
+	for {
+		live = w.actual(t, want)
+		if equal(want, live) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	compare(t, want, live)
+
+	// And that is exactly what a from-scratch rebuild gives.
+	for _, name := range projections.Names {
+		if err := projections.Rebuild(context.Background(), w.events, w.rm, name, 500, func(projections.Progress) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	compare(t, live, w.actual(t, want))
+}
