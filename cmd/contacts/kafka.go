@@ -29,5 +29,6 @@ func runKafkaProjector(ctx context.Context, cfg config.Config, logger *slog.Logg
 }
 
 func openElasticsearch(ctx context.Context, cfg config.Config, logger *slog.Logger) (projections.ReadModel, error) {
-	return esstore.New(ctx, esstore.Config{URL: cfg.ElasticsearchURL, IndexPrefix: cfg.ESIndexPrefix, Logger: logger})
+	replicas := cfg.ESReplicas
+	return esstore.New(ctx, esstore.Config{URL: cfg.ElasticsearchURL, IndexPrefix: cfg.ESIndexPrefix, Replicas: &replicas, Logger: logger})
 }

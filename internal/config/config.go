@@ -30,6 +30,7 @@ type Config struct {
 	KafkaTopicPrefix string   // KAFKA_TOPIC_PREFIX
 	ElasticsearchURL string   // ELASTICSEARCH_URL; empty: the read model lives in PostgreSQL
 	ESIndexPrefix    string   // ELASTICSEARCH_INDEX_PREFIX
+	ESReplicas       int      // ELASTICSEARCH_REPLICAS (number_of_replicas of new indices)
 	Roles            []string // CONTACTS_ROLES / --roles: api, relay, projector
 }
 
@@ -60,7 +61,8 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.JWTSecret, "jwt-secret", getenv("CONTACTS_JWT_SECRET"), "HS256 signing secret (CONTACTS_JWT_SECRET)")
 	fs.StringVar(&c.WriteKey, "write-key", getenv("CONTACTS_WRITE_KEY"), "write key for WebSocket create_contact (CONTACTS_WRITE_KEY)")
 	fs.StringVar(&c.LogLevel, "log-level", getenv("LOG_LEVEL"), "debug, info, warn or error (LOG_LEVEL)")
-	var ttl, grace, maxBody, maxConns, brokers, roles string
+	var ttl, grace, maxBody, maxConns, brokers, roles, replicas string
+	fs.StringVar(&replicas, "elasticsearch-replicas", getenv("ELASTICSEARCH_REPLICAS"), "number_of_replicas of new indices (ELASTICSEARCH_REPLICAS), default 1; 0 on a single node")
 	fs.StringVar(&brokers, "kafka-brokers", getenv("KAFKA_BROKERS"), "Kafka bootstrap brokers, comma-separated (KAFKA_BROKERS); empty: no broker")
 	fs.StringVar(&c.KafkaTopicPrefix, "kafka-topic-prefix", getenv("KAFKA_TOPIC_PREFIX"), "Kafka topic prefix (KAFKA_TOPIC_PREFIX)")
 	fs.StringVar(&c.ElasticsearchURL, "elasticsearch-url", getenv("ELASTICSEARCH_URL"), "Elasticsearch URL (ELASTICSEARCH_URL); empty: PostgreSQL read model")
@@ -93,6 +95,12 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 	if maxConns != "" {
 		if _, err := fmt.Sscan(maxConns, &c.DBMaxConns); err != nil {
 			errs = append(errs, fmt.Errorf("CONTACTS_DB_MAX_CONNS: %w", err))
+		}
+	}
+	c.ESReplicas = 1
+	if replicas != "" {
+		if _, err := fmt.Sscan(replicas, &c.ESReplicas); err != nil || c.ESReplicas < 0 {
+			errs = append(errs, fmt.Errorf("ELASTICSEARCH_REPLICAS must be a whole number ≥ 0"))
 		}
 	}
 	c.KafkaBrokers = splitList(brokers)

@@ -3,6 +3,7 @@ package esstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -103,8 +104,8 @@ func (s *Store) retry(ctx context.Context, what string, fn func() error) error {
 			return err
 		}
 		s.log.Warn("elasticsearch request failed, retrying", "request", what, "err", err, "wait", d)
-		if err := sleep(ctx, d); err != nil {
-			return err
+		if cerr := sleep(ctx, d); cerr != nil {
+			return fmt.Errorf("%w (last error: %v)", cerr, err)
 		}
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/elastic/go-elasticsearch/v8/typedapi/core/search"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
@@ -18,6 +21,27 @@ import (
 )
 
 const noCluster = "ELASTICSEARCH_URL not set: Elasticsearch conformance runs where a cluster exists (see deploy/)"
+
+// requireCluster skips without ELASTICSEARCH_URL, and fails fast (rather
+// than after each store's minute of connection retries) when it is set but
+// the cluster does not answer.
+func requireCluster(t *testing.T) {
+	t.Helper()
+	url := os.Getenv("ELASTICSEARCH_URL")
+	if url == "" {
+		t.Skip(noCluster)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	es, err := elasticsearch.NewTypedClient(elasticsearch.Config{Addresses: []string{url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Store{es: es, log: discard()}
+	if err := s.retry(ctx, "info", func() error { _, err := es.Info().Do(ctx); return err }); err != nil {
+		t.Fatalf("ELASTICSEARCH_URL=%s does not answer: %v", url, err)
+	}
+}
 
 // openTest returns a store over fresh indices (a random prefix) that are
 // deleted when the test ends.
@@ -48,24 +72,21 @@ func openTest(t *testing.T, refresh string) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	if os.Getenv("ELASTICSEARCH_URL") == "" {
-		t.Skip(noCluster)
-	}
+	requireCluster(t)
 	storetest.Run(t, func(t *testing.T) projections.ReadModel { return openTest(t, RefreshWaitFor) })
 }
 
 // The default policy (no wait_for): the store refreshes what its own
 // denormalisation searches need.
 func TestConformanceRefreshFalse(t *testing.T) {
-	if os.Getenv("ELASTICSEARCH_URL") == "" {
-		t.Skip(noCluster)
-	}
+	requireCluster(t)
 	storetest.Run(t, func(t *testing.T) projections.ReadModel { return openTest(t, RefreshFalse) })
 }
 
 // What only a real cluster can tell about the mapping: strictness, the
 // normalizer, the .text subfields, and version_type semantics.
 func TestClusterMapping(t *testing.T) {
+	requireCluster(t)
 	s := openTest(t, RefreshWaitFor)
 	ctx := context.Background()
 	d := sampleContact("acc", "c1", 1)
