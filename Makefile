@@ -22,12 +22,14 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-## bench: the event store benchmarks quoted in the README, on a durable
-## private cluster (fsync on) in a directory on disk
+## bench: the benchmarks quoted in the README, each on a durable private
+## cluster (fsync on) in a directory on disk
 bench:
 	mkdir -p .bench && chmod 755 .bench
 	PGTEST_DURABLE=1 PGTEST_DIR=$(CURDIR)/.bench $(GO) test ./eventstore -run '^$$' -bench AppendBatched -benchtime 100x -count 3
 	PGTEST_DURABLE=1 PGTEST_DIR=$(CURDIR)/.bench $(GO) test ./eventstore -run '^$$' -bench AppendSingleConcurrent -benchtime 20000x -count 3
+	for i in 1 2 3; do PGTEST_DURABLE=1 PGTEST_DIR=$(CURDIR)/.bench $(GO) test ./projections -run '^$$' -bench Visibility -benchtime 10000x; done
+	PGTEST_DURABLE=1 PGTEST_DIR=$(CURDIR)/.bench $(GO) test ./projections -run '^$$' -bench Rebuild -benchtime 1x -count 2
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

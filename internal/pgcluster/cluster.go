@@ -61,9 +61,10 @@ type Cluster struct {
 	log     *slog.Logger
 	runAs   *runAs
 
-	mu      sync.Mutex
-	lock    *os.File
-	stopped bool
+	mu       sync.Mutex
+	lock     *os.File
+	stopped  bool
+	attached bool // another process owns the server: Stop leaves it running
 }
 
 const (
@@ -112,6 +113,13 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 	}
 	if c.lock, err = lockDir(filepath.Join(dataDir, "pgcluster.lock")); err != nil {
 		if errors.Is(err, errLocked) {
+			// Another process (say `contacts serve`) runs this cluster: use its
+			// server, as `contacts projections rebuild` beside it must.
+			if port, ok := livePort(c.pgData); ok {
+				c.port, c.attached = port, true
+				c.log.Info("postgres already running, owned by another process: attached", "port", port, "pgdata", c.pgData)
+				return c, nil
+			}
 			return nil, fmt.Errorf("pgcluster: data directory %s is in use by another running process; stop it or choose another data directory", dataDir)
 		}
 		return nil, fmt.Errorf("pgcluster: locking data directory: %w", err)
@@ -162,7 +170,8 @@ func (c *Cluster) LogFile() string { return c.logFile }
 func (c *Cluster) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.stopped {
+	if c.stopped || c.attached {
+		c.stopped = true
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(c.pgData, "postmaster.pid")); err == nil {
@@ -176,6 +185,25 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	c.stopped = true
 	c.lock.Close()
 	return nil
+}
+
+// livePort reads the port of the server running in pgData from its
+// postmaster.pid (line 1: pid, line 4: port), if that server is alive.
+func livePort(pgData string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(pgData, "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 4 {
+		return 0, false
+	}
+	pid, err1 := strconv.Atoi(strings.TrimSpace(lines[0]))
+	port, err2 := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err1 != nil || err2 != nil || !processAlive(pid) {
+		return 0, false
+	}
+	return port, true
 }
 
 // EnsureDatabase creates database name on the cluster unless it exists.

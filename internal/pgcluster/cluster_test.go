@@ -150,8 +150,17 @@ func TestStartAfterCrash(t *testing.T) {
 	opt := Options{DataDir: dir, Logger: testLogger(t)}
 
 	c1 := startCluster(t, opt)
-	if _, err := Start(ctx, opt); err == nil || !strings.Contains(err.Error(), "in use by another running process") {
-		t.Fatalf("second concurrent Start: err = %v, want 'in use' error", err)
+	// A second Start while the owner runs attaches to its server and leaves
+	// it running when stopped.
+	attached, err := Start(ctx, opt)
+	if err != nil || attached.Port() != c1.Port() {
+		t.Fatalf("second concurrent Start: %v, port %v want %d", err, attached, c1.Port())
+	}
+	if err := attached.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := connect(t, c1.DSN("postgres")).Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatalf("stopping the attached cluster stopped the owner's server: %v", err)
 	}
 	// Simulate the owning process dying: its lock goes away, the server stays.
 	c1.lock.Close()

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,26 +90,15 @@ func (s *Store) inAccountOrder(ctx context.Context, accounts []string, fn func(p
 		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
-	uniq := map[string]bool{}
-	var sorted []string
-	for _, a := range accounts {
-		if !uniq[a] {
-			uniq[a] = true
-			sorted = append(sorted, a)
-		}
-	}
-	sort.Strings(sorted)
 	// Read models are derived data, rebuilt from the event store at will: their
 	// commits need not wait for the disk. Asynchronous commit loses at most a
 	// suffix of recent transactions in a crash, never an older one, so a
 	// projection's checkpoint (saved after its writes) is never ahead of them.
-	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+	// One statement sets that and takes the account locks in a fixed order.
+	if _, err := tx.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true),
+		(SELECT count(pg_advisory_xact_lock(hashtextextended('rm:' || a, 0)))
+		 FROM (SELECT DISTINCT unnest($1::text[]) AS a ORDER BY 1) AS accounts)`, accounts); err != nil {
 		return err
-	}
-	for _, a := range sorted {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('rm:' || $1, 0))`, a); err != nil {
-			return err
-		}
 	}
 	if err := fn(tx); err != nil {
 		return err
