@@ -85,6 +85,10 @@ type GroupDoc struct {
 type LabelDoc struct {
 	label.State
 	Position int64 `json:"position"`
+	// UsageCount is how many live (not deleted, not merged) contacts of the
+	// account carry the label. Readers compute it from the contacts read
+	// model when they read the label: it is not stored.
+	UsageCount int64 `json:"usage_count"`
 }
 
 // Store is a read-model store. Every Upsert writes a document only when its

@@ -176,13 +176,7 @@ func (w *world) expected(t *testing.T) map[string]string {
 			groups[gid] = projections.GroupDoc{State: g, Position: lastPos(acct, gid)}
 			out["group:"+gid] = jsonOf(t, groups[gid])
 		}
-		for _, lid := range w.labels[acct] {
-			l, err := w.cmds.Label(ctx, acct, lid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out["label:"+lid] = jsonOf(t, projections.LabelDoc{State: l, Position: lastPos(acct, lid)})
-		}
+		usage := map[string]int64{} // lower-cased title -> live contacts carrying it
 		for _, cid := range w.contacts[acct] {
 			c, err := w.cmds.Contact(ctx, acct, cid)
 			if err != nil {
@@ -211,6 +205,18 @@ func (w *world) expected(t *testing.T) map[string]string {
 				return doc.Groups[i].ID < doc.Groups[j].ID
 			})
 			out["contact:"+cid] = jsonOf(t, doc)
+			if !c.Deleted && c.MergedInto == "" {
+				for _, l := range c.Labels {
+					usage[strings.ToLower(l)]++
+				}
+			}
+		}
+		for _, lid := range w.labels[acct] {
+			l, err := w.cmds.Label(ctx, acct, lid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out["label:"+lid] = jsonOf(t, projections.LabelDoc{State: l, Position: lastPos(acct, lid), UsageCount: usage[strings.ToLower(l.Title)]})
 		}
 	}
 	return out

@@ -185,6 +185,8 @@ func labelsMapping() map[string]any {
 		"title":       text(),
 		"color":       list(),
 		"description": text(),
+		// Computed by the reader from the contacts index; written as 0, never queried.
+		"usage_count": map[string]any{"type": "long", "index": false, "doc_values": false},
 	}))
 }
 

@@ -108,3 +108,15 @@ func matchedQueries(hit types.Hit) []string {
 	}
 	return nil
 }
+
+// labelUsageQuery counts the account's live contacts carrying title.
+func labelUsageQuery(accountID, title string) *types.Query {
+	return &types.Query{Bool: &types.BoolQuery{
+		Filter: []types.Query{
+			term("account_id", accountID),
+			term("labels", title),
+			term("deleted", false),
+			term("merged_into", ""),
+		},
+	}}
+}

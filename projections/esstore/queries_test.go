@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -264,3 +265,17 @@ func TestCheckPrefix(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestLabelUsageQuery(t *testing.T) {
+	b, err := json.Marshal(labelUsageQuery("acc-1", "VIP"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	for _, want := range []string{`{"term":{"account_id":{"value":"acc-1"}}}`, `{"term":{"labels":{"value":"VIP"}}}`,
+		`{"term":{"deleted":{"value":false}}}`, `{"term":{"merged_into":{"value":""}}}`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("label usage query lacks %s: %s", want, got)
+		}
+	}
+}

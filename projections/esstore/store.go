@@ -550,11 +550,20 @@ func (s *Store) Group(ctx context.Context, accountID, id string) (projections.Gr
 	return d, ok, err
 }
 
-// Label reads a label of the account.
+// Label reads a label of the account, with its usage count (live contacts
+// carrying it; the labels field's normalizer makes the match case-insensitive).
 func (s *Store) Label(ctx context.Context, accountID, id string) (projections.LabelDoc, bool, error) {
 	var d projections.LabelDoc
 	ok, err := s.getDoc(ctx, projections.Labels, accountID, id, &d, func() (string, string) { return d.AccountID, d.ID })
-	return d, ok, err
+	if err != nil || !ok {
+		return d, ok, err
+	}
+	res, err := s.es.Count().Index(s.target(projections.Contacts)).Query(labelUsageQuery(accountID, d.Title)).Do(ctx)
+	if err != nil {
+		return d, false, fmt.Errorf("esstore: usage of label %s: %w", id, err)
+	}
+	d.UsageCount = res.Count
+	return d, true, nil
 }
 
 func (s *Store) getDoc(ctx context.Context, name, accountID, id string, into any, owner func() (string, string)) (bool, error) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -293,6 +294,31 @@ func (s *Store) Group(ctx context.Context, accountID, id string) (projections.Gr
 	return get[projections.GroupDoc](ctx, s, s.tables.groups, "id", accountID, id)
 }
 
+// Label reads a label with its usage count: the live contacts whose
+// lower-cased labels column (JSON text, trigram-indexed) holds the title as
+// a whole element.
 func (s *Store) Label(ctx context.Context, accountID, id string) (projections.LabelDoc, bool, error) {
-	return get[projections.LabelDoc](ctx, s, s.tables.labels, "id", accountID, id)
+	d, ok, err := get[projections.LabelDoc](ctx, s, s.tables.labels, "id", accountID, id)
+	if err != nil || !ok {
+		return d, ok, err
+	}
+	err = s.pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s
+		WHERE account_id = $1::uuid AND NOT hidden AND labels LIKE $2`, s.tables.contacts),
+		accountID, "%"+likeEscape(jsonString(strings.ToLower(d.Title)))+"%").Scan(&d.UsageCount)
+	return d, true, err
+}
+
+// jsonString is s as a JSON string literal the way PostgreSQL prints jsonb
+// (no HTML escaping).
+func jsonString(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// likeEscape makes s match literally in LIKE (escape character: backslash).
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

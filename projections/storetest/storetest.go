@@ -120,6 +120,32 @@ func Run(t *testing.T, open func(t *testing.T) projections.ReadModel) {
 		}
 	})
 
+	t.Run("label usage counts live contacts", func(t *testing.T) {
+		rm := open(t)
+		a, l := id(), id()
+		must(t, rm.UpsertLabels(ctx, []projections.LabelDoc{{State: label.State{ID: l, AccountID: a, Title: "VIP", Color: "#1F93FF", Version: 1, CreatedAt: t0, UpdatedAt: t0}, Position: 1}}))
+		with := func(uuid string, labels ...string) projections.ContactDoc {
+			d := contactDoc(a, uuid, 1, "X", "")
+			d.Labels = labels
+			return d
+		}
+		deleted := with(id(), "vip")
+		deleted.Deleted = true
+		merged := with(id(), "VIP")
+		merged.MergedInto = id()
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{
+			with(id(), "vip"), with(id(), "VIP", "other"), with(id(), "vipx"), with(id(), "other"), deleted, merged,
+		}))
+		other := contactDoc(id(), id(), 1, "Y", "") // another account
+		other.Labels = []string{"VIP"}
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{other}))
+		d, ok, err := rm.Label(ctx, a, l)
+		must(t, err)
+		if !ok || d.UsageCount != 2 {
+			t.Fatalf("usage count %d (found %v), want 2", d.UsageCount, ok)
+		}
+	})
+
 	t.Run("only newer versions are written", func(t *testing.T) {
 		rm := open(t)
 		a, c := id(), id()
