@@ -25,6 +25,7 @@ Usage:
   contacts projections status            how far each projection is behind
   contacts projections rebuild <name|all> replay the event store into fresh read models
                                           (names: companies, groups, labels, contacts)
+  contacts seed --contacts N  generate an account with N realistic contacts (benchmarks, demos)
   contacts version           print the version
 
 Configuration is by environment (flags override): CONTACTS_HTTP_ADDR,
@@ -48,6 +49,8 @@ func main() {
 		err = migrate(ctx, os.Args[2:])
 	case "projections":
 		err = projectionsCommand(ctx, os.Args[2:])
+	case "seed":
+		err = seedCommand(ctx, os.Args[2:])
 	case "version":
 		fmt.Println(versionString())
 	case "help", "-h", "--help":
