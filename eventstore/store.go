@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,25 +64,33 @@ func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) 
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
 
-	var out []Event
-	for _, sa := range req.Streams {
-		recorded, err := appendStream(ctx, tx, sa, md, info.Metadata, at)
-		if err != nil {
+	// New streams (most of a bulk import) go in one statement; a stream
+	// with an expected version needs its own guarded insert.
+	var fresh []StreamAppend
+	recorded := map[string]recordedAt{}
+	for i := range req.Streams {
+		sa := &req.Streams[i]
+		for j := range sa.Events {
+			if sa.Events[j].ID == "" {
+				sa.Events[j].ID = NewID()
+			}
+		}
+		if sa.ExpectedVersion == 0 {
+			fresh = append(fresh, *sa)
+			continue
+		}
+		if err := appendStream(ctx, tx, *sa, md, at, recorded); err != nil {
 			return nil, err
 		}
-		out = append(out, recorded...)
 	}
-	for _, r := range req.Releases {
-		if _, err := tx.Exec(ctx, `DELETE FROM unique_claims
-			WHERE account_id = $1 AND kind = $2 AND value = $3 AND stream_id = $4`,
-			r.AccountID, r.Kind, r.Value, r.StreamID); err != nil {
-			return nil, fmt.Errorf("eventstore: release %s: %w", r.Kind, err)
-		}
+	if err := appendNewStreams(ctx, tx, fresh, md, at, recorded); err != nil {
+		return nil, err
 	}
-	for _, c := range req.Claims {
-		if err := claim(ctx, tx, c); err != nil {
-			return nil, err
-		}
+	if err := releaseAll(ctx, tx, req.Releases); err != nil {
+		return nil, err
+	}
+	if err := claimAll(ctx, tx, req.Claims); err != nil {
+		return nil, err
 	}
 	if info.IdempotencyKey != "" {
 		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (account_id, key, request_hash)
@@ -97,13 +106,88 @@ func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) 
 	if err := tx.Commit(ctx); err != nil {
 		return nil, mapError(fmt.Errorf("eventstore: commit: %w", err))
 	}
+	var out []Event
+	for _, sa := range req.Streams {
+		for i, e := range sa.Events {
+			r := recorded[e.ID]
+			out = append(out, Event{
+				ID: e.ID, Position: r.pos, TxID: r.txid, AccountID: sa.AccountID,
+				StreamType: sa.StreamType, StreamID: sa.StreamID, Version: sa.ExpectedVersion + int64(i) + 1,
+				Type: e.Type, SchemaVersion: max(e.SchemaVersion, 1), Data: json.RawMessage(e.Data),
+				Metadata: info.Metadata, RecordedAt: r.at,
+			})
+		}
+	}
 	return out, nil
 }
 
-func appendStream(ctx context.Context, tx pgx.Tx, sa StreamAppend, md []byte, meta Metadata, at time.Time) ([]Event, error) {
+// recordedAt is what the database assigned to an inserted event.
+type recordedAt struct {
+	pos  int64
+	at   time.Time
+	txid uint64
+}
+
+// collect reads the RETURNING rows of an insert into got and returns how
+// many there were.
+func collect(rows pgx.Rows, got map[string]recordedAt) (int, error) {
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id, txid string
+		var r recordedAt
+		if err := rows.Scan(&id, &r.pos, &r.at, &txid); err != nil {
+			return n, err
+		}
+		r.txid, _ = strconv.ParseUint(txid, 10, 64)
+		got[id] = r
+		n++
+	}
+	return n, mapError(rows.Err())
+}
+
+// insertNewStreams appends streams that must not exist yet, all at once:
+// UNIQUE(stream_id, stream_version) refuses any that does.
+const insertNewStreams = `
+INSERT INTO events (event_id, account_id, stream_type, stream_id, stream_version,
+                    event_type, schema_version, data, metadata, recorded_at)
+SELECT u.id, u.account, u.stype, u.sid, u.ver, u.typ, u.sv, u.data, $1, $2
+FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::bigint[], $8::text[], $9::int[], $10::jsonb[])
+	AS u(id, account, stype, sid, ver, typ, sv, data)
+RETURNING event_id::text, position, recorded_at, transaction_id::text`
+
+func appendNewStreams(ctx context.Context, tx pgx.Tx, streams []StreamAppend, md []byte, at time.Time, got map[string]recordedAt) error {
+	var ids, accounts, stypes, sids, types, datas []string
+	var versions []int64
+	var schemas []int32
+	for _, sa := range streams {
+		for i, e := range sa.Events {
+			ids = append(ids, e.ID)
+			accounts = append(accounts, sa.AccountID)
+			stypes = append(stypes, sa.StreamType)
+			sids = append(sids, sa.StreamID)
+			versions = append(versions, int64(i)+1)
+			types = append(types, e.Type)
+			schemas = append(schemas, int32(max(e.SchemaVersion, 1)))
+			datas = append(datas, string(e.Data))
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, insertNewStreams, md, at, ids, accounts, stypes, sids, versions, types, schemas, datas)
+	if err != nil {
+		return mapError(err)
+	}
+	_, err = collect(rows, got)
+	return err
+}
+
+// appendStream appends to one stream that must be at ExpectedVersion.
+func appendStream(ctx context.Context, tx pgx.Tx, sa StreamAppend, md []byte, at time.Time, got map[string]recordedAt) error {
 	n := len(sa.Events)
 	if n == 0 {
-		return nil, nil
+		return nil
 	}
 	ids := make([]string, n)
 	versions := make([]int64, n)
@@ -112,9 +196,6 @@ func appendStream(ctx context.Context, tx pgx.Tx, sa StreamAppend, md []byte, me
 	datas := make([]string, n)
 	for i, e := range sa.Events {
 		ids[i] = e.ID
-		if ids[i] == "" {
-			ids[i] = NewID()
-		}
 		versions[i] = sa.ExpectedVersion + int64(i) + 1
 		types[i] = e.Type
 		schemas[i] = int32(max(e.SchemaVersion, 1))
@@ -123,44 +204,83 @@ func appendStream(ctx context.Context, tx pgx.Tx, sa StreamAppend, md []byte, me
 	rows, err := tx.Query(ctx, insertStream, sa.AccountID, sa.StreamType, sa.StreamID,
 		sa.ExpectedVersion, md, ids, versions, types, schemas, datas, at)
 	if err != nil {
-		return nil, mapError(err)
+		return mapError(err)
 	}
-	type rec struct {
-		pos  int64
-		at   time.Time
-		txid string
+	inserted, err := collect(rows, got)
+	if err != nil {
+		return err
 	}
-	got := make(map[string]rec, n)
+	if inserted != n {
+		// The guard refused: the stream is not at ExpectedVersion (or is not
+		// this account's).
+		return fmt.Errorf("%w: stream %s is not at version %d", ErrConcurrency, sa.StreamID, sa.ExpectedVersion)
+	}
+	return nil
+}
+
+// releaseAll gives up unique values, each only if still owned by its stream.
+func releaseAll(ctx context.Context, tx pgx.Tx, releases []Claim) error {
+	if len(releases) == 0 {
+		return nil
+	}
+	a, k, v, sid := claimColumns(releases)
+	_, err := tx.Exec(ctx, `DELETE FROM unique_claims c
+		USING unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) AS r(account, kind, value, stream)
+		WHERE c.account_id = r.account AND c.kind = r.kind AND c.value = r.value AND c.stream_id = r.stream`, a, k, v, sid)
+	if err != nil {
+		return fmt.Errorf("eventstore: release: %w", err)
+	}
+	return nil
+}
+
+// claimAll takes unique values in one statement; for the few already taken
+// it finds the owner, which may be the claiming stream itself (a no-op).
+func claimAll(ctx context.Context, tx pgx.Tx, claims []Claim) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	a, k, v, sid := claimColumns(claims)
+	rows, err := tx.Query(ctx, `INSERT INTO unique_claims (account_id, kind, value, stream_id)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[])
+		ON CONFLICT DO NOTHING
+		RETURNING account_id::text, kind, value, stream_id::text`, a, k, v, sid)
+	if err != nil {
+		return fmt.Errorf("eventstore: claim: %w", err)
+	}
+	type key struct{ account, kind, value, stream string }
+	inserted := map[key]bool{}
 	for rows.Next() {
-		var id string
-		var r rec
-		if err := rows.Scan(&id, &r.pos, &r.at, &r.txid); err != nil {
+		var c key
+		if err := rows.Scan(&c.account, &c.kind, &c.value, &c.stream); err != nil {
 			rows.Close()
-			return nil, err
+			return err
 		}
-		got[id] = r
+		inserted[c] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, mapError(err)
+		return fmt.Errorf("eventstore: claim: %w", err)
 	}
-	if len(got) != n {
-		// The guard refused: the stream is not at ExpectedVersion (or is not
-		// this account's).
-		return nil, fmt.Errorf("%w: stream %s is not at version %d", ErrConcurrency, sa.StreamID, sa.ExpectedVersion)
-	}
-	out := make([]Event, n)
-	for i := range sa.Events {
-		r := got[ids[i]]
-		txid, _ := strconv.ParseUint(r.txid, 10, 64)
-		out[i] = Event{
-			ID: ids[i], Position: r.pos, TxID: txid, AccountID: sa.AccountID,
-			StreamType: sa.StreamType, StreamID: sa.StreamID, Version: versions[i],
-			Type: types[i], SchemaVersion: int(schemas[i]), Data: json.RawMessage(datas[i]),
-			Metadata: meta, RecordedAt: r.at,
+	for _, c := range claims {
+		if inserted[key{strings.ToLower(c.AccountID), c.Kind, c.Value, strings.ToLower(c.StreamID)}] {
+			continue
+		}
+		// Taken already, or a duplicate within this request: one lookup each.
+		if err := claim(ctx, tx, c); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
+}
+
+func claimColumns(cs []Claim) (accounts, kinds, values, streams []string) {
+	for _, c := range cs {
+		accounts = append(accounts, c.AccountID)
+		kinds = append(kinds, c.Kind)
+		values = append(values, c.Value)
+		streams = append(streams, c.StreamID)
+	}
+	return accounts, kinds, values, streams
 }
 
 // claim takes a unique value for c.StreamID. Claiming a value the stream
