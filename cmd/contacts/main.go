@@ -26,6 +26,7 @@ Usage:
   contacts projections rebuild <name|all> replay the event store into fresh read models
                                           (names: companies, groups, labels, contacts)
   contacts seed --contacts N  generate an account with N realistic contacts (benchmarks, demos)
+  contacts bench read --email E --password P   p50/p99 of each read query class
   contacts version           print the version
 
 Configuration is by environment (flags override): CONTACTS_HTTP_ADDR,
@@ -51,6 +52,8 @@ func main() {
 		err = projectionsCommand(ctx, os.Args[2:])
 	case "seed":
 		err = seedCommand(ctx, os.Args[2:])
+	case "bench":
+		err = benchCommand(ctx, os.Args[2:])
 	case "version":
 		fmt.Println(versionString())
 	case "help", "-h", "--help":

@@ -19,6 +19,7 @@ import (
 	"contacts/internal/httpapi"
 	"contacts/internal/leader"
 	"contacts/projections"
+	"contacts/readapi"
 )
 
 // serve runs the roles of this process (all of them by default): the HTTP
@@ -38,7 +39,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.Has(config.RoleAPI) {
-		g.Go(func() error { return serveHTTP(gctx, cfg, logger, db, store) })
+		g.Go(func() error { return serveHTTP(gctx, cfg, logger, db, store, readService(cfg, db, logger)) })
 	}
 	if cfg.Has(config.RoleRelay) && len(cfg.KafkaBrokers) > 0 {
 		g.Go(func() error { return runRelay(gctx, cfg, logger, db, store) })
@@ -70,7 +71,18 @@ func readModelKind(cfg config.Config) string {
 	return "postgresql"
 }
 
-func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store) error {
+// readService is the query side of the read API. Queries run on the
+// PostgreSQL read model; over Elasticsearch they are not written yet, so
+// the read routes are not mounted then.
+func readService(cfg config.Config, db *database.DB, logger *slog.Logger) readapi.Service {
+	if cfg.ElasticsearchURL != "" {
+		logger.Warn("the read API (WebSocket /api/v1/contacts/ws, GET /api/v1/contacts…) does not query Elasticsearch yet: not mounted")
+		return nil
+	}
+	return readapi.NewPG(db.Pool)
+}
+
+func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store, read readapi.Service) error {
 	secret := []byte(cfg.JWTSecret)
 	if len(secret) == 0 {
 		var err error
@@ -78,7 +90,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 			return err
 		}
 	}
-	router := httpapi.NewRouter(httpapi.Deps{
+	deps := httpapi.Deps{
 		Commands:     commands.New(store),
 		Auth:         auth.New(db.Pool, secret, cfg.AccessTokenTTL),
 		Store:        store,
@@ -86,7 +98,12 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 		Progress:     store,
 		Logger:       logger,
 		MaxBodyBytes: cfg.MaxBodyBytes,
-	})
+	}
+	closing := make(chan struct{})
+	if read != nil {
+		deps.Read = &readapi.Deps{Service: read, Lists: readapi.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing}
+	}
+	router := httpapi.NewRouter(deps)
 	srv := &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -95,6 +112,8 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 		// in-flight write finishes its transaction instead of being cut.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Shutdown does not wait for hijacked (WebSocket) connections: tell them.
+	srv.RegisterOnShutdown(func() { close(closing) })
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err

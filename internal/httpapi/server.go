@@ -18,6 +18,7 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/projections"
+	"contacts/readapi"
 )
 
 // Store is what the API reads from the event store directly: stored
@@ -44,6 +45,11 @@ type Deps struct {
 	Progress     projections.StatusSource // projection checkpoints and the event store head
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+	// Read, when set, mounts the read API: its REST routes on the
+	// authenticated group and WS /api/v1/contacts/ws (which authenticates
+	// itself from ?token=). Its Commands, Auth and Logger default to the
+	// ones above.
+	Read *readapi.Deps
 }
 
 type api struct {
@@ -79,6 +85,11 @@ func NewRouter(d Deps) http.Handler {
 	r.GET("/readyz", a.ready)
 
 	v1 := r.Group("/api/v1")
+	v1.GET("/openapi.json", readapi.OpenAPIHandler)
+	read := a.readDeps()
+	if read != nil {
+		v1.GET("/contacts/ws", readapi.WebSocketHandler(*read))
+	}
 	authGroup := v1.Group("/auth")
 	authGroup.POST("/register", a.register)
 	authGroup.POST("/login", a.login)
@@ -90,7 +101,28 @@ func NewRouter(d Deps) http.Handler {
 	a.groupRoutes(p)
 	a.labelRoutes(p)
 	p.GET("/projections", a.projectionStatus)
+	if read != nil {
+		readapi.Mount(p, *read)
+	}
 	return r
+}
+
+// readDeps fills the read API's unset dependencies from the router's.
+func (a *api) readDeps() *readapi.Deps {
+	if a.Read == nil {
+		return nil
+	}
+	d := *a.Read
+	if d.Commands == nil {
+		d.Commands = a.Commands
+	}
+	if d.Auth == nil && a.Auth != nil {
+		d.Auth = a.Auth
+	}
+	if d.Logger == nil {
+		d.Logger = a.Logger
+	}
+	return &d
 }
 
 func (a *api) ready(c *gin.Context) {

@@ -1,0 +1,964 @@
+package readapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"contacts/domain"
+	"contacts/projections"
+)
+
+// PG is the Service over the PostgreSQL read model (rm_contacts, migration
+// 0004; indexes of 0005).
+//
+// Every statement filters account_id and, unless the query says
+// include_deleted, NOT hidden (deleted or merged). User input only ever
+// reaches SQL as bind parameters; column names come from this package's
+// whitelists. Statements run as unnamed prepared statements
+// (QueryExecModeCacheDescribe), so each is planned with its actual
+// parameters: a LIKE pattern's selectivity decides between the trigram index
+// and a scan.
+type PG struct {
+	pool *pgxpool.Pool
+}
+
+var _ Service = (*PG)(nil)
+
+// NewPG returns the service over pool (schema from internal/migrations).
+func NewPG(pool *pgxpool.Pool) *PG { return &PG{pool: pool} }
+
+const execMode = pgx.QueryExecModeCacheDescribe
+
+// sqlArgs collects bind parameters.
+type sqlArgs struct{ args []any }
+
+// add binds v and returns its placeholder with a cast to typ.
+func (a *sqlArgs) add(v any, typ string) string {
+	a.args = append(a.args, v)
+	return "$" + strconv.Itoa(len(a.args)) + "::" + typ
+}
+
+func (a *sqlArgs) text(s string) string { return a.add(s, "text") }
+
+func invalidAccount() error { return domain.InvalidField("account_id", "must be a UUID") }
+
+// where is the WHERE clause of q for the account.
+func where(a *sqlArgs, accountID string, q Query) string {
+	parts := []string{"c.account_id = " + a.add(accountID, "uuid")}
+	if !q.includeDeleted {
+		parts = append(parts, "NOT c.hidden")
+	}
+	for _, c := range q.where {
+		parts = append(parts, condSQL(a, c))
+	}
+	if q.search != "" {
+		parts = append(parts, searchSQL(a, q.search))
+	}
+	if q.advanced != nil {
+		parts = append(parts, condSQL(a, q.advanced))
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// searchSQL: the contact full-text search, a case-insensitive substring of
+// the name, e-mail, title or company name (every arm trigram-indexed).
+func searchSQL(a *sqlArgs, s string) string {
+	v := strings.ToLower(s)
+	p := a.text("%" + likeEscape(v) + "%")
+	return "(" + nameLike(a, v, p) + " OR lower(c.email) LIKE " + p + " OR lower(c.title) LIKE " + p +
+		" OR lower(c.company_name) LIKE " + p + ")"
+}
+
+// nameLike matches the full name (first_name + " " + last_name) against a
+// pattern p holding the lower-cased value v. A value without white space lies
+// inside the first or the last name, which the trigram index serves; one
+// with white space is matched on the name column, behind an equivalent
+// indexed pre-filter: each of its words lies inside the first or last name.
+func nameLike(a *sqlArgs, v, p string) string {
+	words := strings.FieldsFunc(v, unicode.IsSpace)
+	if len(words) == 1 && words[0] == v {
+		return "(lower(c.first_name) LIKE " + p + " OR lower(c.last_name) LIKE " + p + ")"
+	}
+	parts := []string{"lower(c.name) LIKE " + p}
+	for _, w := range words {
+		wp := a.text("%" + likeEscape(w) + "%")
+		parts = append(parts, "(lower(c.first_name) LIKE "+wp+" OR lower(c.last_name) LIKE "+wp+")")
+	}
+	return "(" + strings.Join(parts, " AND ") + ")"
+}
+
+// condSQL renders a condition tree.
+func condSQL(a *sqlArgs, c *Condition) string {
+	switch {
+	case c == nil:
+		return "TRUE"
+	case len(c.And) > 0:
+		return joinConds(a, c.And, " AND ")
+	case len(c.Or) > 0:
+		return joinConds(a, c.Or, " OR ")
+	}
+	return leafSQL(a, c)
+}
+
+func joinConds(a *sqlArgs, cs []*Condition, op string) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = condSQL(a, c)
+	}
+	return "(" + strings.Join(parts, op) + ")"
+}
+
+// anyValue ORs one predicate per value.
+func anyValue(values []any, f func(v any) string) string {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = f(v)
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+func not(pred string) string { return "(" + pred + ") IS NOT TRUE" }
+
+func lowerString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strings.ToLower(x)
+	case float64:
+		return formatNumber(x)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// leafSQL renders one leaf condition.
+func leafSQL(a *sqlArgs, c *Condition) string {
+	name, attr, ok := lookupAttribute(c.Attribute)
+	if !ok { // not reachable through the parsers
+		return "FALSE"
+	}
+	switch attr.kind {
+	case kindText:
+		return textSQL(a, name, attr, c)
+	case kindList:
+		return listSQL(a, attr.cols[0], c)
+	case kindNumber:
+		return numberSQL(a, attr.cols[0], c)
+	case kindDate:
+		return dateSQL(a, attr.cols[0], c)
+	case kindBool:
+		col := attr.cols[0]
+		eq := anyValue(c.Values, func(v any) string { return col + " = " + a.add(v == true, "boolean") })
+		if c.Operator == OpNotEqualTo {
+			return not(eq)
+		}
+		return eq
+	case kindJSON:
+		return jsonSQL(a, name, c)
+	}
+	return "FALSE"
+}
+
+func textSQL(a *sqlArgs, name string, attr attribute, c *Condition) string {
+	like := func(pattern func(v string) string) string {
+		return anyValue(c.Values, func(v any) string {
+			lv := lowerString(v)
+			p := a.text(pattern(lv))
+			if name == "name" && c.Operator != OpStartsWith {
+				return nameLike(a, lv, p)
+			}
+			arms := make([]string, len(attr.cols))
+			for i, col := range attr.cols {
+				arms[i] = "lower(" + col + ") LIKE " + p
+			}
+			return orJoin(arms)
+		})
+	}
+	contains := func(v string) string { return "%" + likeEscape(v) + "%" }
+	eq := func() string {
+		return anyValue(c.Values, func(v any) string {
+			p := a.text(lowerString(v))
+			arms := make([]string, len(attr.cols))
+			for i, col := range attr.cols {
+				arms[i] = "lower(" + col + ") = " + p
+			}
+			return orJoin(arms)
+		})
+	}
+	present := func() string {
+		arms := make([]string, len(attr.cols))
+		for i, col := range attr.cols {
+			arms[i] = "coalesce(" + col + ", '') <> ''"
+		}
+		return orJoin(arms)
+	}
+	switch c.Operator {
+	case OpContains:
+		return like(contains)
+	case OpDoesNotContain:
+		return not(like(contains))
+	case OpStartsWith:
+		return like(func(v string) string { return likeEscape(v) + "%" })
+	case OpEqualTo:
+		return eq()
+	case OpNotEqualTo:
+		return not(eq())
+	case OpIsPresent:
+		return present()
+	case OpIsNotPresent:
+		return "NOT " + present()
+	}
+	return "FALSE"
+}
+
+func orJoin(arms []string) string {
+	if len(arms) == 1 {
+		return arms[0]
+	}
+	return "(" + strings.Join(arms, " OR ") + ")"
+}
+
+// listSQL: col is the lower-cased JSON text of a list ('["cloud", "saas"]'):
+// an element is matched as its JSON-quoted form, a substring as its
+// JSON-escaped form, a prefix as a quote followed by it. The trigram index
+// serves every one of these LIKEs.
+func listSQL(a *sqlArgs, col string, c *Condition) string {
+	like := func(pattern func(v string) string) string {
+		return anyValue(c.Values, func(v any) string { return col + " LIKE " + a.text(pattern(lowerString(v))) })
+	}
+	contains := func(v string) string { return "%" + likeEscape(jsonInner(v)) + "%" }
+	element := func(v string) string { return "%" + likeEscape(jsonQuote(v)) + "%" }
+	present := "coalesce(" + col + ", '[]') NOT IN ('[]', 'null')"
+	switch c.Operator {
+	case OpContains:
+		return like(contains)
+	case OpDoesNotContain:
+		return not(like(contains))
+	case OpStartsWith:
+		return like(func(v string) string { return `%"` + likeEscape(jsonInner(v)) + "%" })
+	case OpEqualTo:
+		return like(element)
+	case OpNotEqualTo:
+		return not(like(element))
+	case OpIsPresent:
+		return present
+	case OpIsNotPresent:
+		return "NOT " + present
+	}
+	return "FALSE"
+}
+
+func numberSQL(a *sqlArgs, col string, c *Condition) string {
+	cmp := func(op string) string {
+		return anyValue(c.Values, func(v any) string { return col + " " + op + " " + a.add(v, "float8") })
+	}
+	switch c.Operator {
+	case OpEqualTo:
+		return cmp("=")
+	case OpNotEqualTo:
+		return not(cmp("="))
+	case OpIsGreaterThan:
+		return cmp(">")
+	case OpIsLessThan:
+		return cmp("<")
+	case opAtLeast:
+		return cmp(">=")
+	case opAtMost:
+		return cmp("<=")
+	case OpIsPresent:
+		return col + " IS NOT NULL"
+	case OpIsNotPresent:
+		return col + " IS NULL"
+	}
+	return "FALSE"
+}
+
+// dateSQL: a date value (YYYY-MM-DD) is the UTC day: equal_to is within it,
+// is_greater_than after it, is_less_than before it; the range filters
+// include it (…_after from its start, …_before to its end).
+func dateSQL(a *sqlArgs, col string, c *Condition) string {
+	ts := func(t time.Time) string { return a.add(t, "timestamptz") }
+	each := func(f func(from, to time.Time, day bool) string) string {
+		return anyValue(c.Values, func(v any) string {
+			s, _ := v.(string)
+			t, day, _ := parseDate(s)
+			to := t
+			if day {
+				to = t.AddDate(0, 0, 1)
+			}
+			return f(t, to, day)
+		})
+	}
+	eq := func() string {
+		return each(func(from, to time.Time, day bool) string {
+			if day {
+				return "(" + col + " >= " + ts(from) + " AND " + col + " < " + ts(to) + ")"
+			}
+			return col + " = " + ts(from)
+		})
+	}
+	switch c.Operator {
+	case OpEqualTo:
+		return eq()
+	case OpNotEqualTo:
+		return not(eq())
+	case OpIsGreaterThan:
+		return each(func(from, to time.Time, day bool) string {
+			if day {
+				return col + " >= " + ts(to)
+			}
+			return col + " > " + ts(from)
+		})
+	case OpIsLessThan:
+		return each(func(from, _ time.Time, _ bool) string { return col + " < " + ts(from) })
+	case opAtLeast:
+		return each(func(from, _ time.Time, _ bool) string { return col + " >= " + ts(from) })
+	case opAtMost:
+		return each(func(from, to time.Time, day bool) string {
+			if day {
+				return col + " < " + ts(to)
+			}
+			return col + " <= " + ts(from)
+		})
+	case OpDaysBefore:
+		return anyValue(c.Values, func(v any) string {
+			return col + " < now() - " + a.add(v, "float8") + " * interval '1 day'"
+		})
+	case OpIsPresent:
+		return col + " IS NOT NULL"
+	case OpIsNotPresent:
+		return col + " IS NULL"
+	}
+	return "FALSE"
+}
+
+// jsonSQL: custom_attributes.<key> / additional_attributes.<key>. The key is
+// a bind parameter; the member name comes from jsonPrefixes.
+func jsonSQL(a *sqlArgs, name string, c *Condition) string {
+	member, key := jsonAttribute(name)
+	k := a.text(key)
+	j := "(c.doc -> '" + member + "' -> " + k + ")"
+	t := "(c.doc -> '" + member + "' ->> " + k + ")"
+	like := func(pattern func(v string) string) string {
+		return anyValue(c.Values, func(v any) string { return "lower(" + t + ") LIKE " + a.text(pattern(lowerString(v))) })
+	}
+	contains := func(v string) string { return "%" + likeEscape(v) + "%" }
+	eq := func() string {
+		return anyValue(c.Values, func(v any) string {
+			if f, ok := v.(float64); ok {
+				return "(CASE jsonb_typeof(" + j + ") WHEN 'number' THEN " + t + "::numeric = " + a.add(formatNumber(f), "numeric") +
+					" WHEN 'string' THEN " + t + " = " + a.text(formatNumber(f)) + " ELSE false END)"
+			}
+			return "lower(" + t + ") = " + a.text(lowerString(v))
+		})
+	}
+	cmp := func(op string) string {
+		return anyValue(c.Values, func(v any) string {
+			if f, ok := v.(float64); ok {
+				return "(CASE WHEN jsonb_typeof(" + j + ") = 'number' THEN " + t + "::numeric " + op + " " +
+					a.add(formatNumber(f), "numeric") + " ELSE false END)"
+			}
+			return "(jsonb_typeof(" + j + ") = 'string' AND " + t + ` COLLATE "C" ` + op + " " + a.text(lowerString(v)) + ` COLLATE "C")`
+		})
+	}
+	present := "coalesce(" + t + ", '') <> ''"
+	switch c.Operator {
+	case OpEqualTo:
+		return eq()
+	case OpNotEqualTo:
+		return not(eq())
+	case OpContains:
+		return like(contains)
+	case OpDoesNotContain:
+		return not(like(contains))
+	case OpStartsWith:
+		return like(func(v string) string { return likeEscape(v) + "%" })
+	case OpIsGreaterThan:
+		return cmp(">")
+	case OpIsLessThan:
+		return cmp("<")
+	case OpIsPresent:
+		return present
+	case OpIsNotPresent:
+		return "NOT " + present
+	}
+	return "FALSE"
+}
+
+// likeEscape makes s match literally in LIKE (escape character: backslash).
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// jsonQuote is s as a JSON string literal the way PostgreSQL prints jsonb
+// (only ", \ and control characters escaped; hexadecimal in lower case).
+func jsonQuote(s string) string { return `"` + jsonInner(s) + `"` }
+
+func jsonInner(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if r < 0x20 {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	return b.String()
+}
+
+// orderSQL is the ORDER BY list of keys (reversed for a backward page),
+// with the uuid tiebreak in the direction of the last key.
+func orderSQL(keys []orderKey, reverse bool) string {
+	parts := make([]string, 0, len(keys)+1)
+	dir := func(desc bool) string {
+		if desc != reverse {
+			return " DESC"
+		}
+		return " ASC"
+	}
+	for _, k := range keys {
+		parts = append(parts, orderings[k.Field].expr+dir(k.Desc))
+	}
+	parts = append(parts, "c.uuid"+dir(keys[len(keys)-1].Desc))
+	return strings.Join(parts, ", ")
+}
+
+// keysetSQL selects the rows after (or, backward, before) the cursor's
+// boundary row in the ordering: a row-value comparison when every key runs
+// the same way (an index range), else the OR-expanded comparison.
+func keysetSQL(a *sqlArgs, keys []orderKey, cur *cursor) string {
+	n := len(keys)
+	exprs := make([]string, n+1)
+	vals := make([]string, n+1)
+	desc := make([]bool, n+1)
+	for i, k := range keys {
+		spec := orderings[k.Field]
+		exprs[i], vals[i], desc[i] = spec.expr, a.add(cur.Values[i], spec.typ), k.Desc
+	}
+	exprs[n], vals[n], desc[n] = "c.uuid", a.add(cur.UUID, "uuid"), keys[n-1].Desc
+	op := func(d bool) string {
+		if d != cur.Backward {
+			return "<"
+		}
+		return ">"
+	}
+	uniform := true
+	for _, d := range desc {
+		uniform = uniform && d == desc[0]
+	}
+	eq := ""
+	if cur.Inclusive {
+		eq = "="
+	}
+	if uniform {
+		return "(" + strings.Join(exprs, ", ") + ") " + op(desc[0]) + eq + " (" + strings.Join(vals, ", ") + ")"
+	}
+	arms := make([]string, 0, n+1)
+	for i := range exprs {
+		var parts []string
+		for j := 0; j < i; j++ {
+			parts = append(parts, exprs[j]+" = "+vals[j])
+		}
+		o := op(desc[i])
+		if i == n {
+			o += eq
+		}
+		parts = append(parts, exprs[i]+" "+o+" "+vals[i])
+		arms = append(arms, "("+strings.Join(parts, " AND ")+")")
+	}
+	return "(" + strings.Join(arms, " OR ") + ")"
+}
+
+// checkCursor refuses a cursor that does not belong to q (a Query changed
+// after parsing, e.g. WithAdvanced).
+func checkCursor(q Query) error {
+	if q.cursor == nil {
+		return nil
+	}
+	if q.cursor.Hash != q.hash() {
+		return domain.InvalidField(keyCursor, "belongs to another query (filters or ordering changed)")
+	}
+	if problem := q.cursor.check(q); problem != "" {
+		return domain.InvalidField(keyCursor, problem)
+	}
+	return nil
+}
+
+// scanOrderValue returns a destination for an ordering value of typ.
+func scanOrderValue(typ string) any {
+	switch typ {
+	case "timestamptz":
+		return new(time.Time)
+	case "bigint":
+		return new(int64)
+	case "float8":
+		return new(float64)
+	}
+	return new(string)
+}
+
+// cursorValue is a scanned ordering value as the cursor stores it.
+func cursorValue(v any) string {
+	switch x := v.(type) {
+	case *time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	case *int64:
+		return strconv.FormatInt(*x, 10)
+	case *float64:
+		switch {
+		case math.IsInf(*x, -1):
+			return "-Infinity"
+		case math.IsInf(*x, 1):
+			return "Infinity"
+		}
+		return strconv.FormatFloat(*x, 'g', -1, 64)
+	case *string:
+		return *x
+	}
+	return ""
+}
+
+// contactRow is one listed contact: its uuid, its document and its ordering
+// values (as the cursor stores them).
+type contactRow struct {
+	uuid  string
+	doc   []byte
+	order []string
+}
+
+// selectContacts runs the keyset/offset query of q: limit rows (all when
+// limit < 0) in the ordering, after/before the cursor, with the document
+// when withDoc. Backward pages come back in the ordering too.
+func (s *PG) selectContacts(ctx context.Context, accountID string, q Query, limit int, withDoc bool) ([]contactRow, error) {
+	keys := q.order()
+	a := &sqlArgs{}
+	w := where(a, accountID, q)
+	backward := q.cursor != nil && q.cursor.Backward
+	if q.cursor != nil {
+		w += " AND " + keysetSQL(a, keys, q.cursor)
+	}
+	cols := []string{"c.uuid::text"}
+	if withDoc {
+		cols = append(cols, "c.doc")
+	}
+	for _, k := range keys {
+		cols = append(cols, orderings[k.Field].expr)
+	}
+	sql := "SELECT " + strings.Join(cols, ", ") + " FROM rm_contacts c WHERE " + w + " ORDER BY " + orderSQL(keys, backward)
+	if limit >= 0 {
+		sql += " LIMIT " + a.add(limit, "bigint")
+	}
+	if q.offset > 0 && q.cursor == nil {
+		sql += " OFFSET " + a.add(q.offset, "bigint")
+	}
+	rows, err := s.pool.Query(ctx, sql, append([]any{execMode}, a.args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("readapi: list contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []contactRow
+	for rows.Next() {
+		var r contactRow
+		dest := []any{&r.uuid}
+		if withDoc {
+			dest = append(dest, &r.doc)
+		}
+		vals := make([]any, len(keys))
+		for i, k := range keys {
+			vals[i] = scanOrderValue(orderings[k.Field].typ)
+		}
+		if err := rows.Scan(append(dest, vals...)...); err != nil {
+			return nil, fmt.Errorf("readapi: list contacts: %w", err)
+		}
+		r.order = make([]string, len(vals))
+		for i, v := range vals {
+			r.order[i] = cursorValue(v)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("readapi: list contacts: %w", err)
+	}
+	if backward {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, nil
+}
+
+// ListContacts returns one page: limit contacts (DefaultListLimit when q has
+// none) in q's ordering, from the start (or offset), or after/before q's
+// cursor. Next is a cursor after the last row when more rows follow;
+// Previous a cursor before the first row, nil on the first page (no cursor,
+// offset 0) and when a backward page reaches the start. Rows inserted or
+// changed between page fetches never make a page repeat or skip a row that
+// kept its place in the ordering.
+func (s *PG) ListContacts(ctx context.Context, accountID string, q Query) (Page, error) {
+	if !domain.IsUUID(accountID) {
+		return Page{}, invalidAccount()
+	}
+	if err := checkCursor(q); err != nil {
+		return Page{}, err
+	}
+	limit := DefaultListLimit
+	if q.limit != nil {
+		limit = *q.limit
+	}
+	rows, err := s.selectContacts(ctx, accountID, q, limit+1, true)
+	if err != nil {
+		return Page{}, err
+	}
+	more := len(rows) > limit
+	backward := q.cursor != nil && q.cursor.Backward
+	if more {
+		if backward {
+			rows = rows[1:] // the extra row is the one before the page
+		} else {
+			rows = rows[:limit]
+		}
+	}
+	h := q.hash()
+	mk := func(r contactRow, backward, inclusive bool) *string {
+		c := encodeCursor(cursor{Values: r.order, UUID: r.uuid, Backward: backward, Inclusive: inclusive, Hash: h})
+		return &c
+	}
+	page := Page{Results: make([]map[string]any, 0, len(rows))}
+	for _, r := range rows {
+		var doc projections.ContactDoc
+		if err := json.Unmarshal(r.doc, &doc); err != nil {
+			return Page{}, fmt.Errorf("readapi: contact %s: %w", r.uuid, err)
+		}
+		page.Results = append(page.Results, ContactResult(doc, q.View()))
+	}
+	switch {
+	case len(rows) > 0:
+		if !backward && more || backward && q.cursor != nil {
+			page.Next = mk(rows[len(rows)-1], false, false)
+		}
+		if backward && more || !backward && (q.cursor != nil || q.offset > 0) {
+			page.Previous = mk(rows[0], true, false)
+		}
+	case q.cursor != nil:
+		// An empty page after a cursor (its rows went away): point back
+		// at the boundary row, included.
+		boundary := contactRow{uuid: q.cursor.UUID, order: q.cursor.Values}
+		if backward {
+			page.Next = mk(boundary, false, !q.cursor.Inclusive)
+		} else {
+			page.Previous = mk(boundary, true, !q.cursor.Inclusive)
+		}
+	}
+	return page, nil
+}
+
+// GetContact reads one contact of the account. Deleted and merged contacts
+// read as not found (as in lists without include_deleted); GetContactAny
+// reads them too.
+func (s *PG) GetContact(ctx context.Context, accountID, uuid string) (projections.ContactDoc, bool, error) {
+	return s.getContact(ctx, accountID, uuid, false)
+}
+
+// GetContactAny reads one contact of the account, deleted or merged ones
+// included (Deleted / MergedInto tell).
+func (s *PG) GetContactAny(ctx context.Context, accountID, uuid string) (projections.ContactDoc, bool, error) {
+	return s.getContact(ctx, accountID, uuid, true)
+}
+
+func (s *PG) getContact(ctx context.Context, accountID, uuid string, hidden bool) (projections.ContactDoc, bool, error) {
+	var doc projections.ContactDoc
+	if !domain.IsUUID(accountID) || !domain.IsUUID(uuid) {
+		return doc, false, nil
+	}
+	sql := "SELECT c.doc FROM rm_contacts c WHERE c.uuid = $1::uuid AND c.account_id = $2::uuid"
+	if !hidden {
+		sql += " AND NOT c.hidden"
+	}
+	var raw []byte
+	err := s.pool.QueryRow(ctx, sql, execMode, uuid, accountID).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return doc, false, nil
+	}
+	if err != nil {
+		return doc, false, fmt.Errorf("readapi: get contact: %w", err)
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return doc, false, fmt.Errorf("readapi: contact %s: %w", uuid, err)
+	}
+	return doc, true, nil
+}
+
+// CountContacts counts the contacts q matches (ordering, pagination and
+// view do not apply).
+func (s *PG) CountContacts(ctx context.Context, accountID string, q Query) (int64, error) {
+	if !domain.IsUUID(accountID) {
+		return 0, invalidAccount()
+	}
+	a := &sqlArgs{}
+	sql := "SELECT count(*) FROM rm_contacts c WHERE " + where(a, accountID, q)
+	var n int64
+	if err := s.pool.QueryRow(ctx, sql, append([]any{execMode}, a.args...)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("readapi: count contacts: %w", err)
+	}
+	return n, nil
+}
+
+// ContactUUIDs returns the uuids of the contacts q matches, in q's ordering:
+// all of them when q has no limit (get_contact_uuids: "unlimited"), after
+// offset or the cursor when given.
+func (s *PG) ContactUUIDs(ctx context.Context, accountID string, q Query) ([]string, error) {
+	if !domain.IsUUID(accountID) {
+		return nil, invalidAccount()
+	}
+	if err := checkCursor(q); err != nil {
+		return nil, err
+	}
+	limit := -1
+	if q.limit != nil {
+		limit = *q.limit
+	}
+	rows, err := s.selectContacts(ctx, accountID, q, limit, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.uuid
+	}
+	return out, nil
+}
+
+// fieldSpec says where a field action's values come from: a text column, or
+// a list (the jsonb array, and its lower-cased JSON text column, which the
+// trigram index serves).
+type fieldSpec struct {
+	col      string
+	path     string
+	listText string
+}
+
+var fieldSpecs = map[Field]fieldSpec{
+	FieldTitle:          {col: "c.title"},
+	FieldCompany:        {col: "c.company_name"},
+	FieldIndustry:       {path: "c.doc -> 'company' -> 'industries'", listText: "c.company_industries"},
+	FieldKeyword:        {path: "c.doc -> 'company' -> 'keywords'", listText: "c.company_keywords"},
+	FieldTechnology:     {path: "c.doc -> 'company' -> 'technologies'", listText: "c.company_technologies"},
+	FieldCompanyAddress: {col: "c.company_text_search"},
+	FieldContactAddress: {col: "c.text_search"},
+	FieldCity:           {col: "c.city"},
+	FieldState:          {col: "c.state"},
+	FieldCountry:        {col: "c.country"},
+	FieldCompanyCity:    {col: "c.company_city"},
+	FieldCompanyState:   {col: "c.company_state"},
+	FieldCompanyCountry: {col: "c.company_country"},
+}
+
+// ParseField maps a field action ("get_titles") or a field name ("title")
+// to its Field.
+func ParseField(s string) (Field, bool) {
+	if f, ok := fieldActions[s]; ok {
+		return f, true
+	}
+	_, ok := fieldSpecs[Field(s)]
+	return Field(s), ok
+}
+
+var fieldActions = map[string]Field{
+	"get_titles":            FieldTitle,
+	"get_companies":         FieldCompany,
+	"get_industries":        FieldIndustry,
+	"get_keywords":          FieldKeyword,
+	"get_technologies":      FieldTechnology,
+	"get_company_addresses": FieldCompanyAddress,
+	"get_contact_addresses": FieldContactAddress,
+	"get_cities":            FieldCity,
+	"get_states":            FieldState,
+	"get_countries":         FieldCountry,
+	"get_company_cities":    FieldCompanyCity,
+	"get_company_states":    FieldCompanyState,
+	"get_company_countries": FieldCompanyCountry,
+}
+
+// FieldValues answers a field action. The document says such an action
+// returns "contacts with only id and <field>"; its response examples show
+// plain strings, so we return the values as strings:
+//
+//   - not distinct: one value per matching contact, in q's ordering (default
+//     newest first), contacts whose value is empty skipped; a list field's
+//     value is its elements joined with ", ";
+//   - distinct: the unique values, compared case-insensitively (the first
+//     spelling in byte order is kept, e.g. "CEO" over "Ceo"), sorted
+//     alphabetically (case-insensitively);
+//   - separated: list fields (industries, keywords, technologies) give one
+//     value per element, text fields one per comma-separated part (trimmed);
+//   - opt.Search keeps values holding it (case-insensitive; with separated,
+//     or for a list field's elements, per element);
+//   - opt.Limit and opt.Offset page the final list (no limit: all).
+//
+// The contact filters of q apply (q's search, limit, offset and cursor do
+// not: ParseFieldOptions moves the field action's own into opt).
+func (s *PG) FieldValues(ctx context.Context, accountID string, field Field, q Query, opt FieldOptions) ([]string, error) {
+	spec, ok := fieldSpecs[field]
+	if !ok {
+		return nil, domain.InvalidField("field", fmt.Sprintf("unknown field %q", field))
+	}
+	if !domain.IsUUID(accountID) {
+		return nil, invalidAccount()
+	}
+	if opt.Offset < 0 || opt.Limit != nil && *opt.Limit < 0 {
+		return nil, domain.InvalidField(keyLimit, "limit and offset must not be negative")
+	}
+	q.cursor = nil
+	a := &sqlArgs{}
+	w := []string{where(a, accountID, q)}
+	search := strings.ToLower(strings.TrimSpace(opt.Search))
+	var p string
+	if search != "" {
+		p = a.text("%" + likeEscape(search) + "%")
+	}
+	from := "rm_contacts c"
+	val, tail := "", ""
+	elements := func(path string) string {
+		return "jsonb_array_elements_text(CASE WHEN jsonb_typeof(" + path + ") = 'array' THEN " + path + " ELSE '[]'::jsonb END)"
+	}
+	switch {
+	case spec.col != "" && !opt.Separated:
+		val = spec.col
+		if p != "" {
+			w = append(w, "lower("+spec.col+") LIKE "+p)
+		}
+	case spec.col != "":
+		from += " CROSS JOIN LATERAL (SELECT btrim(x) AS v, n FROM unnest(string_to_array(" + spec.col +
+			", ',')) WITH ORDINALITY AS u(x, n)) e"
+		val, tail = "e.v", ", e.n"
+		if p != "" {
+			w = append(w, "lower("+spec.col+") LIKE "+p, "lower(e.v) LIKE "+p)
+		}
+	case opt.Separated:
+		from += " CROSS JOIN LATERAL " + elements(spec.path) + " WITH ORDINALITY AS e(v, n)"
+		val, tail = "e.v", ", e.n"
+		if p != "" {
+			w = append(w, spec.listText+" LIKE "+a.text("%"+likeEscape(jsonInner(search))+"%"), "lower(e.v) LIKE "+p)
+		}
+	default:
+		hit := "true"
+		if p != "" {
+			hit = "bool_or(lower(x) LIKE " + p + ")"
+			w = append(w, spec.listText+" LIKE "+a.text("%"+likeEscape(jsonInner(search))+"%"), "e.hit")
+		}
+		from += " CROSS JOIN LATERAL (SELECT string_agg(x, ', ' ORDER BY n) AS v, " + hit + " AS hit FROM " +
+			elements(spec.path) + " WITH ORDINALITY AS u(x, n) WHERE x <> '') e"
+		val = "e.v"
+	}
+	w = append(w, val+" <> ''")
+	var sql string
+	if opt.Distinct {
+		sql = "SELECT min(" + val + ` COLLATE "C") FROM ` + from + " WHERE " + strings.Join(w, " AND ") +
+			" GROUP BY lower(" + val + ") ORDER BY lower(" + val + ")"
+	} else {
+		sql = "SELECT " + val + " FROM " + from + " WHERE " + strings.Join(w, " AND ") +
+			" ORDER BY " + orderSQL(q.order(), false) + tail
+	}
+	if opt.Limit != nil {
+		sql += " LIMIT " + a.add(*opt.Limit, "bigint")
+	}
+	if opt.Offset > 0 {
+		sql += " OFFSET " + a.add(opt.Offset, "bigint")
+	}
+	rows, err := s.pool.Query(ctx, sql, append([]any{execMode}, a.args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("readapi: field %s: %w", field, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("readapi: field %s: %w", field, err)
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
+
+// ContactResult is a contact as the API returns it (get_contact, and each
+// list_contacts result):
+//
+//   - view "simple": uuid, first_name, last_name, title, company (the
+//     company's name, null without one), email, email_status, created_at,
+//     updated_at;
+//   - otherwise (full): every field of the document, with company as the
+//     company's NAME (null without one), company_id, the whole company as
+//     company_details, departments as an array; the internal projection
+//     position is left out.
+//
+// Times are RFC 3339 in UTC.
+func ContactResult(doc projections.ContactDoc, view string) map[string]any {
+	var company any
+	if doc.Company != nil {
+		company = doc.Company.Name
+	}
+	if view == ViewSimple {
+		return map[string]any{
+			"uuid":         doc.ID,
+			"first_name":   doc.FirstName,
+			"last_name":    doc.LastName,
+			"title":        doc.Title,
+			"company":      company,
+			"email":        doc.Email,
+			"email_status": doc.EmailStatus,
+			"created_at":   formatTime(doc.CreatedAt),
+			"updated_at":   formatTime(doc.UpdatedAt),
+		}
+	}
+	b, err := json.Marshal(doc)
+	m := map[string]any{}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		_ = dec.Decode(&m)
+	}
+	delete(m, "position")
+	m["company_details"] = m["company"]
+	m["company"] = company
+	if m["company_details"] == nil {
+		m["company_details"] = nil
+	}
+	if doc.Departments == nil {
+		m["departments"] = []any{}
+	}
+	m["created_at"] = formatTime(doc.CreatedAt)
+	m["updated_at"] = formatTime(doc.UpdatedAt)
+	return m
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -1,0 +1,58 @@
+// Package readapi answers queries from the read models: the contacts
+// WebSocket protocol (one endpoint, 22 actions), its REST equivalents, and
+// the query model both share — filters, search, ordering, pagination and
+// field-distinct values.
+package readapi
+
+import (
+	"context"
+
+	"contacts/projections"
+)
+
+// Field names a field action's field ("get_titles" → FieldTitle).
+type Field string
+
+// The 13 field actions' fields.
+const (
+	FieldTitle          Field = "title"
+	FieldCompany        Field = "company"         // the company's name
+	FieldIndustry       Field = "industry"        // company industries (a list)
+	FieldKeyword        Field = "keyword"         // company keywords (a list)
+	FieldTechnology     Field = "technology"      // company technologies (a list)
+	FieldCompanyAddress Field = "company_address" // the company's text_search
+	FieldContactAddress Field = "contact_address" // the contact's text_search
+	FieldCity           Field = "city"            // the contact's
+	FieldState          Field = "state"           // the contact's
+	FieldCountry        Field = "country"         // the contact's
+	FieldCompanyCity    Field = "company_city"    //
+	FieldCompanyState   Field = "company_state"   //
+	FieldCompanyCountry Field = "company_country" //
+)
+
+// Page is one page of a contact list: next and previous are opaque cursors
+// (nil at the ends).
+type Page struct {
+	Next     *string          `json:"next"`
+	Previous *string          `json:"previous"`
+	Results  []map[string]any `json:"results"`
+}
+
+// FieldOptions are a field action's own parameters.
+type FieldOptions struct {
+	Search    string // case-insensitive substring of the value
+	Distinct  bool   // unique values only (compared case-insensitively, first spelling kept)
+	Separated bool   // list fields: one value per element (and comma-separated text split)
+	Limit     *int   // nil: all
+	Offset    int
+}
+
+// Service runs queries for one account at a time: nothing of another
+// account is ever read.
+type Service interface {
+	ListContacts(ctx context.Context, accountID string, q Query) (Page, error)
+	GetContact(ctx context.Context, accountID, uuid string) (projections.ContactDoc, bool, error)
+	CountContacts(ctx context.Context, accountID string, q Query) (int64, error)
+	ContactUUIDs(ctx context.Context, accountID string, q Query) ([]string, error)
+	FieldValues(ctx context.Context, accountID string, field Field, q Query, opt FieldOptions) ([]string, error)
+}

@@ -1,0 +1,220 @@
+package readapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"contacts/internal/apierr"
+	"contacts/internal/auth"
+)
+
+// restPrincipalKey is where internal/httpapi's authentication middleware keeps
+// the request's auth.Principal in the gin context.
+const restPrincipalKey = "principal"
+
+// Mount adds the REST read routes to r, a group under /api/v1 that already
+// authenticates (internal/httpapi's middleware stores the auth.Principal
+// under "principal"). They share the query model of the WebSocket actions:
+//
+//	GET  /contacts                  filters as query parameters → {next, previous, results}
+//	GET  /contacts/count            → {count}
+//	GET  /contacts/uuids            → {count, uuids} (limit optional: all)
+//	POST /contacts/search           JSON body: the filters plus "filter" (advanced conditions), or
+//	                                the condition list itself; query-string filters too → a page
+//	GET  /contacts/fields/<field>   one per field action (titles, companies, …) → {results}
+//	GET  /companies, /groups, /labels  search, limit, offset → {count, results} (live records, by name)
+//
+// The static segments live beside internal/httpapi's /contacts/:id routes.
+func Mount(r *gin.RouterGroup, d Deps) {
+	rh := &restHandler{deps: d, ws: &wsHandler{deps: d, log: d.logger()}}
+	r.GET("/contacts", rh.listContacts)
+	r.GET("/contacts/count", rh.countContacts)
+	r.GET("/contacts/uuids", rh.contactUUIDs)
+	r.POST("/contacts/search", rh.searchContacts)
+	for action, field := range wsFieldActions {
+		r.GET("/contacts/fields/"+strings.TrimPrefix(action, "get_"), rh.fieldValues(field))
+	}
+	rh.mountLists(r)
+}
+
+type restHandler struct {
+	deps Deps
+	ws   *wsHandler
+}
+
+func restPrincipal(c *gin.Context) (auth.Principal, bool) {
+	v, ok := c.Get(restPrincipalKey)
+	if !ok {
+		return auth.Principal{}, false
+	}
+	p, ok := v.(auth.Principal)
+	return p, ok
+}
+
+// begin returns the account and the service, or answers the error.
+func (rh *restHandler) begin(c *gin.Context) (string, Service, bool) {
+	p, ok := restPrincipal(c)
+	if !ok || p.AccountID == "" {
+		rh.fail(c, apierr.New(http.StatusUnauthorized, "unauthorized", "a valid access token is required (Authorization: Bearer <token>)"))
+		return "", nil, false
+	}
+	svc, err := rh.ws.service()
+	if err != nil {
+		rh.fail(c, err)
+		return "", nil, false
+	}
+	return p.AccountID, svc, true
+}
+
+func (rh *restHandler) listContacts(c *gin.Context) {
+	account, svc, ok := rh.begin(c)
+	if !ok {
+		return
+	}
+	q, err := restListQuery(c.Request.URL.Query())
+	if err != nil {
+		rh.fail(c, err)
+		return
+	}
+	page, err := svc.ListContacts(c.Request.Context(), account, q)
+	if err != nil {
+		rh.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (rh *restHandler) countContacts(c *gin.Context) {
+	account, svc, ok := rh.begin(c)
+	if !ok {
+		return
+	}
+	q, err := restCountQuery(c.Request.URL.Query())
+	if err != nil {
+		rh.fail(c, err)
+		return
+	}
+	n, err := svc.CountContacts(c.Request.Context(), account, q)
+	if err != nil {
+		rh.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"count": n})
+}
+
+func (rh *restHandler) contactUUIDs(c *gin.Context) {
+	account, svc, ok := rh.begin(c)
+	if !ok {
+		return
+	}
+	q, err := restUUIDsQuery(c.Request.URL.Query())
+	if err != nil {
+		rh.fail(c, err)
+		return
+	}
+	out, err := wsContactUUIDs(c.Request.Context(), svc, account, q)
+	if err != nil {
+		rh.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (rh *restHandler) searchContacts(c *gin.Context) {
+	account, svc, ok := rh.begin(c)
+	if !ok {
+		return
+	}
+	body, err := decodeBody(c.Request.Body)
+	if err != nil {
+		rh.fail(c, err)
+		return
+	}
+	q, err := restSearchQuery(c.Request.URL.Query(), body)
+	if err != nil {
+		rh.fail(c, err)
+		return
+	}
+	page, err := svc.ListContacts(c.Request.Context(), account, q)
+	if err != nil {
+		rh.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (rh *restHandler) fieldValues(field Field) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		account, svc, ok := rh.begin(c)
+		if !ok {
+			return
+		}
+		q, opt, err := restFieldQuery(c.Request.URL.Query())
+		if err != nil {
+			rh.fail(c, err)
+			return
+		}
+		out, err := wsFieldValues(c.Request.Context(), svc, account, field, q, opt)
+		if err != nil {
+			rh.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, out)
+	}
+}
+
+// decodeBody reads a JSON body of any shape (empty: nil).
+func decodeBody(r io.Reader) (any, error) {
+	raw, err := io.ReadAll(r)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, apierr.New(http.StatusRequestEntityTooLarge, "payload_too_large", "request body is too large")
+	}
+	if err != nil {
+		return nil, apierr.New(http.StatusBadRequest, "invalid_json", "request body could not be read")
+	}
+	if len(strings.TrimSpace(string(raw))) == 0 {
+		return nil, nil
+	}
+	var body any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return nil, apierr.New(http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error())
+	}
+	return body, nil
+}
+
+// fail answers in the API's one error format: {"error":{code,message,fields}}.
+func (rh *restHandler) fail(c *gin.Context, err error) {
+	var we *wsError
+	var p apierr.Problem
+	if errors.As(err, &we) {
+		p = apierr.Problem{Code: we.Code, Message: we.Message, Fields: we.Fields, Status: restStatus(we.Code)}
+	} else {
+		var known bool
+		p, known = apierr.Classify(err)
+		if !known {
+			rh.ws.log.ErrorContext(c.Request.Context(), "read request failed", "err", err,
+				"method", c.Request.Method, "path", c.FullPath())
+		}
+	}
+	c.AbortWithStatusJSON(p.Status, gin.H{"error": p})
+}
+
+func restStatus(code string) int {
+	switch code {
+	case wsCodeValidation, wsCodeMissingField:
+		return http.StatusUnprocessableEntity
+	case wsCodeInvalidJSON:
+		return http.StatusBadRequest
+	case wsCodeNotFound:
+		return http.StatusNotFound
+	case wsCodeAdminRequired:
+		return http.StatusForbidden
+	}
+	return http.StatusInternalServerError
+}

@@ -1,0 +1,304 @@
+package readapi
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/websocket"
+
+	"contacts/commands"
+	"contacts/internal/apierr"
+	"contacts/internal/auth"
+)
+
+// Deps is what the read API's transports (REST and WebSocket) need.
+type Deps struct {
+	Service  Service            // the query model, scoped per account
+	Commands *commands.Handlers // create_contact goes through the write side
+	Auth     interface {
+		Verify(token string) (auth.Principal, error)
+	}
+	WriteKey string  // CONTACTS_WRITE_KEY; empty: create_contact answers write_key_not_configured
+	Imports  Imports // CSV import jobs; nil: the import actions answer "not available yet"
+	Lists    Lists   // GET /companies, /groups, /labels; nil: they answer 501
+	Logger   *slog.Logger
+	// Closing, when closed, ends every WebSocket connection gracefully: no
+	// new request is read, the running ones are answered, then the server
+	// closes with 1001 (going away). Close it from http.Server's
+	// RegisterOnShutdown: Shutdown does not wait for hijacked connections.
+	Closing <-chan struct{}
+}
+
+func (d Deps) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return d.Logger
+}
+
+// WebSocket limits. A message is one request; 1 MiB holds any query and a
+// create_contact. (upload_contacts_csv carries its file base64-encoded in
+// the message: files larger than about 750 KiB need a larger limit, to be
+// raised for that action when the import feature lands.)
+const (
+	wsMaxMessage  = 1 << 20 // bytes; larger messages close the connection with 1009
+	wsMaxInFlight = 16      // requests of one connection running at once; more wait
+)
+
+// wsTimings are the keep-alive settings (variables so tests can shorten them).
+type wsTimings struct {
+	pingEvery time.Duration // the server pings this often
+	pongWait  time.Duration // a connection silent this long (no message, no pong) is dead
+	writeWait time.Duration // one write may take this long
+}
+
+var wsDefaultTimings = wsTimings{pingEvery: 25 * time.Second, pongWait: 60 * time.Second, writeWait: 10 * time.Second}
+
+// WebSocketHandler serves WS /api/v1/contacts/ws: the unified contacts
+// endpoint of 22 actions. It authenticates the upgrade itself, from the
+// token query parameter (or Authorization: Bearer), so it is mounted
+// without the REST authentication middleware; a missing or invalid token
+// is a 401 with the API's JSON error body and no upgrade.
+func WebSocketHandler(d Deps) gin.HandlerFunc {
+	h := &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings}
+	return h.serve
+}
+
+type wsHandler struct {
+	deps    Deps
+	log     *slog.Logger
+	timings wsTimings
+}
+
+var wsUpgrader = websocket.Upgrader{
+	ReadBufferSize:  4096,
+	WriteBufferSize: 4096,
+	// The token travels in the URL, not in a cookie: a page of another
+	// origin cannot ride on the user's session, so any origin may connect.
+	CheckOrigin: func(*http.Request) bool { return true },
+	Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+		wsHTTPError(w, status, "websocket_upgrade_failed", "WebSocket handshake failed: "+reason.Error())
+	},
+}
+
+func wsHTTPError(w http.ResponseWriter, status int, code, message string) {
+	body, _ := json.Marshal(map[string]any{"error": apierr.Problem{Code: code, Message: message}})
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// wsToken reads the access token: ?token=, else Authorization: Bearer.
+func wsToken(r *http.Request) string {
+	if t := strings.TrimSpace(r.URL.Query().Get("token")); t != "" {
+		return t
+	}
+	if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(t)
+	}
+	return ""
+}
+
+func (h *wsHandler) serve(c *gin.Context) {
+	tok := wsToken(c.Request)
+	var p auth.Principal
+	var err error
+	if tok == "" || h.deps.Auth == nil {
+		err = auth.ErrInvalidToken
+	} else {
+		p, err = h.deps.Auth.Verify(tok)
+	}
+	if err != nil {
+		c.Abort()
+		wsHTTPError(c.Writer, http.StatusUnauthorized, "unauthorized",
+			"a valid access token is required (?token=<jwt> or Authorization: Bearer <jwt>)")
+		return
+	}
+	conn, err := wsUpgrader.Upgrade(c.Writer, c.Request, nil)
+	if err != nil {
+		c.Abort() // the upgrader has answered (JSON error)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request.Context()))
+	wc := &wsConn{
+		h: h, conn: conn, principal: p, ctx: ctx, cancel: cancel,
+		out:  make(chan []byte, wsMaxInFlight),
+		sem:  make(chan struct{}, wsMaxInFlight),
+		stop: make(chan struct{}),
+	}
+	wc.serveConn()
+}
+
+// wsConn is one connection: a reader (the handler's goroutine) that starts
+// a goroutine per request, at most wsMaxInFlight at once, and one writer
+// goroutine that owns every write (gorilla allows a single writer).
+type wsConn struct {
+	h         *wsHandler
+	conn      *websocket.Conn
+	principal auth.Principal
+	ctx       context.Context // cancelled when the connection ends: every request's context
+	cancel    context.CancelFunc
+	out       chan []byte   // answers to write
+	sem       chan struct{} // in-flight requests
+	stop      chan struct{} // closed: the writer sends closeCode and ends
+	closeCode int
+	requests  sync.WaitGroup
+	closing   atomic.Bool // the server is shutting down
+}
+
+// watchClosing interrupts the reader when the server shuts down.
+func (c *wsConn) watchClosing() {
+	if c.h.deps.Closing == nil {
+		return
+	}
+	select {
+	case <-c.h.deps.Closing:
+		c.closing.Store(true)
+		_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
+	case <-c.ctx.Done():
+	}
+}
+
+func (c *wsConn) serveConn() {
+	t := c.h.timings
+	c.conn.SetReadLimit(wsMaxMessage)
+	c.conn.SetPongHandler(func(string) error {
+		return c.conn.SetReadDeadline(time.Now().Add(t.pongWait))
+	})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writer()
+	}()
+	go c.watchClosing()
+	c.closeCode = c.read()
+	if c.closeCode != websocket.CloseGoingAway {
+		c.cancel() // the peer is gone: nobody waits for the running requests
+	}
+	c.requests.Wait()
+	c.cancel()
+	close(c.stop)
+	<-writerDone
+	_ = c.conn.Close()
+}
+
+// read reads requests until the connection fails or closes and returns the
+// close code the server should send (0: none, the peer is gone or has
+// already been answered).
+func (c *wsConn) read() (closeCode int) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.h.log.ErrorContext(c.ctx, "websocket reader panic", "panic", r)
+			closeCode = websocket.CloseInternalServerErr
+		}
+	}()
+	for {
+		if err := c.conn.SetReadDeadline(time.Now().Add(c.h.timings.pongWait)); err != nil {
+			return 0
+		}
+		if c.closing.Load() {
+			return websocket.CloseGoingAway
+		}
+		_, msg, err := c.conn.ReadMessage()
+		if c.closing.Load() {
+			return websocket.CloseGoingAway
+		}
+		if err != nil {
+			// A close frame from the client is answered by gorilla's close
+			// handler; an oversize message has been closed with 1009 by
+			// gorilla; a timeout or a broken connection needs no frame.
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) &&
+				err != websocket.ErrReadLimit {
+				c.h.log.DebugContext(c.ctx, "websocket read ended", "err", err)
+			}
+			return 0
+		}
+		select {
+		case c.sem <- struct{}{}: // waits while wsMaxInFlight requests run
+		case <-c.ctx.Done():
+			return 0
+		case <-c.h.deps.Closing: // nil: never
+			return websocket.CloseGoingAway
+		}
+		c.requests.Add(1)
+		go func() {
+			defer c.requests.Done()
+			defer func() { <-c.sem }()
+			c.answer(msg)
+		}()
+	}
+}
+
+// answer handles one message and queues its answer.
+func (c *wsConn) answer(msg []byte) {
+	resp := c.handle(msg)
+	if resp == nil {
+		return // the connection ended while the request ran
+	}
+	body, err := json.Marshal(resp)
+	if err != nil {
+		c.h.log.ErrorContext(c.ctx, "websocket: encoding an answer", "err", err, "action", resp.Action)
+		resp.Data, resp.Status = nil, wsStatusError
+		resp.Error = &wsError{Code: wsActionErrorCode(resp.action()), Message: "internal error: the answer could not be encoded"}
+		body, _ = json.Marshal(resp)
+	}
+	select {
+	case c.out <- body:
+	case <-c.ctx.Done():
+	}
+}
+
+// writer writes answers and pings until stop, then closes the connection
+// with closeCode when there is one.
+func (c *wsConn) writer() {
+	t := c.h.timings
+	ping := time.NewTicker(t.pingEvery)
+	defer ping.Stop()
+	fail := func(err error) {
+		c.h.log.DebugContext(c.ctx, "websocket write failed", "err", err)
+		c.cancel()
+		_ = c.conn.Close() // unblocks the reader
+	}
+	for {
+		select {
+		case body := <-c.out:
+			_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
+			if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
+				fail(err)
+				c.discard()
+				return
+			}
+		case <-ping.C:
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(t.writeWait)); err != nil {
+				fail(err)
+				c.discard()
+				return
+			}
+		case <-c.stop:
+			if c.closeCode != 0 {
+				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, ""),
+					time.Now().Add(t.writeWait))
+			}
+			return
+		}
+	}
+}
+
+// discard drops answers after a failed write until stop.
+func (c *wsConn) discard() {
+	for {
+		select {
+		case <-c.out:
+		case <-c.stop:
+			return
+		}
+	}
+}
