@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"contacts/internal/kafkatest"
 	"contacts/internal/pgtest"
 )
 
@@ -105,5 +107,83 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	// New connections are refused once stopped.
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatal("service still answers after shutdown")
+	}
+}
+
+// TestServeWithKafka: with KAFKA_BROKERS set, `serve` runs the relay and the
+// Kafka-fed projector; a contact written over HTTP shows up in the read API
+// and the projections report no lag.
+func TestServeWithKafka(t *testing.T) {
+	addr := freeAddr(t)
+	t.Setenv("DATABASE_URL", pgtest.NewDSN(t))
+	t.Setenv("CONTACTS_HTTP_ADDR", addr)
+	t.Setenv("CONTACTS_DATA_DIR", t.TempDir())
+	t.Setenv("LOG_LEVEL", "error")
+	t.Setenv("KAFKA_BROKERS", strings.Join(kafkatest.Start(t), ","))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, nil) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	base := "http://" + addr
+	waitUntil(t, 20*time.Second, func() bool {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	reg, err := http.Post(base+"/api/v1/auth/register", "application/json", bytes.NewBufferString(
+		`{"account_name":"A","name":"Ada","email":"ada@example.com","password":"correct horse battery"}`))
+	if err != nil || reg.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %v %v", err, reg)
+	}
+	var sess struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(reg.Body).Decode(&sess)
+	reg.Body.Close()
+	call := func(method, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+sess.AccessToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
+	}
+	if st, _ := call("POST", "/api/v1/contacts", `{"first_name":"Grace","last_name":"Hopper","city":"Arlington"}`); st != http.StatusCreated {
+		t.Fatalf("create: %d", st)
+	}
+	waitUntil(t, 30*time.Second, func() bool {
+		st, out := call("GET", "/api/v1/contacts/count?city=arlington", "")
+		return st == http.StatusOK && out["count"] == float64(1)
+	})
+	_, out := call("GET", "/api/v1/projections", "")
+	found := map[string]bool{}
+	for _, p := range out["projections"].([]any) {
+		found[p.(map[string]any)["name"].(string)] = true
+	}
+	if !found["relay:kafka"] {
+		t.Fatalf("the relay's checkpoint is not reported: %v", out)
+	}
+}
+
+func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in time")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
