@@ -126,8 +126,10 @@ JOIN rm_companies co ON co.id = md5($1::text || 'co' || x.ck)::uuid`
 		}
 		t.Logf("index %s built in %s", ix.name, time.Since(s).Round(time.Second))
 	}
-	if _, err := pool.Exec(ctx, "VACUUM ANALYZE rm_contacts; VACUUM ANALYZE rm_companies"); err != nil {
-		t.Fatal(err)
+	for _, table := range []string{"rm_contacts", "rm_companies"} {
+		if _, err := pool.Exec(ctx, "VACUUM ANALYZE "+table); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
