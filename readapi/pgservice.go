@@ -31,6 +31,9 @@ import (
 // and a scan.
 type PG struct {
 	pool *pgxpool.Pool
+	// scanFieldValues makes FieldValues always scan the contacts (tests
+	// compare it with the values table).
+	scanFieldValues bool
 }
 
 var _ Service = (*PG)(nil)
@@ -840,9 +843,12 @@ func (s *PG) FieldValues(ctx context.Context, accountID string, field Field, q Q
 		return nil, domain.InvalidField(keyLimit, "limit and offset must not be negative")
 	}
 	q.cursor = nil
+	search := strings.ToLower(strings.TrimSpace(opt.Search))
+	if key, ok := valuesKey(field, spec, q, opt); ok && !s.scanFieldValues {
+		return s.distinctValues(ctx, accountID, field, key, search, opt)
+	}
 	a := &sqlArgs{}
 	w := []string{where(a, accountID, q)}
-	search := strings.ToLower(strings.TrimSpace(opt.Search))
 	var p string
 	if search != "" {
 		p = a.text("%" + likeEscape(search) + "%")
@@ -890,6 +896,57 @@ func (s *PG) FieldValues(ctx context.Context, accountID string, field Field, q Q
 		sql = "SELECT " + val + " FROM " + from + " WHERE " + strings.Join(w, " AND ") +
 			" ORDER BY " + orderSQL(q.order(), false) + tail
 	}
+	if opt.Limit != nil {
+		sql += " LIMIT " + a.add(*opt.Limit, "bigint")
+	}
+	if opt.Offset > 0 {
+		sql += " OFFSET " + a.add(opt.Offset, "bigint")
+	}
+	rows, err := s.pool.Query(ctx, sql, append([]any{execMode}, a.args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("readapi: field %s: %w", field, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("readapi: field %s: %w", field, err)
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
+
+// valuesKey says whether a field action can be answered from
+// rm_contact_values (migration 0008), the per-account counts of each field
+// value over visible contacts, and under which key: only distinct values
+// with no contact filter (those must look at the contacts), and not a list
+// field's joined values (rare, and a search there matches any element).
+func valuesKey(field Field, spec fieldSpec, q Query, opt FieldOptions) (string, bool) {
+	if !opt.Distinct || len(q.where) > 0 || q.search != "" || q.advanced != nil || q.includeDeleted {
+		return "", false
+	}
+	switch {
+	case spec.col != "" && opt.Separated:
+		return string(field) + "/sep", true
+	case spec.col != "":
+		return string(field), true
+	case opt.Separated:
+		return string(field), true
+	}
+	return "", false
+}
+
+// distinctValues answers a distinct field action from rm_contact_values
+// with the same result as the scan in FieldValues: one spelling per
+// case-insensitive value (the first in byte order), alphabetical.
+func (s *PG) distinctValues(ctx context.Context, accountID string, field Field, key, search string, opt FieldOptions) ([]string, error) {
+	a := &sqlArgs{}
+	w := "v.account_id = " + a.add(accountID, "uuid") + " AND v.field = " + a.text(key) + " AND v.contacts > 0"
+	if search != "" {
+		w += " AND lower(v.value) LIKE " + a.text("%"+likeEscape(search)+"%")
+	}
+	sql := `SELECT min(v.value COLLATE "C") FROM rm_contact_values v WHERE ` + w +
+		" GROUP BY lower(v.value) ORDER BY lower(v.value)"
 	if opt.Limit != nil {
 		sql += " LIMIT " + a.add(*opt.Limit, "bigint")
 	}

@@ -30,7 +30,9 @@ const rebuildSuffix = "_rebuild"
 // StartRebuild creates an empty <table>_rebuild (dropping an unfinished one
 // left by an interrupted rebuild) with the live table's columns and primary
 // key but no secondary index: they are built once, at the end, which is far
-// faster than maintaining them row by row.
+// faster than maintaining them row by row. Its extended statistics are
+// copied too (planner statistics on the filter expressions, see migration
+// 0008); they are gathered by ANALYZE before the swap.
 func (s *Store) StartRebuild(ctx context.Context, name string) (projections.Store, error) {
 	liveTable, key, err := table(name)
 	if err != nil {
@@ -38,7 +40,7 @@ func (s *Store) StartRebuild(ctx context.Context, name string) (projections.Stor
 	}
 	shadow := liveTable + rebuildSuffix
 	_, err = s.pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %[2]s;
-		CREATE TABLE %[2]s (LIKE %[1]s INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS);
+		CREATE TABLE %[2]s (LIKE %[1]s INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS INCLUDING STATISTICS);
 		ALTER TABLE %[2]s ADD PRIMARY KEY (%[3]s);`, liveTable, shadow, key), pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: start rebuild of %s: %w", name, err)
@@ -87,6 +89,17 @@ func (s *Store) FinishRebuild(ctx context.Context, name string) error {
 			return fmt.Errorf("pgstore: index %s on the rebuilt %s: %w", ix.name, name, err)
 		}
 	}
+	// Statistics before readers see it: without them the first queries of
+	// the swapped-in table would be planned blind.
+	if _, err := s.pool.Exec(ctx, "ANALYZE "+shadow); err != nil {
+		return fmt.Errorf("pgstore: analyze the rebuilt %s: %w", name, err)
+	}
+	var swapValues []string
+	if name == projections.Contacts {
+		if swapValues, err = s.rebuildContactValues(ctx, shadow); err != nil {
+			return err
+		}
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -105,10 +118,50 @@ func (s *Store) FinishRebuild(ctx context.Context, name string) error {
 			fmt.Sprintf(`ALTER INDEX %s%s RENAME TO %s`, ix.name, rebuildSuffix, ix.name))
 	}
 	stmts = append(stmts, fmt.Sprintf(`DROP TABLE %s_old`, liveTable))
+	stmts = append(stmts, swapValues...)
 	for _, q := range stmts {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("pgstore: swap rebuilt %s: %s: %w", name, q, err)
 		}
 	}
 	return tx.Commit(ctx)
+}
+
+// The values table of the contacts read model (migration 0008) and the
+// names of its indexes, which a rebuild recreates under a suffix.
+const contactValues = "rm_contact_values"
+
+var contactValuesIndexes = []string{"rm_contact_values_pkey", "rm_contact_values_order_idx", "rm_contact_values_trgm_idx"}
+
+// rebuildContactValues counts the field values of the rebuilt contacts
+// table into a fresh rm_contact_values_rebuild and puts the triggers that
+// keep it exact on the rebuilt table. Nothing writes the rebuilt table now
+// (the rebuild has caught up), so the count is exact. It returns the
+// statements that swap the values table in with the contacts table.
+func (s *Store) rebuildContactValues(ctx context.Context, shadow string) ([]string, error) {
+	next := contactValues + rebuildSuffix
+	_, err := s.pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %[1]s;
+		CREATE TABLE %[1]s (LIKE %[2]s INCLUDING DEFAULTS);
+		SELECT rm_contact_values_fill('%[3]s', '%[1]s');
+		ALTER TABLE %[1]s ADD CONSTRAINT rm_contact_values_pkey%[4]s PRIMARY KEY (account_id, field, value);
+		CREATE INDEX rm_contact_values_order_idx%[4]s ON %[1]s (account_id, field, lower(value));
+		CREATE INDEX rm_contact_values_trgm_idx%[4]s ON %[1]s USING gin (lower(value) gin_trgm_ops);
+		ANALYZE %[1]s;
+		DROP TRIGGER IF EXISTS rm_contact_values_ins ON %[3]s;
+		DROP TRIGGER IF EXISTS rm_contact_values_upd ON %[3]s;
+		DROP TRIGGER IF EXISTS rm_contact_values_del ON %[3]s;
+		SELECT rm_contact_values_triggers('%[3]s');`, next, contactValues, shadow, rebuildSuffix),
+		pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: field values of the rebuilt contacts: %w", err)
+	}
+	stmts := []string{
+		fmt.Sprintf(`LOCK TABLE %s, %s IN ACCESS EXCLUSIVE MODE`, contactValues, next),
+		fmt.Sprintf(`DROP TABLE %s`, contactValues),
+		fmt.Sprintf(`ALTER TABLE %s RENAME TO %s`, next, contactValues),
+	}
+	for _, ix := range contactValuesIndexes {
+		stmts = append(stmts, fmt.Sprintf(`ALTER INDEX %s%s RENAME TO %s`, ix, rebuildSuffix, ix))
+	}
+	return stmts, nil
 }
