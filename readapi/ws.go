@@ -24,8 +24,13 @@ type Deps struct {
 	Service  Service            // the query model, scoped per account
 	Commands *commands.Handlers // create_contact goes through the write side
 	Auth     interface {
-		Verify(token string) (auth.Principal, error)
+		// Authenticate tells who a bearer token (access token or API key)
+		// acts as.
+		Authenticate(ctx context.Context, token string) (auth.Principal, error)
 	}
+	// Limit, when set, spends one token of the principal's rate limit per
+	// WebSocket request; refused, the request is answered rate_limited.
+	Limit    func(p auth.Principal) (retryAfter time.Duration, ok bool)
 	WriteKey string  // CONTACTS_WRITE_KEY; empty: create_contact answers write_key_not_configured
 	Imports  Imports // CSV import jobs; nil: the import actions answer "not available yet"
 	Lists    Lists   // GET /companies, /groups, /labels; nil: they answer 501
@@ -108,13 +113,16 @@ func wsToken(r *http.Request) string {
 }
 
 func (h *wsHandler) serve(c *gin.Context) {
-	tok := wsToken(c.Request)
-	var p auth.Principal
-	var err error
-	if tok == "" || h.deps.Auth == nil {
-		err = auth.ErrInvalidToken
-	} else {
-		p, err = h.deps.Auth.Verify(tok)
+	// Mounted behind internal/httpapi's authentication (which also scopes the
+	// account by path or organization-id header), the principal is there.
+	p, err := restPrincipalOrErr(c)
+	if err != nil {
+		tok := wsToken(c.Request)
+		if tok == "" || h.deps.Auth == nil {
+			err = auth.ErrInvalidToken
+		} else {
+			p, err = h.deps.Auth.Authenticate(c.Request.Context(), tok)
+		}
 	}
 	if err != nil {
 		c.Abort()

@@ -19,11 +19,16 @@ func TestVerify(t *testing.T) {
 		}
 		return tok
 	}
-	valid := accessClaims{Account: "acc", Role: RoleAgent, RegisteredClaims: jwt.RegisteredClaims{
-		Subject: "user", ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
+	const (
+		acc  = "0190a5a4-0000-7000-8000-00000000000a"
+		user = "0190a5a4-0000-7000-8000-00000000000b"
+		sid  = "0190a5a4-0000-7000-8000-00000000000c"
+	)
+	valid := accessClaims{Account: acc, Role: RoleAgent, Session: sid, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: user, ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
 	}}
 	p, err := s.Verify(sign(jwt.SigningMethodHS256, secret, valid))
-	if err != nil || p != (Principal{UserID: "user", AccountID: "acc", Role: RoleAgent}) {
+	if err != nil || p != (Principal{UserID: user, AccountID: acc, Role: RoleAgent, SessionID: sid, Scopes: ScopeAll}) {
 		t.Fatalf("valid token: %+v, %v", p, err)
 	}
 
@@ -33,12 +38,18 @@ func TestVerify(t *testing.T) {
 	noExpiry.ExpiresAt = nil
 	noAccount := valid
 	noAccount.Account = ""
+	noSession := valid
+	noSession.Session = ""
+	badSubject := valid
+	badSubject.Subject = "user' OR 1=1"
 	good := sign(jwt.SigningMethodHS256, secret, valid)
 	parts := strings.Split(good, ".")
 	cases := map[string]string{
 		"expired":          sign(jwt.SigningMethodHS256, secret, expired),
 		"no expiry":        sign(jwt.SigningMethodHS256, secret, noExpiry),
 		"no account":       sign(jwt.SigningMethodHS256, secret, noAccount),
+		"no session":       sign(jwt.SigningMethodHS256, secret, noSession),
+		"subject not a id": sign(jwt.SigningMethodHS256, secret, badSubject),
 		"other secret":     sign(jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), valid),
 		"alg none":         sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid),
 		"HS512":            sign(jwt.SigningMethodHS512, secret, valid),
