@@ -562,3 +562,27 @@ func (s *Service) UpdateProfile(ctx context.Context, p Principal, in ProfileUpda
 	}
 	return s.Profile(ctx, p)
 }
+
+// NotMembers returns the ids in userIDs that are not users of the account
+// (malformed ids included), so that nothing of the account can point at
+// another account's people.
+func (s *Service) NotMembers(ctx context.Context, accountID string, userIDs []string) ([]string, error) {
+	var valid, out []string
+	for _, id := range userIDs {
+		if isUUID(id) {
+			valid = append(valid, id)
+		} else {
+			out = append(out, id)
+		}
+	}
+	if len(valid) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id FROM unnest($2::text[]) AS id
+		WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = $1 AND m.user_id::text = lower(id))`, accountID, valid)
+	if err != nil {
+		return nil, err
+	}
+	missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return append(out, missing...), err
+}

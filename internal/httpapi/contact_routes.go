@@ -3,10 +3,12 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"contacts/commands"
+	"contacts/domain"
 	"contacts/domain/contact"
 )
 
@@ -29,6 +31,16 @@ func (a *api) contactRoutes(r *gin.RouterGroup) {
 	r.PUT("/contacts/:id/notes/:note_id", a.editNote)
 	r.DELETE("/contacts/:id/notes/:note_id", a.removeNote)
 	r.PUT("/contacts/:id/assignment", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in assignRequest) (contact.State, error) {
+		// Only the account's own users can be assigned.
+		if missing, err := a.Auth.NotMembers(ctx, ref.AccountID, in.AssignedTo); err != nil || len(missing) > 0 {
+			if err == nil {
+				err = domain.InvalidField("assigned_to", "not users of this account: "+strings.Join(missing, ", "))
+				if _, cerr := a.Commands.Contact(ctx, ref.AccountID, ref.ID); cerr != nil {
+					err = cerr // another account's contact is not found, whatever the body says
+				}
+			}
+			return contact.State{}, err
+		}
 		return a.Commands.AssignContact(ctx, commands.AssignContact{ContactRef: ref, Users: in.AssignedTo, Teams: in.Teams})
 	}))
 	r.POST("/contacts/:id/accounts", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in associateRequest) (contact.State, error) {
