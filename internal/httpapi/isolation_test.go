@@ -491,6 +491,21 @@ func TestCrossTenantIsolation(t *testing.T) {
 			}
 		})
 	}
+	// The audit trail: every event appended above — by users and API keys,
+	// over REST and the WebSocket — names who acted and in answer to what.
+	var total, anonymous, byKey int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*),
+			count(*) FILTER (WHERE coalesce(metadata->>'actor', '') = '' OR coalesce(metadata->>'request_id', '') = ''
+				OR metadata->>'actor_type' NOT IN ('user', 'api_key')
+				OR (metadata->>'actor_type' = 'api_key') <> (metadata->>'actor' LIKE 'key:%')),
+			count(*) FILTER (WHERE metadata->>'actor_type' = 'api_key')
+		FROM events`).Scan(&total, &anonymous, &byKey); err != nil {
+		t.Fatal(err)
+	}
+	if total < 20 || anonymous != 0 || byKey == 0 {
+		t.Errorf("events: %d, without a proper actor: %d, by API keys: %d", total, anonymous, byKey)
+	}
+
 	// A still works, and its WebSocket shows its own data (the WS control).
 	v.admin.do("GET", "/api/v1/contacts/"+v.contact, nil).want(http.StatusOK)
 	conn, _ := e.dialWS(t, "/api/v1/contacts/ws", v.admin.token)
