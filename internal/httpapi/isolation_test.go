@@ -502,7 +502,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 		FROM events`).Scan(&total, &anonymous, &byKey); err != nil {
 		t.Fatal(err)
 	}
-	if total < 20 || anonymous != 0 || byKey == 0 {
+	if total < 10 || anonymous != 0 || byKey == 0 {
 		t.Errorf("events: %d, without a proper actor: %d, by API keys: %d", total, anonymous, byKey)
 	}
 
