@@ -164,7 +164,9 @@ func (s *Service) authenticateKey(ctx context.Context, key string) (Principal, e
 		p.Role = RoleAdministrator // of contact data; account administration needs a signed-in user
 	}
 	if now := s.now(); lastUsed == nil || now.Sub(*lastUsed) >= apiKeyTouchEvery {
-		if _, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE id = $1`, p.KeyID, now); err != nil {
+		// Concurrent requests of one key: the first one to get here writes.
+		if _, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE id = $1
+			AND (last_used_at IS NULL OR last_used_at <= $3)`, p.KeyID, now, now.Add(-apiKeyTouchEvery)); err != nil {
 			return Principal{}, err
 		}
 	}

@@ -62,3 +62,35 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+func TestScopes(t *testing.T) {
+	cases := []struct {
+		in   []string
+		want Scope
+		err  bool
+	}{
+		{[]string{"read_contacts"}, ScopeReadContacts, false},
+		{[]string{"write_contacts", "read_contacts"}, ScopeAll, false},
+		{[]string{"read_contacts", "read_contacts"}, ScopeReadContacts, false},
+		{[]string{}, 0, false},
+		{[]string{"admin"}, 0, true},
+		{[]string{"READ_CONTACTS"}, 0, true},
+	}
+	for _, c := range cases {
+		got, err := ParseScopes(c.in)
+		if got != c.want || (err != nil) != c.err {
+			t.Errorf("ParseScopes(%v) = %v, %v", c.in, got, err)
+		}
+	}
+	if n := ScopeAll.Names(); len(n) != 2 || n[0] != "read_contacts" || n[1] != "write_contacts" {
+		t.Fatalf("names: %v", n)
+	}
+	key := Principal{KeyID: "k", AccountID: "a", Scopes: ScopeReadContacts}
+	user := Principal{UserID: "u", AccountID: "a", Scopes: ScopeAll}
+	if !key.IsKey() || key.Can(ScopeWriteContacts) || !key.Can(ScopeReadContacts) || key.Actor() != "key:k" || key.ActorType() != "api_key" {
+		t.Fatalf("key principal: %+v", key)
+	}
+	if user.IsKey() || !user.Can(ScopeAll) || user.Actor() != "u" || user.ActorType() != "user" {
+		t.Fatalf("user principal: %+v", user)
+	}
+}
