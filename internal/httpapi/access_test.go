@@ -474,6 +474,13 @@ func TestIPRateLimit(t *testing.T) {
 	}
 	// X-Forwarded-For from an untrusted client changes nothing.
 	e.anon().do("GET", "/healthz", nil, "X-Forwarded-For", "203.0.113.9").wantError(http.StatusTooManyRequests, "rate_limited")
+
+	// The /auth routes have their own, tighter bucket per IP.
+	a := newFullEnv(t, func(d *httpapi.Deps) { d.Limits = httpapi.Limits{AuthPerIP: ratelimit.New(1.0/60, 2)} })
+	s := a.register(t)
+	a.anon().do("POST", "/api/v1/auth/login", map[string]any{"email": s.email, "password": "wrong password"}).wantError(http.StatusUnauthorized, "invalid_credentials")
+	a.anon().do("POST", "/api/v1/auth/refresh", map[string]any{"refresh_token": "x"}).wantError(http.StatusTooManyRequests, "rate_limited")
+	s.do("GET", "/api/v1/contacts", nil).want(http.StatusOK) // signed-in routes are not affected
 }
 
 // TestNoSecretsInLogs runs sign-up, sign-in, refresh, key creation, key use
