@@ -365,7 +365,7 @@ func (s *Service) Verify(token string) (Principal, error) {
 		return Principal{}, ErrInvalidToken
 	}
 	return Principal{UserID: claims.Subject, AccountID: claims.Account, Role: claims.Role, SessionID: claims.Session,
-		Scopes: ScopeAll}, nil
+		Scopes: ScopeAll, Expires: claims.ExpiresAt.Time.UTC()}, nil
 }
 
 func isUUID(s string) bool {
@@ -386,6 +386,31 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		return p, err
 	}
 	err = s.pool.QueryRow(ctx, `SELECT m.role FROM auth_sessions s
+		JOIN memberships m ON m.user_id = s.user_id AND m.account_id = $3
+		WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL`, p.SessionID, p.UserID, p.AccountID).Scan(&p.Role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Principal{}, ErrInvalidToken
+	}
+	return p, err
+}
+
+// Recheck tells whether p may still act (long-lived connections call it):
+// the access token has not expired, the session or key is not revoked, the
+// user is still a member. It returns p with the role held now.
+func (s *Service) Recheck(ctx context.Context, p Principal) (Principal, error) {
+	if p.IsKey() {
+		var ok bool
+		err := s.pool.QueryRow(ctx, `SELECT true FROM api_keys WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL
+			AND (expires_at IS NULL OR expires_at > $3)`, p.KeyID, p.AccountID, s.now()).Scan(&ok)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Principal{}, ErrInvalidToken
+		}
+		return p, err
+	}
+	if !p.Expires.After(s.now()) {
+		return Principal{}, ErrInvalidToken
+	}
+	err := s.pool.QueryRow(ctx, `SELECT m.role FROM auth_sessions s
 		JOIN memberships m ON m.user_id = s.user_id AND m.account_id = $3
 		WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL`, p.SessionID, p.UserID, p.AccountID).Scan(&p.Role)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -28,7 +28,8 @@ func TestVerify(t *testing.T) {
 		Subject: user, ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
 	}}
 	p, err := s.Verify(sign(jwt.SigningMethodHS256, secret, valid))
-	if err != nil || p != (Principal{UserID: user, AccountID: acc, Role: RoleAgent, SessionID: sid, Scopes: ScopeAll}) {
+	if err != nil || p != (Principal{UserID: user, AccountID: acc, Role: RoleAgent, SessionID: sid, Scopes: ScopeAll,
+		Expires: now.Add(time.Minute)}) {
 		t.Fatalf("valid token: %+v, %v", p, err)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Scope is a set of permissions an API key holds. Signed-in users hold every
@@ -76,6 +77,7 @@ type Principal struct {
 	SessionID string // the user's sign-in session
 	KeyID     string // the API key
 	Scopes    Scope
+	Expires   time.Time // the access token's expiry (zero for API keys)
 }
 
 // IsAdmin reports the administrator role.

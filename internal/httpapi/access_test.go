@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"contacts/internal/auth"
 	"contacts/internal/httpapi"
 	"contacts/internal/ratelimit"
@@ -526,4 +528,57 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestWebSocketRevocation: a connection does not outlive its authorization —
+// a revoked key, a signed-out session, a removed member or a demotion are
+// seen within RecheckEvery.
+func TestWebSocketRevocation(t *testing.T) {
+	e := newFullEnv(t, func(d *httpapi.Deps) { d.Read.RecheckEvery = time.Millisecond })
+	admin := e.register(t)
+	key := str(admin.do("POST", "/api/v1/api_keys", map[string]any{"name": "k", "scopes": []string{"read_contacts"}}).want(http.StatusCreated).obj()["key"])
+	keyID := str(admin.do("GET", "/api/v1/api_keys", nil).obj()["api_keys"].([]any)[0].(map[string]any)["id"])
+	agentLogin := func() (*client, map[string]any) {
+		t.Helper()
+		c := e.agentIn(t, admin)
+		v := c.do("GET", "/api/v1/auth/validate_token", nil).want(http.StatusOK).obj()["data"].(map[string]any)
+		return c, v
+	}
+	check := func(name string, token string, revoke func()) {
+		t.Helper()
+		conn, r := e.dialWS(t, "/api/v1/contacts/ws", token)
+		if conn == nil {
+			t.Fatalf("%s: dial %d %s", name, r.status, r.body)
+		}
+		if _, a := conn.call("count_contacts", map[string]any{}); a["status"] != "success" {
+			t.Fatalf("%s: before: %v", name, a)
+		}
+		revoke()
+		time.Sleep(5 * time.Millisecond)
+		if _, a := conn.call("count_contacts", map[string]any{}); wsErrCode(a) != "unauthorized" {
+			t.Fatalf("%s: after: %v", name, a)
+		}
+		_ = conn.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _, err := conn.conn.ReadMessage()
+		if !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
+			t.Fatalf("%s: connection not closed with 1008: %v", name, err)
+		}
+	}
+	check("revoked key", key, func() { admin.do("DELETE", "/api/v1/api_keys/"+keyID, nil).want(http.StatusOK) })
+	a1, _ := agentLogin()
+	check("signed out", a1.token, func() { a1.do("DELETE", "/api/v1/auth/sign_out", nil).want(http.StatusOK) })
+	a2, v2 := agentLogin()
+	check("removed member", a2.token, func() { admin.do("DELETE", "/api/v1/agents/"+str(v2["id"]), nil).want(http.StatusNoContent) })
+
+	// A promotion is picked up by the open connection (create_contact needs an administrator).
+	a3, v3 := agentLogin()
+	conn, _ := e.dialWS(t, "/api/v1/contacts/ws", a3.token)
+	if _, a := conn.call("create_contact", map[string]any{"write_key": accessWriteKey, "first_name": "x"}); wsErrCode(a) != "admin_required" {
+		t.Fatalf("agent create_contact: %v", a)
+	}
+	admin.do("PATCH", "/api/v1/agents/"+str(v3["id"]), map[string]any{"role": "administrator"}).want(http.StatusOK)
+	time.Sleep(5 * time.Millisecond)
+	if _, a := conn.call("create_contact", map[string]any{"write_key": accessWriteKey, "first_name": "x"}); a["status"] != "success" {
+		t.Fatalf("promoted agent create_contact: %v", a)
+	}
 }

@@ -167,6 +167,9 @@ func (a *api) readDeps() *readapi.Deps {
 	if d.Limit == nil && a.Limits.PerPrincipal != nil {
 		d.Limit = a.takeToken
 	}
+	if d.Recheck == nil && a.Auth != nil {
+		d.Recheck = a.Auth.Recheck
+	}
 	return &d
 }
 
