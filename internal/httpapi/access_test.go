@@ -252,6 +252,29 @@ func TestAccountsSwitchPathAndHeader(t *testing.T) {
 	if n1 != 1 || n2 != 2 {
 		t.Fatalf("contacts created: first %d, second %d", n1, n2)
 	}
+	// The read side follows the same account: REST queries and the WebSocket.
+	e.project(t)
+	count := func(path string, headers ...string) float64 {
+		t.Helper()
+		return s.do("GET", path, nil, headers...).want(http.StatusOK).obj()["count"].(float64)
+	}
+	if a, b, c := count("/api/v1/contacts/count"), count("/api/v1/accounts/"+secondID+"/contacts/count"),
+		count("/api/v1/contacts/count", "organization-id", secondID); a != 1 || b != 2 || c != 2 {
+		t.Fatalf("counts: token's account %v, by path %v, by header %v", a, b, c)
+	}
+	for _, dial := range []struct {
+		path    string
+		headers []string
+	}{{"/api/v1/accounts/" + secondID + "/contacts/ws", nil}, {"/api/v1/contacts/ws", []string{"organization-id", secondID}}} {
+		conn, r := e.dialWS(t, dial.path, s.token, dial.headers...)
+		if conn == nil {
+			t.Fatalf("dial %s: %d %s", dial.path, r.status, r.body)
+		}
+		if _, a := conn.call("count_contacts", map[string]any{}); a["data"].(map[string]any)["count"] != float64(2) {
+			t.Fatalf("WebSocket %s %v: %v", dial.path, dial.headers, a)
+		}
+	}
+
 	// Settings merge; a null removes a key.
 	acc := s.do("PATCH", "/api/v1/accounts/"+secondID, map[string]any{"settings": map[string]any{"tz": "UTC", "locale": nil}}).want(http.StatusOK).obj()
 	if st := acc["settings"].(map[string]any); st["tz"] != "UTC" || st["locale"] != nil || len(st) != 1 {
