@@ -230,11 +230,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Session, er
 	var id, sessionID, userID, accountID string
 	var used, revoked, sessionRevoked bool
 	var expires time.Time
-	err = tx.QueryRow(ctx, `SELECT r.id::text, r.session_id::text, r.user_id::text, r.account_id::text,
-			r.used_at IS NOT NULL, r.revoked_at IS NOT NULL, s.revoked_at IS NOT NULL, r.expires_at
-		FROM refresh_tokens r JOIN auth_sessions s ON s.id = r.session_id
-		WHERE r.token_hash = $1 FOR UPDATE OF r, s`, sum[:]).
-		Scan(&id, &sessionID, &userID, &accountID, &used, &revoked, &sessionRevoked, &expires)
+	// Lock the session, then the token: the order sign-out takes them in.
+	err = tx.QueryRow(ctx, `SELECT s.revoked_at IS NOT NULL, s.id::text FROM auth_sessions s
+		WHERE s.id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1) FOR UPDATE`, sum[:]).Scan(&sessionRevoked, &sessionID)
+	if err == nil {
+		err = tx.QueryRow(ctx, `SELECT id::text, user_id::text, account_id::text, used_at IS NOT NULL, revoked_at IS NOT NULL, expires_at
+			FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, sum[:]).Scan(&id, &userID, &accountID, &used, &revoked, &expires)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Session{}, ErrInvalidToken
 	}
