@@ -179,6 +179,11 @@ func (s *Service) Login(ctx context.Context, email, password, accountID string) 
 	if err != nil {
 		return Session{}, err
 	}
+	// Expired refresh tokens are of no use any more (not even to detect a
+	// reuse): each sign-in clears the user's.
+	if _, err := s.pool.Exec(ctx, `DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at < $2`, user.ID, s.now()); err != nil {
+		return Session{}, err
+	}
 	return s.startSession(ctx, s.pool, user, account)
 }
 

@@ -97,7 +97,7 @@ func (e *fullEnv) project(t *testing.T) {
 func (e *fullEnv) routes() gin.RoutesInfo { return e.handler.(*gin.Engine).Routes() }
 
 // ws is one WebSocket connection.
-type ws struct {
+type wsClient struct {
 	t    *testing.T
 	conn *websocket.Conn
 	n    int
@@ -106,7 +106,7 @@ type ws struct {
 // dialWS connects to path with the token in ?token=; headers are sent with
 // the handshake. It returns the connection, or the refused handshake's
 // response.
-func (e *fullEnv) dialWS(t *testing.T, path, token string, headers ...string) (*ws, response) {
+func (e *fullEnv) dialWS(t *testing.T, path, token string, headers ...string) (*wsClient, response) {
 	t.Helper()
 	u := "ws" + strings.TrimPrefix(e.url, "http") + path + "?token=" + url.QueryEscape(token)
 	h := http.Header{}
@@ -123,11 +123,11 @@ func (e *fullEnv) dialWS(t *testing.T, path, token string, headers ...string) (*
 		return nil, response{t: t, status: res.StatusCode, header: res.Header, body: raw}
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &ws{t: t, conn: conn}, response{t: t, status: res.StatusCode}
+	return &wsClient{t: t, conn: conn}, response{t: t, status: res.StatusCode}
 }
 
 // call sends one request and returns the raw answer and its decoded form.
-func (w *ws) call(action string, data any) (raw []byte, answer map[string]any) {
+func (w *wsClient) call(action string, data any) (raw []byte, answer map[string]any) {
 	w.t.Helper()
 	w.n++
 	if err := w.conn.WriteJSON(map[string]any{"action": action, "request_id": w.n, "data": data}); err != nil {

@@ -19,7 +19,7 @@ import (
 	"contacts/internal/ratelimit"
 )
 
-func login(t *testing.T, e *env, email, password, accountID string) map[string]any {
+func signIn(t *testing.T, e *env, email, password, accountID string) map[string]any {
 	t.Helper()
 	body := map[string]any{"email": email, "password": password}
 	if accountID != "" {
@@ -62,7 +62,7 @@ func TestMembersRolesAndInvitations(t *testing.T) {
 	e.anon().do("POST", "/api/v1/auth/invitations/accept", map[string]any{"token": inv["token"], "password": "another password"}).
 		wantError(http.StatusUnauthorized, "invalid_token") // used once
 	newAgent := &client{e: e.env, token: str(sess["access_token"])}
-	login(t, e.env, "new.agent@example.com", "a new password", "")
+	signIn(t, e.env, "new.agent@example.com", "a new password", "")
 
 	// The list shows everyone with their role; agents can read it, not change it.
 	members := admin.do("GET", "/api/v1/agents", nil).want(http.StatusOK).list()
@@ -121,7 +121,7 @@ func TestProfileAndPasswordChange(t *testing.T) {
 	}
 	s.do("PATCH", "/api/v1/profile", map[string]any{"email": "x@example.com"}).wantError(http.StatusUnprocessableEntity, "validation_error")
 
-	other := login(t, e.env, s.email, s.password, "") // a second session (another device)
+	other := signIn(t, e.env, s.email, s.password, "") // a second session (another device)
 	cases := []struct {
 		body  map[string]any
 		field string
@@ -144,13 +144,13 @@ func TestProfileAndPasswordChange(t *testing.T) {
 	(&client{e: e.env, token: str(other["access_token"])}).do("GET", "/api/v1/profile", nil).wantError(http.StatusUnauthorized, "unauthorized")
 	e.anon().do("POST", "/api/v1/auth/refresh", map[string]any{"refresh_token": other["refresh_token"]}).wantError(http.StatusUnauthorized, "invalid_token")
 	e.anon().do("POST", "/api/v1/auth/login", map[string]any{"email": s.email, "password": s.password}).wantError(http.StatusUnauthorized, "invalid_credentials")
-	login(t, e.env, s.email, "a brand new one", "")
+	signIn(t, e.env, s.email, "a brand new one", "")
 }
 
 func TestSessionsSignOutAndRefreshReuse(t *testing.T) {
 	e := newFullEnv(t)
 	s := e.register(t)
-	first := login(t, e.env, s.email, s.password, "")
+	first := signIn(t, e.env, s.email, s.password, "")
 	v := (&client{e: e.env, token: str(first["access_token"])}).do("GET", "/api/v1/auth/validate_token", nil).want(http.StatusOK).obj()
 	data := v["data"].(map[string]any)
 	if v["success"] != true || data["id"] != s.userID || data["account_id"] != s.accountID || data["type"] != "user" {
@@ -173,7 +173,7 @@ func TestSessionsSignOutAndRefreshReuse(t *testing.T) {
 	s.do("GET", "/api/v1/contacts", nil).want(http.StatusOK)
 
 	// Sign out: this session ends (access and refresh), the others go on.
-	a, b := login(t, e.env, s.email, s.password, ""), login(t, e.env, s.email, s.password, "")
+	a, b := signIn(t, e.env, s.email, s.password, ""), signIn(t, e.env, s.email, s.password, "")
 	ca, cb := &client{e: e.env, token: str(a["access_token"])}, &client{e: e.env, token: str(b["access_token"])}
 	ca.do("DELETE", "/api/v1/auth/sign_out", nil).want(http.StatusOK)
 	ca.do("GET", "/api/v1/contacts", nil).wantError(http.StatusUnauthorized, "unauthorized")
@@ -186,7 +186,7 @@ func TestSessionsSignOutAndRefreshReuse(t *testing.T) {
 
 	// Concurrent refreshes of one token: exactly one wins, and the session
 	// is then revoked (the token was presented twice).
-	c := login(t, e.env, s.email, s.password, "")
+	c := signIn(t, e.env, s.email, s.password, "")
 	var wg sync.WaitGroup
 	statuses := make([]int, 4)
 	for i := range statuses {
@@ -406,7 +406,7 @@ func TestAPIKeysAndScopes(t *testing.T) {
 	writer.do("GET", "/api/v1/contacts", nil, "organization-id", other.accountID).wantError(http.StatusForbidden, "forbidden")
 	writer.do("GET", "/api/v1/accounts/"+admin.accountID+"/contacts", nil).want(http.StatusOK)
 	v := writer.do("GET", "/api/v1/auth/validate_token", nil).want(http.StatusOK).obj()["data"].(map[string]any)
-	if v["type"] != "api_key" || v["account_id"] != admin.accountID || strings.Join(strs(v["scopes"]), ",") != "read_contacts,write_contacts" {
+	if v["type"] != "api_key" || v["account_id"] != admin.accountID || strings.Join(strList(v["scopes"]), ",") != "read_contacts,write_contacts" {
 		t.Fatalf("validate_token of a key: %v", v)
 	}
 
@@ -429,7 +429,7 @@ func TestAPIKeysAndScopes(t *testing.T) {
 	admin.do("DELETE", "/api/v1/api_keys/"+other.accountID, nil).wantError(http.StatusNotFound, "not_found")
 }
 
-func strs(v any) []string {
+func strList(v any) []string {
 	var out []string
 	for _, x := range v.([]any) {
 		out = append(out, str(x))
@@ -485,7 +485,7 @@ func TestRateLimits(t *testing.T) {
 	if ra, _ := strconv.Atoi(r.header.Get("Retry-After")); ra < 10 {
 		t.Fatalf("Retry-After of a throttled login: %v", r.header)
 	}
-	login(t, e.env, other.email, other.password, "") // other addresses are not throttled
+	signIn(t, e.env, other.email, other.password, "") // other addresses are not throttled
 }
 
 func TestIPRateLimit(t *testing.T) {
@@ -518,7 +518,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 		d.Logger = slog.New(slog.NewJSONHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	s := e.register(t)
-	sess := login(t, e.env, s.email, s.password, "")
+	sess := signIn(t, e.env, s.email, s.password, "")
 	e.anon().do("POST", "/api/v1/auth/login", map[string]any{"email": s.email, "password": "wrong password 123"}).want(http.StatusUnauthorized)
 	next := e.anon().do("POST", "/api/v1/auth/refresh", map[string]any{"refresh_token": sess["refresh_token"]}).want(http.StatusOK).obj()
 	e.anon().do("POST", "/api/v1/auth/refresh", map[string]any{"refresh_token": sess["refresh_token"]}).want(http.StatusUnauthorized)

@@ -28,18 +28,18 @@ import (
 type routeKind int
 
 const (
-	// public routes carry no account (sign-in, health, the API document).
-	public routeKind = iota + 1
-	// self routes act on the caller's own user (profile, sessions, their
+	// routePublic routes carry no account (sign-in, health, the API document).
+	routePublic routeKind = iota + 1
+	// routeSelf routes act on the caller's own user (profile, sessions, their
 	// list of accounts): called by B, they must not touch or show A.
-	self
-	// global routes show no account's data (projection positions).
-	global
-	// tenant routes act on one account's data: named by the token, the
+	routeSelf
+	// routeGlobal routes show no account's data (projection positions).
+	routeGlobal
+	// routeTenant routes act on one account's data: named by the token, the
 	// organization-id header or the path.
-	tenant
-	// websocket upgrades (the action walk is separate).
-	websocketRoute
+	routeTenant
+	// routeWebsocket: WebSocket upgrades (the action walk is separate).
+	routeWebsocket
 )
 
 type routeClass struct {
@@ -52,104 +52,104 @@ type routeClass struct {
 	want []int
 }
 
-func obj(m map[string]any) func(*victim) any { return func(*victim) any { return m } }
+func bodyOf(m map[string]any) func(*victim) any { return func(*victim) any { return m } }
 
 // isolationRoutes classifies every route, keyed "METHOD path" with the path
 // as registered under /api/v1 (routes under /api/v1/accounts/:account_id are
 // the same routes, the account in the path; /api/v1/account is the account
 // itself).
 var isolationRoutes = map[string]routeClass{
-	"GET /healthz":                           {kind: public},
-	"GET /readyz":                            {kind: public},
-	"GET /api/v1/openapi.json":               {kind: public},
-	"POST /api/v1/auth/register":             {kind: public},
-	"POST /api/v1/auth/login":                {kind: public},
-	"POST /api/v1/auth/refresh":              {kind: public},
-	"POST /api/v1/auth/invitations/accept":   {kind: public},
-	"GET /api/v1/projections":                {kind: global},
-	"GET /api/v1/auth/validate_token":        {kind: self},
-	"DELETE /api/v1/auth/sign_out":           {kind: self},
-	"GET /api/v1/profile":                    {kind: self},
-	"PUT /api/v1/profile":                    {kind: self, body: obj(map[string]any{"display_name": "B"})},
-	"PATCH /api/v1/profile":                  {kind: self, body: obj(map[string]any{"display_name": "B"})},
-	"PUT /api/v1/profile/set_active_account": {kind: self, body: func(v *victim) any { return map[string]any{"account_id": v.accountID} }, want: []int{403, 404}},
-	"GET /api/v1/accounts":                   {kind: self},
-	"POST /api/v1/accounts":                  {kind: self, body: obj(map[string]any{"name": "B's second"})},
-	"GET /api/v1/contacts/ws":                {kind: websocketRoute},
+	"GET /healthz":                           {kind: routePublic},
+	"GET /readyz":                            {kind: routePublic},
+	"GET /api/v1/openapi.json":               {kind: routePublic},
+	"POST /api/v1/auth/register":             {kind: routePublic},
+	"POST /api/v1/auth/login":                {kind: routePublic},
+	"POST /api/v1/auth/refresh":              {kind: routePublic},
+	"POST /api/v1/auth/invitations/accept":   {kind: routePublic},
+	"GET /api/v1/projections":                {kind: routeGlobal},
+	"GET /api/v1/auth/validate_token":        {kind: routeSelf},
+	"DELETE /api/v1/auth/sign_out":           {kind: routeSelf},
+	"GET /api/v1/profile":                    {kind: routeSelf},
+	"PUT /api/v1/profile":                    {kind: routeSelf, body: bodyOf(map[string]any{"display_name": "B"})},
+	"PATCH /api/v1/profile":                  {kind: routeSelf, body: bodyOf(map[string]any{"display_name": "B"})},
+	"PUT /api/v1/profile/set_active_account": {kind: routeSelf, body: func(v *victim) any { return map[string]any{"account_id": v.accountID} }, want: []int{403, 404}},
+	"GET /api/v1/accounts":                   {kind: routeSelf},
+	"POST /api/v1/accounts":                  {kind: routeSelf, body: bodyOf(map[string]any{"name": "B's second"})},
+	"GET /api/v1/contacts/ws":                {kind: routeWebsocket},
 
-	"GET /api/v1/account":   {kind: tenant},
-	"PATCH /api/v1/account": {kind: tenant, body: obj(map[string]any{"name": "B renamed", "settings": map[string]any{"x": 1}})},
-	"PUT /api/v1/account":   {kind: tenant, body: obj(map[string]any{"settings": map[string]any{"y": 1}})},
-	"GET /api/v1/agents":    {kind: tenant},
-	"POST /api/v1/agents": {kind: tenant, body: func(*victim) any {
+	"GET /api/v1/account":   {kind: routeTenant},
+	"PATCH /api/v1/account": {kind: routeTenant, body: bodyOf(map[string]any{"name": "B renamed", "settings": map[string]any{"x": 1}})},
+	"PUT /api/v1/account":   {kind: routeTenant, body: bodyOf(map[string]any{"settings": map[string]any{"y": 1}})},
+	"GET /api/v1/agents":    {kind: routeTenant},
+	"POST /api/v1/agents": {kind: routeTenant, body: func(*victim) any {
 		return map[string]any{"email": "new" + strings.ReplaceAll(eventstore.NewID(), "-", "")[20:] + "@b.test", "role": "agent"}
 	}},
-	"GET /api/v1/agents/:user_id":     {kind: tenant},
-	"PATCH /api/v1/agents/:user_id":   {kind: tenant, body: obj(map[string]any{"role": "administrator"})},
-	"PUT /api/v1/agents/:user_id":     {kind: tenant, body: obj(map[string]any{"role": "administrator"})},
-	"DELETE /api/v1/agents/:user_id":  {kind: tenant},
-	"GET /api/v1/api_keys":            {kind: tenant},
-	"POST /api/v1/api_keys":           {kind: tenant, body: obj(map[string]any{"name": "b", "scopes": []string{"read_contacts"}})},
-	"GET /api/v1/api_keys/:key_id":    {kind: tenant},
-	"DELETE /api/v1/api_keys/:key_id": {kind: tenant},
-	"GET /api/v1/audit_log":           {kind: tenant},
-	"GET /api/v1/companies":           {kind: tenant},
-	"POST /api/v1/companies":          {kind: tenant, body: obj(map[string]any{"name": "B Corp"})},
-	"GET /api/v1/companies/:id":       {kind: tenant},
-	"PATCH /api/v1/companies/:id":     {kind: tenant, body: obj(map[string]any{"name": "pwned"})},
-	"PUT /api/v1/companies/:id":       {kind: tenant, body: obj(map[string]any{"name": "pwned"})},
-	"DELETE /api/v1/companies/:id":    {kind: tenant},
-	"GET /api/v1/contacts":            {kind: tenant},
-	"POST /api/v1/contacts":           {kind: tenant, body: func(v *victim) any { return map[string]any{"first_name": "B", "company_id": v.company} }, want: []int{422}},
-	"POST /api/v1/contacts/merge": {kind: tenant, body: func(v *victim) any {
+	"GET /api/v1/agents/:user_id":     {kind: routeTenant},
+	"PATCH /api/v1/agents/:user_id":   {kind: routeTenant, body: bodyOf(map[string]any{"role": "administrator"})},
+	"PUT /api/v1/agents/:user_id":     {kind: routeTenant, body: bodyOf(map[string]any{"role": "administrator"})},
+	"DELETE /api/v1/agents/:user_id":  {kind: routeTenant},
+	"GET /api/v1/api_keys":            {kind: routeTenant},
+	"POST /api/v1/api_keys":           {kind: routeTenant, body: bodyOf(map[string]any{"name": "b", "scopes": []string{"read_contacts"}})},
+	"GET /api/v1/api_keys/:key_id":    {kind: routeTenant},
+	"DELETE /api/v1/api_keys/:key_id": {kind: routeTenant},
+	"GET /api/v1/audit_log":           {kind: routeTenant},
+	"GET /api/v1/companies":           {kind: routeTenant},
+	"POST /api/v1/companies":          {kind: routeTenant, body: bodyOf(map[string]any{"name": "B Corp"})},
+	"GET /api/v1/companies/:id":       {kind: routeTenant},
+	"PATCH /api/v1/companies/:id":     {kind: routeTenant, body: bodyOf(map[string]any{"name": "pwned"})},
+	"PUT /api/v1/companies/:id":       {kind: routeTenant, body: bodyOf(map[string]any{"name": "pwned"})},
+	"DELETE /api/v1/companies/:id":    {kind: routeTenant},
+	"GET /api/v1/contacts":            {kind: routeTenant},
+	"POST /api/v1/contacts":           {kind: routeTenant, body: func(v *victim) any { return map[string]any{"first_name": "B", "company_id": v.company} }, want: []int{422}},
+	"POST /api/v1/contacts/merge": {kind: routeTenant, body: func(v *victim) any {
 		return map[string]any{"base_contact_id": v.contact, "mergee_contact_id": v.contact2}
 	}, want: []int{404}},
-	"POST /api/v1/contacts/search":               {kind: tenant, body: obj(map[string]any{})},
-	"GET /api/v1/contacts/count":                 {kind: tenant},
-	"GET /api/v1/contacts/uuids":                 {kind: tenant},
-	"GET /api/v1/contacts/:id":                   {kind: tenant},
-	"PATCH /api/v1/contacts/:id":                 {kind: tenant, body: obj(map[string]any{"title": "pwned"})},
-	"PUT /api/v1/contacts/:id":                   {kind: tenant, body: obj(map[string]any{"title": "pwned"})},
-	"DELETE /api/v1/contacts/:id":                {kind: tenant},
-	"POST /api/v1/contacts/:id/restore":          {kind: tenant},
-	"POST /api/v1/contacts/:id/activate":         {kind: tenant},
-	"POST /api/v1/contacts/:id/inactivate":       {kind: tenant},
-	"GET /api/v1/contacts/:id/labels":            {kind: tenant},
-	"POST /api/v1/contacts/:id/labels":           {kind: tenant, body: obj(map[string]any{"labels": []string{"pwned"}})},
-	"DELETE /api/v1/contacts/:id/labels":         {kind: tenant, body: obj(map[string]any{"labels": []string{"x"}})},
-	"GET /api/v1/contacts/:id/notes":             {kind: tenant},
-	"POST /api/v1/contacts/:id/notes":            {kind: tenant, body: obj(map[string]any{"content": "pwned"})},
-	"PATCH /api/v1/contacts/:id/notes/:note_id":  {kind: tenant, body: obj(map[string]any{"content": "pwned"})},
-	"PUT /api/v1/contacts/:id/notes/:note_id":    {kind: tenant, body: obj(map[string]any{"content": "pwned"})},
-	"DELETE /api/v1/contacts/:id/notes/:note_id": {kind: tenant},
-	"PUT /api/v1/contacts/:id/assignment":        {kind: tenant, body: obj(map[string]any{"assigned_to": []string{}, "teams": []string{"pwned"}})},
-	"POST /api/v1/contacts/:id/accounts": {kind: tenant, body: func(v *victim) any {
+	"POST /api/v1/contacts/search":               {kind: routeTenant, body: bodyOf(map[string]any{})},
+	"GET /api/v1/contacts/count":                 {kind: routeTenant},
+	"GET /api/v1/contacts/uuids":                 {kind: routeTenant},
+	"GET /api/v1/contacts/:id":                   {kind: routeTenant},
+	"PATCH /api/v1/contacts/:id":                 {kind: routeTenant, body: bodyOf(map[string]any{"title": "pwned"})},
+	"PUT /api/v1/contacts/:id":                   {kind: routeTenant, body: bodyOf(map[string]any{"title": "pwned"})},
+	"DELETE /api/v1/contacts/:id":                {kind: routeTenant},
+	"POST /api/v1/contacts/:id/restore":          {kind: routeTenant},
+	"POST /api/v1/contacts/:id/activate":         {kind: routeTenant},
+	"POST /api/v1/contacts/:id/inactivate":       {kind: routeTenant},
+	"GET /api/v1/contacts/:id/labels":            {kind: routeTenant},
+	"POST /api/v1/contacts/:id/labels":           {kind: routeTenant, body: bodyOf(map[string]any{"labels": []string{"pwned"}})},
+	"DELETE /api/v1/contacts/:id/labels":         {kind: routeTenant, body: bodyOf(map[string]any{"labels": []string{"x"}})},
+	"GET /api/v1/contacts/:id/notes":             {kind: routeTenant},
+	"POST /api/v1/contacts/:id/notes":            {kind: routeTenant, body: bodyOf(map[string]any{"content": "pwned"})},
+	"PATCH /api/v1/contacts/:id/notes/:note_id":  {kind: routeTenant, body: bodyOf(map[string]any{"content": "pwned"})},
+	"PUT /api/v1/contacts/:id/notes/:note_id":    {kind: routeTenant, body: bodyOf(map[string]any{"content": "pwned"})},
+	"DELETE /api/v1/contacts/:id/notes/:note_id": {kind: routeTenant},
+	"PUT /api/v1/contacts/:id/assignment":        {kind: routeTenant, body: bodyOf(map[string]any{"assigned_to": []string{}, "teams": []string{"pwned"}})},
+	"POST /api/v1/contacts/:id/accounts": {kind: routeTenant, body: func(v *victim) any {
 		return map[string]any{"account_id": v.accountID, "name": "pwned", "role": "owner"}
 	}},
-	"DELETE /api/v1/contacts/:id/accounts/:linked_account_id": {kind: tenant},
-	"PATCH /api/v1/contacts/:id/custom_attributes":            {kind: tenant, body: obj(map[string]any{"custom_attributes": map[string]any{"pwned": true}})},
-	"POST /api/v1/contacts/:id/destroy_custom_attributes":     {kind: tenant, body: obj(map[string]any{"custom_attributes": []string{"secret"}})},
-	"GET /api/v1/contacts/:id/events":                         {kind: tenant},
-	"GET /api/v1/groups":                                      {kind: tenant},
-	"POST /api/v1/groups":                                     {kind: tenant, body: obj(map[string]any{"name": "B group"})},
-	"GET /api/v1/groups/:id":                                  {kind: tenant},
-	"PATCH /api/v1/groups/:id":                                {kind: tenant, body: obj(map[string]any{"name": "pwned"})},
-	"PUT /api/v1/groups/:id":                                  {kind: tenant, body: obj(map[string]any{"name": "pwned"})},
-	"DELETE /api/v1/groups/:id":                               {kind: tenant},
-	"POST /api/v1/groups/:id/add":                             {kind: tenant, body: func(v *victim) any { return map[string]any{"contact_ids": []string{v.contact2}} }},
-	"POST /api/v1/groups/:id/remove":                          {kind: tenant, body: func(v *victim) any { return map[string]any{"contact_ids": []string{v.contact}} }},
-	"GET /api/v1/labels":                                      {kind: tenant},
-	"POST /api/v1/labels":                                     {kind: tenant, body: obj(map[string]any{"title": "B label"})},
-	"GET /api/v1/labels/:id":                                  {kind: tenant},
-	"PATCH /api/v1/labels/:id":                                {kind: tenant, body: obj(map[string]any{"title": "pwned"})},
-	"PUT /api/v1/labels/:id":                                  {kind: tenant, body: obj(map[string]any{"title": "pwned"})},
-	"DELETE /api/v1/labels/:id":                               {kind: tenant},
+	"DELETE /api/v1/contacts/:id/accounts/:linked_account_id": {kind: routeTenant},
+	"PATCH /api/v1/contacts/:id/custom_attributes":            {kind: routeTenant, body: bodyOf(map[string]any{"custom_attributes": map[string]any{"pwned": true}})},
+	"POST /api/v1/contacts/:id/destroy_custom_attributes":     {kind: routeTenant, body: bodyOf(map[string]any{"custom_attributes": []string{"secret"}})},
+	"GET /api/v1/contacts/:id/events":                         {kind: routeTenant},
+	"GET /api/v1/groups":                                      {kind: routeTenant},
+	"POST /api/v1/groups":                                     {kind: routeTenant, body: bodyOf(map[string]any{"name": "B group"})},
+	"GET /api/v1/groups/:id":                                  {kind: routeTenant},
+	"PATCH /api/v1/groups/:id":                                {kind: routeTenant, body: bodyOf(map[string]any{"name": "pwned"})},
+	"PUT /api/v1/groups/:id":                                  {kind: routeTenant, body: bodyOf(map[string]any{"name": "pwned"})},
+	"DELETE /api/v1/groups/:id":                               {kind: routeTenant},
+	"POST /api/v1/groups/:id/add":                             {kind: routeTenant, body: func(v *victim) any { return map[string]any{"contact_ids": []string{v.contact2}} }},
+	"POST /api/v1/groups/:id/remove":                          {kind: routeTenant, body: func(v *victim) any { return map[string]any{"contact_ids": []string{v.contact}} }},
+	"GET /api/v1/labels":                                      {kind: routeTenant},
+	"POST /api/v1/labels":                                     {kind: routeTenant, body: bodyOf(map[string]any{"title": "B label"})},
+	"GET /api/v1/labels/:id":                                  {kind: routeTenant},
+	"PATCH /api/v1/labels/:id":                                {kind: routeTenant, body: bodyOf(map[string]any{"title": "pwned"})},
+	"PUT /api/v1/labels/:id":                                  {kind: routeTenant, body: bodyOf(map[string]any{"title": "pwned"})},
+	"DELETE /api/v1/labels/:id":                               {kind: routeTenant},
 }
 
 func init() {
 	for _, f := range []string{"titles", "companies", "industries", "keywords", "technologies", "company_addresses",
 		"contact_addresses", "cities", "states", "countries", "company_cities", "company_states", "company_countries"} {
-		isolationRoutes["GET /api/v1/contacts/fields/"+f] = routeClass{kind: tenant}
+		isolationRoutes["GET /api/v1/contacts/fields/"+f] = routeClass{kind: routeTenant}
 	}
 }
 
@@ -349,7 +349,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 		if !seen[key] {
 			stale = append(stale, key)
 		}
-		if (c.kind == tenant || c.kind == websocketRoute) && !prefixed[key] {
+		if (c.kind == routeTenant || c.kind == routeWebsocket) && !prefixed[key] {
 			noTwin = append(noTwin, key)
 		}
 	}
@@ -358,7 +358,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 	sort.Strings(noTwin)
 	if len(unclassified) > 0 {
 		t.Errorf("routes not classified for the cross-tenant isolation suite (add each to isolationRoutes in "+
-			"internal/httpapi/isolation_test.go: public, self, global, tenant or websocketRoute, with a valid body):\n  %s",
+			"internal/httpapi/isolation_test.go: routePublic, routeSelf, routeGlobal, routeTenant or routeWebsocket, with a valid body):\n  %s",
 			strings.Join(unclassified, "\n  "))
 	}
 	if len(stale) > 0 {
@@ -406,8 +406,8 @@ func TestCrossTenantIsolation(t *testing.T) {
 				}
 				filled := v.fill(rt.Path)
 				switch {
-				case c.kind == public:
-				case c.kind == websocketRoute:
+				case c.kind == routePublic:
+				case c.kind == routeWebsocket:
 					// The upgrade, A's account in the path or the header.
 					if _, r := e.dialWS(t, v.fill(rt.Path), attacker.token, "organization-id", v.accountID); r.status != http.StatusForbidden && r.status != http.StatusNotFound {
 						t.Errorf("%s with A's account: handshake %d, want 403/404: %s", route, r.status, r.body)
@@ -422,21 +422,21 @@ func TestCrossTenantIsolation(t *testing.T) {
 					if r := call(route, rt.Method, filled, body, attacker.token); r.status != http.StatusNotFound {
 						t.Errorf("%s with A's account in the path: %d, want 404: %s", route, r.status, r.body)
 					}
-				case c.kind == self:
+				case c.kind == routeSelf:
 					r := call(route, rt.Method, filled, body, attacker.fresh())
-					if len(c.want) > 0 && !oneOf(r.status, c.want) {
+					if len(c.want) > 0 && !statusIn(r.status, c.want) {
 						t.Errorf("%s: %d, want %v: %s", route, r.status, c.want, r.body)
 					}
-				case c.kind == global:
+				case c.kind == routeGlobal:
 					call(route, rt.Method, filled, body, attacker.token)
-				default: // tenant
+				default: // routeTenant
 					r := call(route, rt.Method, filled, body, attacker.token)
 					switch {
 					case strings.Contains(rt.Path, ":"):
 						if r.status != http.StatusNotFound && r.status != http.StatusForbidden {
 							t.Errorf("%s with A's ids: %d, want 403/404: %s", route, r.status, r.body)
 						}
-					case len(c.want) > 0 && !oneOf(r.status, c.want):
+					case len(c.want) > 0 && !statusIn(r.status, c.want):
 						t.Errorf("%s: %d, want %v: %s", route, r.status, c.want, r.body)
 					}
 					if c.body != nil {
@@ -514,7 +514,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 	}
 }
 
-func oneOf(status int, want []int) bool {
+func statusIn(status int, want []int) bool {
 	for _, w := range want {
 		if status == w {
 			return true
