@@ -109,7 +109,7 @@ func NewRouter(d Deps) http.Handler {
 	authGroup.POST("/invitations/accept", a.acceptInvitation)
 
 	// The caller's own user: no account data.
-	me := v1.Group("", a.authenticate, a.accountFromHeader, a.rateLimit)
+	me := v1.Group("", a.authenticate, a.rateLimit, a.accountFromHeader)
 	me.GET("/auth/validate_token", a.validateToken)
 	me.DELETE("/auth/sign_out", a.requireUser, a.signOut)
 	me.GET("/profile", a.requireUser, a.getProfile)
@@ -120,17 +120,17 @@ func NewRouter(d Deps) http.Handler {
 	me.POST("/accounts", a.requireUser, a.createAccount)
 
 	read := a.readDeps()
-	p := v1.Group("", a.authenticate, a.accountFromHeader, a.rateLimit, a.requireScope, a.idempotency)
+	p := v1.Group("", a.authenticate, a.rateLimit, a.accountFromHeader, a.requireScope, a.idempotency)
 	a.accountRoutes(p, "/account", read)
 	p.GET("/projections", a.projectionStatus)
-	acc := v1.Group("/accounts/:account_id", a.authenticate, a.accountFromPath, a.rateLimit, a.requireScope, a.idempotency)
+	acc := v1.Group("/accounts/:account_id", a.authenticate, a.rateLimit, a.accountFromPath, a.requireScope, a.idempotency)
 	a.accountRoutes(acc, "", read)
 	if read != nil {
 		// Each action checks the key's scopes (a write-only key may still
 		// create_contact), so the upgrade needs none.
 		ws := readapi.WebSocketHandler(*read)
-		v1.GET("/contacts/ws", a.authenticateWS, a.accountFromHeader, a.rateLimit, ws)
-		v1.GET("/accounts/:account_id/contacts/ws", a.authenticateWS, a.accountFromPath, a.rateLimit, ws)
+		v1.GET("/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromHeader, ws)
+		v1.GET("/accounts/:account_id/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromPath, ws)
 	}
 	return r
 }
