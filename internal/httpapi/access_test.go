@@ -605,3 +605,28 @@ func TestWebSocketRevocation(t *testing.T) {
 		t.Fatalf("promoted agent create_contact: %v", a)
 	}
 }
+
+// TestLastAdministratorUnderConcurrency: two administrators demoting each
+// other at once cannot leave the account without one.
+func TestLastAdministratorUnderConcurrency(t *testing.T) {
+	e := newFullEnv(t)
+	for round := 0; round < 5; round++ {
+		a := e.register(t)
+		other := e.register(t)
+		a.do("POST", "/api/v1/agents", map[string]any{"email": other.email, "role": "administrator"}).want(http.StatusCreated)
+		b := &client{e: e.env, token: str(signIn(t, e.env, other.email, other.password, a.accountID)["access_token"])}
+		var wg sync.WaitGroup
+		var sa, sb int
+		wg.Add(2)
+		go func() { defer wg.Done(); sa = a.do("PATCH", "/api/v1/agents/"+other.userID, map[string]any{"role": "agent"}).status }()
+		go func() { defer wg.Done(); sb = b.do("PATCH", "/api/v1/agents/"+a.userID, map[string]any{"role": "agent"}).status }()
+		wg.Wait()
+		var admins int
+		if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM memberships WHERE account_id = $1 AND role = 'administrator'`, a.accountID).Scan(&admins); err != nil {
+			t.Fatal(err)
+		}
+		if admins != 1 || !((sa == 200 && (sb == 409 || sb == 403)) || (sb == 200 && (sa == 409 || sa == 403))) {
+			t.Fatalf("round %d: statuses %d and %d, %d administrators left", round, sa, sb, admins)
+		}
+	}
+}
