@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -269,8 +270,60 @@ func checkRole(errs domain.Errors, role string) {
 // AddMember adds a user to p's account: an existing user (by e-mail) joins
 // at once; a new one is created without a password and gets an invitation.
 func (s *Service) AddMember(ctx context.Context, p Principal, in AddMemberInput) (AddedMember, error) {
+	email, err := checkMember(&in)
+	if err != nil {
+		return AddedMember{}, err
+	}
+	var out AddedMember
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var added bool
+		out, added, err = s.addMember(ctx, tx, p, email, in)
+		if err == nil && !added {
+			err = domain.AlreadyExists("member", email)
+		}
+		return err
+	})
+	return out, err
+}
+
+// BulkAddMembers adds every e-mail as an agent, in one transaction: all or
+// nothing. Those already members are skipped (and not in the answer).
+func (s *Service) BulkAddMembers(ctx context.Context, p Principal, emails []string) ([]AddedMember, error) {
 	errs := domain.Errors{}
-	email, err := domain.NormalizeEmail(in.Email)
+	if len(emails) == 0 || len(emails) > 100 {
+		errs.Add("emails", "must hold 1 to 100 e-mail addresses")
+	}
+	ins := make([]AddMemberInput, len(emails))
+	normalized := make([]string, len(emails))
+	for i, e := range emails {
+		ins[i] = AddMemberInput{Email: e, Role: RoleAgent}
+		var err error
+		if normalized[i], err = checkMember(&ins[i]); err != nil {
+			errs.Add(fmt.Sprintf("emails[%d]", i), "must be a valid e-mail address")
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	out := []AddedMember{}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		for i, in := range ins {
+			m, added, err := s.addMember(ctx, tx, p, normalized[i], in)
+			if err != nil {
+				return err
+			}
+			if added {
+				out = append(out, m)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func checkMember(in *AddMemberInput) (email string, err error) {
+	errs := domain.Errors{}
+	email, err = domain.NormalizeEmail(in.Email)
 	if err != nil || email == "" {
 		errs.Add("email", "must be a valid e-mail address")
 	}
@@ -282,50 +335,51 @@ func (s *Service) AddMember(ctx context.Context, p Principal, in AddMemberInput)
 	if in.Name != "" {
 		domain.CheckLength(errs, "name", in.Name, 1, 100)
 	}
-	if err := errs.Err(); err != nil {
-		return AddedMember{}, err
+	return email, errs.Err()
+}
+
+// addMember adds one checked member in tx; added is false when they
+// already were one.
+func (s *Service) addMember(ctx context.Context, tx pgx.Tx, p Principal, email string, in AddMemberInput) (out AddedMember, added bool, err error) {
+	name := in.Name
+	if name == "" {
+		name, _, _ = strings.Cut(email, "@")
 	}
-	var out AddedMember
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		var userID string
-		err := tx.QueryRow(ctx, `SELECT id::text FROM users WHERE lower(email) = lower($1)`, email).Scan(&userID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			name := in.Name
-			if name == "" {
-				name, _, _ = strings.Cut(email, "@")
-			}
-			userID = eventstore.NewID()
-			if _, err := tx.Exec(ctx, `INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, '')`, userID, email, name); err != nil {
-				return err
-			}
-			token, sum, err := newSecret("inv_")
-			if err != nil {
-				return err
-			}
-			inv := &Invitation{Token: token, ExpiresAt: s.now().Add(s.invitationTTL).UTC().Truncate(time.Microsecond)}
-			if _, err := tx.Exec(ctx, `INSERT INTO invitations (id, account_id, user_id, token_hash, invited_by, expires_at)
-				VALUES ($1, $2, $3, $4, $5, $6)`, eventstore.NewID(), p.AccountID, userID, sum, nullable(p.UserID), inv.ExpiresAt); err != nil {
-				return err
-			}
-			out.Invitation = inv
-		} else if err != nil {
-			return err
+	// A new person: a user without a password (two administrators inviting
+	// the same address at once: one creates it, the other finds it).
+	newID := eventstore.NewID()
+	tag, err := tx.Exec(ctx, `INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, '')
+		ON CONFLICT ((lower(email))) DO NOTHING`, newID, email, name)
+	if err != nil {
+		return out, false, err
+	}
+	userID := newID
+	if tag.RowsAffected() == 0 {
+		if err := tx.QueryRow(ctx, `SELECT id::text FROM users WHERE lower(email) = lower($1)`, email).Scan(&userID); err != nil {
+			return out, false, err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO memberships (account_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-			p.AccountID, userID, in.Role)
+	} else {
+		token, sum, err := newSecret("inv_")
 		if err != nil {
-			return err
+			return out, false, err
 		}
-		if tag.RowsAffected() == 0 {
-			return domain.AlreadyExists("member", email)
+		inv := &Invitation{Token: token, ExpiresAt: s.now().Add(s.invitationTTL).UTC().Truncate(time.Microsecond)}
+		if _, err := tx.Exec(ctx, `INSERT INTO invitations (id, account_id, user_id, token_hash, invited_by, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, eventstore.NewID(), p.AccountID, userID, sum, nullable(p.UserID), inv.ExpiresAt); err != nil {
+			return out, false, err
 		}
-		if out.Member, err = scanMember(tx.QueryRow(ctx, `SELECT `+memberColumns+` FROM memberships m JOIN users u ON u.id = m.user_id
-			WHERE m.account_id = $1 AND m.user_id = $2`, p.AccountID, userID)); err != nil {
-			return err
-		}
-		return audit(ctx, tx, p, "member.added", userID, map[string]any{"email": email, "role": in.Role, "invited": out.Invitation != nil})
-	})
-	return out, err
+		out.Invitation = inv
+	}
+	tag, err = tx.Exec(ctx, `INSERT INTO memberships (account_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		p.AccountID, userID, in.Role)
+	if err != nil || tag.RowsAffected() == 0 {
+		return out, false, err
+	}
+	if out.Member, err = scanMember(tx.QueryRow(ctx, `SELECT `+memberColumns+` FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.account_id = $1 AND m.user_id = $2`, p.AccountID, userID)); err != nil {
+		return out, false, err
+	}
+	return out, true, audit(ctx, tx, p, "member.added", userID, map[string]any{"email": email, "role": in.Role, "invited": out.Invitation != nil})
 }
 
 func nullable(s string) *string {

@@ -18,6 +18,7 @@ func (a *api) adminRoutes(g *gin.RouterGroup, self string) {
 	g.PUT(self, a.requireAdmin, a.updateAccount)
 	g.GET("/agents", a.listMembers)
 	g.POST("/agents", a.requireAdmin, a.addMember)
+	g.POST("/agents/bulk_create", a.requireAdmin, a.bulkAddMembers)
 	g.GET("/agents/:user_id", a.getMember)
 	g.PATCH("/agents/:user_id", a.requireAdmin, a.updateMember)
 	g.PUT("/agents/:user_id", a.requireAdmin, a.updateMember)
@@ -189,6 +190,26 @@ func (a *api) addMember(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, m)
+}
+
+type bulkMembersRequest struct {
+	Emails []string `json:"emails" binding:"required"`
+}
+
+// bulkAddMembers adds agents by e-mail, all or none (the Chatwoot
+// reference's bulk_create); the answer lists who was added, with the
+// invitations of new people.
+func (a *api) bulkAddMembers(c *gin.Context) {
+	var in bulkMembersRequest
+	if !a.bindJSON(c, &in) {
+		return
+	}
+	added, err := a.Auth.BulkAddMembers(c.Request.Context(), principal(c), in.Emails)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"agents": added})
 }
 
 func (a *api) updateMember(c *gin.Context) {

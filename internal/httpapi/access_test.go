@@ -49,6 +49,19 @@ func TestMembersRolesAndInvitations(t *testing.T) {
 	for _, bad := range []map[string]any{{"email": "nope"}, {"email": "x@example.com", "role": "owner"}, {"email": "y@example.com", "admin": true}} {
 		admin.do("POST", "/api/v1/agents", bad).wantError(http.StatusUnprocessableEntity, "validation_error")
 	}
+	// In bulk: all or nothing; members already there are skipped.
+	admin.do("POST", "/api/v1/agents/bulk_create", map[string]any{"emails": []string{"ok1@example.com", "bad"}}).
+		wantError(http.StatusUnprocessableEntity, "validation_error")
+	bulk := admin.do("POST", "/api/v1/agents/bulk_create", map[string]any{"emails": []string{"bulk1@example.com", other.email, "BULK2@example.com"}}).
+		want(http.StatusOK).obj()["agents"].([]any)
+	if len(bulk) != 2 || bulk[1].(map[string]any)["email"] != "BULK2@example.com" || bulk[0].(map[string]any)["invitation"] == nil {
+		t.Fatalf("bulk: %v", bulk)
+	}
+	for _, m := range bulk {
+		admin.do("DELETE", "/api/v1/agents/"+str(m.(map[string]any)["id"]), nil).want(http.StatusNoContent)
+	}
+	admin.do("POST", "/api/v1/agents/bulk_create", map[string]any{"emails": []string{}}).wantError(http.StatusUnprocessableEntity, "validation_error")
+
 	// The invited person cannot sign in until they chose a password.
 	e.anon().do("POST", "/api/v1/auth/login", map[string]any{"email": "new.agent@example.com", "password": "anything at all"}).
 		wantError(http.StatusUnauthorized, "invalid_credentials")
@@ -102,7 +115,7 @@ func TestMembersRolesAndInvitations(t *testing.T) {
 		}
 		actions = append(actions, str(m["action"]))
 	}
-	if got := strings.Join(actions, ","); got != "member.removed,member.role_changed,member.role_changed,member.added,member.added" {
+	if got := strings.Join(actions, ","); got != "member.removed,member.role_changed,member.role_changed,member.removed,member.removed,member.added,member.added,member.added,member.added" {
 		t.Fatalf("audit log: %s", got)
 	}
 	admin.do("GET", "/api/v1/audit_log?limit=0", nil).wantError(http.StatusUnprocessableEntity, "validation_error")
@@ -618,8 +631,14 @@ func TestLastAdministratorUnderConcurrency(t *testing.T) {
 		var wg sync.WaitGroup
 		var sa, sb int
 		wg.Add(2)
-		go func() { defer wg.Done(); sa = a.do("PATCH", "/api/v1/agents/"+other.userID, map[string]any{"role": "agent"}).status }()
-		go func() { defer wg.Done(); sb = b.do("PATCH", "/api/v1/agents/"+a.userID, map[string]any{"role": "agent"}).status }()
+		go func() {
+			defer wg.Done()
+			sa = a.do("PATCH", "/api/v1/agents/"+other.userID, map[string]any{"role": "agent"}).status
+		}()
+		go func() {
+			defer wg.Done()
+			sb = b.do("PATCH", "/api/v1/agents/"+a.userID, map[string]any{"role": "agent"}).status
+		}()
 		wg.Wait()
 		var admins int
 		if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM memberships WHERE account_id = $1 AND role = 'administrator'`, a.accountID).Scan(&admins); err != nil {

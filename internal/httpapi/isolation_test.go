@@ -84,6 +84,9 @@ var isolationRoutes = map[string]routeClass{
 	"POST /api/v1/agents": {kind: routeTenant, body: func(*victim) any {
 		return map[string]any{"email": "new" + strings.ReplaceAll(eventstore.NewID(), "-", "")[20:] + "@b.test", "role": "agent"}
 	}},
+	"POST /api/v1/agents/bulk_create": {kind: routeTenant, body: func(*victim) any {
+		return map[string]any{"emails": []string{"bulk" + strings.ReplaceAll(eventstore.NewID(), "-", "")[20:] + "@b.test"}}
+	}},
 	"GET /api/v1/agents/:user_id":     {kind: routeTenant},
 	"PATCH /api/v1/agents/:user_id":   {kind: routeTenant, body: bodyOf(map[string]any{"role": "administrator"})},
 	"PUT /api/v1/agents/:user_id":     {kind: routeTenant, body: bodyOf(map[string]any{"role": "administrator"})},
