@@ -93,7 +93,7 @@ func (a *api) setActiveAccount(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, sess)
+	sendSession(c, http.StatusOK, sess)
 }
 
 func (a *api) listAccounts(c *gin.Context) {

@@ -163,6 +163,10 @@ func TestProfileAndPasswordChange(t *testing.T) {
 func TestSessionsSignOutAndRefreshReuse(t *testing.T) {
 	e := newFullEnv(t)
 	s := e.register(t)
+	r0 := e.anon().do("POST", "/api/v1/auth/login", map[string]any{"email": s.email, "password": s.password}).want(http.StatusOK)
+	if r0.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("a session answer may be cached: %v", r0.header)
+	}
 	first := signIn(t, e.env, s.email, s.password, "")
 	v := (&client{e: e.env, token: str(first["access_token"])}).do("GET", "/api/v1/auth/validate_token", nil).want(http.StatusOK).obj()
 	data := v["data"].(map[string]any)

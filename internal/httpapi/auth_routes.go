@@ -18,7 +18,7 @@ func (a *api) register(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, sess)
+	sendSession(c, http.StatusCreated, sess)
 }
 
 type loginRequest struct {
@@ -40,7 +40,7 @@ func (a *api) login(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, sess)
+	sendSession(c, http.StatusOK, sess)
 }
 
 type refreshRequest struct {
@@ -57,7 +57,7 @@ func (a *api) refresh(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, sess)
+	sendSession(c, http.StatusOK, sess)
 }
 
 type acceptInvitationRequest struct {
@@ -76,7 +76,7 @@ func (a *api) acceptInvitation(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, sess)
+	sendSession(c, http.StatusOK, sess)
 }
 
 // signOut revokes the caller's session (?all=true: every session of the
@@ -104,4 +104,11 @@ func (a *api) validateToken(c *gin.Context) {
 		data["type"], data["id"], data["email"], data["name"], data["display_name"] = "user", prof.ID, prof.Email, prof.Name, prof.DisplayName
 	}
 	c.JSON(http.StatusOK, gin.H{"success": true, "data": data})
+}
+
+// sendSession answers tokens, which no cache may keep (RFC 6749 §5.1).
+func sendSession(c *gin.Context, status int, sess auth.Session) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+	c.JSON(status, sess)
 }
