@@ -56,6 +56,13 @@ func restPrincipal(c *gin.Context) (auth.Principal, bool) {
 	return p, ok
 }
 
+func restPrincipalOrErr(c *gin.Context) (auth.Principal, error) {
+	if p, ok := restPrincipal(c); ok && p.AccountID != "" {
+		return p, nil
+	}
+	return auth.Principal{}, auth.ErrInvalidToken
+}
+
 // begin returns the account and the service, or answers the error.
 func (rh *restHandler) begin(c *gin.Context) (string, Service, bool) {
 	p, ok := restPrincipal(c)

@@ -3,6 +3,7 @@ package readapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,12 +25,24 @@ type Deps struct {
 	Service  Service            // the query model, scoped per account
 	Commands *commands.Handlers // create_contact goes through the write side
 	Auth     interface {
-		Verify(token string) (auth.Principal, error)
+		// Authenticate tells who a bearer token (access token or API key)
+		// acts as.
+		Authenticate(ctx context.Context, token string) (auth.Principal, error)
 	}
-	WriteKey string  // CONTACTS_WRITE_KEY; empty: create_contact answers write_key_not_configured
-	Imports  Imports // CSV import jobs; nil: the import actions answer "not available yet"
-	Lists    Lists   // GET /companies, /groups, /labels; nil: they answer 501
-	Logger   *slog.Logger
+	// Limit, when set, spends one token of the principal's rate limit per
+	// WebSocket request; refused, the request is answered rate_limited.
+	Limit func(p auth.Principal) (retryAfter time.Duration, ok bool)
+	// Recheck, when set, tells whether a connection's principal may still
+	// act (token not expired, session or key not revoked, still a member)
+	// and returns its current role. Connections call it before an action at
+	// most every RecheckEvery (default 5 s); a principal that may no longer
+	// act gets an unauthorized answer and the connection is closed (1008).
+	Recheck      func(ctx context.Context, p auth.Principal) (auth.Principal, error)
+	RecheckEvery time.Duration
+	WriteKey     string  // CONTACTS_WRITE_KEY; empty: create_contact answers write_key_not_configured
+	Imports      Imports // CSV import jobs; nil: the import actions answer "not available yet"
+	Lists        Lists   // GET /companies, /groups, /labels; nil: they answer 501
+	Logger       *slog.Logger
 	// Closing, when closed, ends every WebSocket connection gracefully: no
 	// new request is read, the running ones are answered, then the server
 	// closes with 1001 (going away). Close it from http.Server's
@@ -52,6 +65,11 @@ const (
 	wsMaxMessage  = 1 << 20 // bytes; larger messages close the connection with 1009
 	wsMaxInFlight = 16      // requests of one connection running at once; more wait
 )
+
+// wsRecheckEvery is how stale a connection's authorization may get by
+// default: a signed-out session, a revoked key or a removed member stops
+// within it.
+const wsRecheckEvery = 5 * time.Second
 
 // wsTimings are the keep-alive settings (variables so tests can shorten them).
 type wsTimings struct {
@@ -108,13 +126,16 @@ func wsToken(r *http.Request) string {
 }
 
 func (h *wsHandler) serve(c *gin.Context) {
-	tok := wsToken(c.Request)
-	var p auth.Principal
-	var err error
-	if tok == "" || h.deps.Auth == nil {
-		err = auth.ErrInvalidToken
-	} else {
-		p, err = h.deps.Auth.Verify(tok)
+	// Mounted behind internal/httpapi's authentication (which also scopes the
+	// account by path or organization-id header), the principal is there.
+	p, err := restPrincipalOrErr(c)
+	if err != nil {
+		tok := wsToken(c.Request)
+		if tok == "" || h.deps.Auth == nil {
+			err = auth.ErrInvalidToken
+		} else {
+			p, err = h.deps.Auth.Authenticate(c.Request.Context(), tok)
+		}
 	}
 	if err != nil {
 		c.Abort()
@@ -129,7 +150,7 @@ func (h *wsHandler) serve(c *gin.Context) {
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request.Context()))
 	wc := &wsConn{
-		h: h, conn: conn, principal: p, ctx: ctx, cancel: cancel,
+		h: h, conn: conn, principal: p, checkedAt: time.Now(), ctx: ctx, cancel: cancel,
 		out:  make(chan []byte, wsMaxInFlight),
 		sem:  make(chan struct{}, wsMaxInFlight),
 		stop: make(chan struct{}),
@@ -143,7 +164,10 @@ func (h *wsHandler) serve(c *gin.Context) {
 type wsConn struct {
 	h         *wsHandler
 	conn      *websocket.Conn
+	mu        sync.Mutex // guards principal and checkedAt
 	principal auth.Principal
+	checkedAt time.Time
+	denied    atomic.Bool     // the principal may no longer act: close with 1008
 	ctx       context.Context // cancelled when the connection ends: every request's context
 	cancel    context.CancelFunc
 	out       chan []byte   // answers to write
@@ -180,7 +204,7 @@ func (c *wsConn) serveConn() {
 	}()
 	go c.watchClosing()
 	c.closeCode = c.read()
-	if c.closeCode != websocket.CloseGoingAway {
+	if c.closeCode != websocket.CloseGoingAway && c.closeCode != websocket.ClosePolicyViolation {
 		c.cancel() // the peer is gone: nobody waits for the running requests
 	}
 	c.requests.Wait()
@@ -207,9 +231,15 @@ func (c *wsConn) read() (closeCode int) {
 		if c.closing.Load() {
 			return websocket.CloseGoingAway
 		}
+		if c.denied.Load() {
+			return websocket.ClosePolicyViolation
+		}
 		_, msg, err := c.conn.ReadMessage()
 		if c.closing.Load() {
 			return websocket.CloseGoingAway
+		}
+		if c.denied.Load() {
+			return websocket.ClosePolicyViolation
 		}
 		if err != nil {
 			// A close frame from the client is answered by gorilla's close
@@ -290,6 +320,35 @@ func (c *wsConn) writer() {
 			return
 		}
 	}
+}
+
+// currentPrincipal returns who the connection acts as, rechecked when the
+// last check is older than wsRecheckEvery; ok is false when the principal
+// may no longer act (the connection is then being closed).
+func (c *wsConn) currentPrincipal() (p auth.Principal, ok bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.denied.Load() {
+		return c.principal, false, nil
+	}
+	every := c.h.deps.RecheckEvery
+	if every <= 0 {
+		every = wsRecheckEvery
+	}
+	if c.h.deps.Recheck == nil || time.Since(c.checkedAt) < every {
+		return c.principal, true, nil
+	}
+	p, err = c.h.deps.Recheck(c.ctx, c.principal)
+	if errors.Is(err, auth.ErrInvalidToken) {
+		c.denied.Store(true)
+		_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read: the reader closes with 1008
+		return c.principal, false, nil
+	}
+	if err != nil {
+		return c.principal, false, err
+	}
+	c.principal, c.checkedAt = p, time.Now()
+	return p, true, nil
 }
 
 // discard drops answers after a failed write until stop.

@@ -16,8 +16,19 @@ import (
 // wsAction is one action: its handler and its own error code (for failures
 // that are not invalid input or a missing record).
 type wsAction struct {
-	run  func(h *wsHandler, ctx context.Context, r *wsRequest) (any, error)
-	code string
+	run   func(h *wsHandler, ctx context.Context, r *wsRequest) (any, error)
+	code  string
+	write bool // needs write_contacts (and the administrator role); the others read_contacts
+}
+
+// Actions lists every WebSocket action, sorted, and whether it writes (the
+// cross-tenant isolation suite walks them all).
+func Actions() map[string]bool {
+	out := make(map[string]bool, len(wsActions))
+	for name, a := range wsActions {
+		out[name] = a.write
+	}
+	return out
 }
 
 // wsFieldActions maps the 13 field actions to their fields; the REST route of
@@ -42,18 +53,18 @@ var wsFieldActions = map[string]Field{
 var wsActions = map[string]wsAction{}
 
 func init() {
-	wsActions["list_contacts"] = wsAction{(*wsHandler).listContacts, wsCodeListError}
-	wsActions["get_contact"] = wsAction{(*wsHandler).getContact, wsCodeGetError}
-	wsActions["count_contacts"] = wsAction{(*wsHandler).countContacts, wsCodeCountError}
-	wsActions["get_contact_uuids"] = wsAction{(*wsHandler).contactUUIDs, wsCodeUUIDsError}
-	wsActions["create_contact"] = wsAction{(*wsHandler).createContact, wsCodeCreateError}
+	wsActions["list_contacts"] = wsAction{(*wsHandler).listContacts, wsCodeListError, false}
+	wsActions["get_contact"] = wsAction{(*wsHandler).getContact, wsCodeGetError, false}
+	wsActions["count_contacts"] = wsAction{(*wsHandler).countContacts, wsCodeCountError, false}
+	wsActions["get_contact_uuids"] = wsAction{(*wsHandler).contactUUIDs, wsCodeUUIDsError, false}
+	wsActions["create_contact"] = wsAction{(*wsHandler).createContact, wsCodeCreateError, true}
 	for name, field := range wsFieldActions {
-		wsActions[name] = wsAction{fieldValuesAction(field), wsCodeFieldError}
+		wsActions[name] = wsAction{fieldValuesAction(field), wsCodeFieldError, false}
 	}
-	wsActions["get_import_info"] = wsAction{(*wsHandler).importInfo, wsCodeUploadError}
-	wsActions["upload_contacts_csv"] = wsAction{(*wsHandler).uploadCSV, wsCodeUploadError}
-	wsActions["get_import_status"] = wsAction{(*wsHandler).importStatus, wsCodeImportStatusError}
-	wsActions["get_import_errors"] = wsAction{(*wsHandler).importErrors, wsCodeImportErrorsError}
+	wsActions["get_import_info"] = wsAction{(*wsHandler).importInfo, wsCodeUploadError, false}
+	wsActions["upload_contacts_csv"] = wsAction{(*wsHandler).uploadCSV, wsCodeUploadError, true}
+	wsActions["get_import_status"] = wsAction{(*wsHandler).importStatus, wsCodeImportStatusError, false}
+	wsActions["get_import_errors"] = wsAction{(*wsHandler).importErrors, wsCodeImportErrorsError, false}
 }
 
 var errNoReadService = errors.New("readapi: no query service configured")
@@ -210,7 +221,7 @@ func (h *wsHandler) createContact(ctx context.Context, r *wsRequest) (any, error
 		}
 	}
 	st, err := h.deps.Commands.CreateContact(ctx, commands.CreateContact{
-		AccountID: r.principal.AccountID, ActorID: r.principal.UserID, ID: id, Fields: fields,
+		AccountID: r.principal.AccountID, ActorID: r.principal.Actor(), ID: id, Fields: fields,
 	})
 	if err != nil {
 		return nil, err

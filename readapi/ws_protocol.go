@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"runtime/debug"
 	"sort"
@@ -34,6 +35,12 @@ const (
 	wsCodeImportStatusError     = "import_status_error"
 	wsCodeImportErrorsError     = "import_errors_error"
 	wsCodeNotFound              = "not_found"
+	// Additions to the document's codes: an API key without the scope an
+	// action needs (a read-only key's writes answer admin_required, as the
+	// document has it), and the per-user/per-key rate limit.
+	wsCodeInsufficientScope = "insufficient_scope"
+	wsCodeRateLimited       = "rate_limited"
+	wsCodeUnauthorized      = "unauthorized" // the connection's token expired or was revoked; the connection closes (1008)
 )
 
 const (
@@ -136,7 +143,31 @@ func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
 		resp.Error = &wsError{Code: wsCodeUnknownAction, Message: "Unknown action: " + action}
 		return resp
 	}
-	req := &wsRequest{principal: c.principal, requestID: wsRequestIDText(resp.RequestID), data: data}
+	principal, allowed, err := c.currentPrincipal()
+	switch {
+	case err != nil:
+		resp.Error = c.h.toWSError(c.ctx, action, a.code, err)
+		return resp
+	case !allowed:
+		resp.Error = &wsError{Code: wsCodeUnauthorized, Message: "The token has expired or was revoked: reconnect with a valid token"}
+		return resp
+	}
+	if a.write && !principal.Can(auth.ScopeWriteContacts) {
+		resp.Error = &wsError{Code: wsCodeAdminRequired, Message: "Admin access required for this action (this API key lacks the write_contacts scope)"}
+		return resp
+	}
+	if !a.write && !principal.Can(auth.ScopeReadContacts) {
+		resp.Error = &wsError{Code: wsCodeInsufficientScope, Message: "This API key lacks the read_contacts scope"}
+		return resp
+	}
+	if c.h.deps.Limit != nil {
+		if retry, ok := c.h.deps.Limit(principal); !ok {
+			secs := int(math.Ceil(retry.Seconds()))
+			resp.Error = &wsError{Code: wsCodeRateLimited, Message: fmt.Sprintf("Rate limit exceeded: retry in %d s", max(secs, 1))}
+			return resp
+		}
+	}
+	req := &wsRequest{principal: principal, requestID: wsRequestIDText(resp.RequestID), data: data}
 	out, err := c.runAction(a, action, req)
 	if err != nil {
 		if c.ctx.Err() != nil {
@@ -159,7 +190,7 @@ func (c *wsConn) runAction(a wsAction, name string, req *wsRequest) (out any, er
 		}
 	}()
 	ctx := eventstore.WithRequestInfo(c.ctx, eventstore.RequestInfo{Metadata: eventstore.Metadata{
-		Actor: req.principal.UserID, ActorType: "user", RequestID: req.requestID, CorrelationID: req.requestID,
+		Actor: req.principal.Actor(), ActorType: req.principal.ActorType(), RequestID: req.requestID, CorrelationID: req.requestID,
 	}})
 	return a.run(c.h, ctx, req)
 }

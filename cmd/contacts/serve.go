@@ -18,6 +18,7 @@ import (
 	"contacts/internal/database"
 	"contacts/internal/httpapi"
 	"contacts/internal/leader"
+	"contacts/internal/ratelimit"
 	"contacts/projections"
 	"contacts/readapi"
 )
@@ -98,6 +99,13 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 		Progress:     store,
 		Logger:       logger,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		Limits: httpapi.Limits{
+			PerPrincipal: ratelimit.New(cfg.RateLimit, cfg.RateLimitBurst),
+			PerIP:        ratelimit.New(cfg.IPRateLimit, cfg.IPRateLimitBurst),
+			AuthPerIP:    ratelimit.New(cfg.LoginRateLimit*4/60, int(cfg.LoginRateLimit*4)),
+			LoginPerUser: ratelimit.New(cfg.LoginRateLimit/60, int(cfg.LoginRateLimit)),
+		},
+		TrustedProxies: cfg.TrustedProxies,
 	}
 	closing := make(chan struct{})
 	if read != nil {

@@ -9,6 +9,7 @@ import (
 	"contacts/commands"
 	"contacts/domain"
 	"contacts/eventstore"
+	"contacts/internal/auth"
 )
 
 // Error is an API-level error raised by the transport itself (bad JSON,
@@ -54,6 +55,14 @@ func Classify(err error) (p Problem, known bool) {
 		return Problem{domainStatus(de), de.Code, de.Message, de.Fields}, true
 	case errors.Is(err, eventstore.ErrConcurrency):
 		return Problem{http.StatusConflict, "conflict", "the record was changed by another request; retry", nil}, true
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return Problem{http.StatusUnauthorized, "invalid_credentials", "invalid e-mail or password", nil}, true
+	case errors.Is(err, auth.ErrTokenReused):
+		return Problem{http.StatusUnauthorized, "invalid_token", "this refresh token was already used: the session is revoked, sign in again", nil}, true
+	case errors.Is(err, auth.ErrInvalidToken):
+		return Problem{http.StatusUnauthorized, "invalid_token", "the token is invalid, expired, revoked or already used", nil}, true
+	case errors.Is(err, auth.ErrEmailTaken):
+		return Problem{http.StatusConflict, "duplicate", "this e-mail is already registered", map[string]string{"email": "already registered"}}, true
 	case errors.Is(err, eventstore.ErrDuplicateRequest):
 		return Problem{http.StatusConflict, "request_in_progress", "a request with this Idempotency-Key is already being processed", nil}, true
 	}

@@ -19,11 +19,17 @@ func TestVerify(t *testing.T) {
 		}
 		return tok
 	}
-	valid := accessClaims{Account: "acc", Role: RoleAgent, RegisteredClaims: jwt.RegisteredClaims{
-		Subject: "user", ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
+	const (
+		acc  = "0190a5a4-0000-7000-8000-00000000000a"
+		user = "0190a5a4-0000-7000-8000-00000000000b"
+		sid  = "0190a5a4-0000-7000-8000-00000000000c"
+	)
+	valid := accessClaims{Account: acc, Role: RoleAgent, Session: sid, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: user, ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
 	}}
 	p, err := s.Verify(sign(jwt.SigningMethodHS256, secret, valid))
-	if err != nil || p != (Principal{UserID: "user", AccountID: "acc", Role: RoleAgent}) {
+	if err != nil || p != (Principal{UserID: user, AccountID: acc, Role: RoleAgent, SessionID: sid, Scopes: ScopeAll,
+		Expires: now.Add(time.Minute)}) {
 		t.Fatalf("valid token: %+v, %v", p, err)
 	}
 
@@ -33,12 +39,18 @@ func TestVerify(t *testing.T) {
 	noExpiry.ExpiresAt = nil
 	noAccount := valid
 	noAccount.Account = ""
+	noSession := valid
+	noSession.Session = ""
+	badSubject := valid
+	badSubject.Subject = "user' OR 1=1"
 	good := sign(jwt.SigningMethodHS256, secret, valid)
 	parts := strings.Split(good, ".")
 	cases := map[string]string{
 		"expired":          sign(jwt.SigningMethodHS256, secret, expired),
 		"no expiry":        sign(jwt.SigningMethodHS256, secret, noExpiry),
 		"no account":       sign(jwt.SigningMethodHS256, secret, noAccount),
+		"no session":       sign(jwt.SigningMethodHS256, secret, noSession),
+		"subject not a id": sign(jwt.SigningMethodHS256, secret, badSubject),
 		"other secret":     sign(jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), valid),
 		"alg none":         sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid),
 		"HS512":            sign(jwt.SigningMethodHS512, secret, valid),
@@ -49,5 +61,37 @@ func TestVerify(t *testing.T) {
 		if _, err := s.Verify(tok); err != ErrInvalidToken {
 			t.Errorf("%s: err = %v, want ErrInvalidToken", name, err)
 		}
+	}
+}
+
+func TestScopes(t *testing.T) {
+	cases := []struct {
+		in   []string
+		want Scope
+		err  bool
+	}{
+		{[]string{"read_contacts"}, ScopeReadContacts, false},
+		{[]string{"write_contacts", "read_contacts"}, ScopeAll, false},
+		{[]string{"read_contacts", "read_contacts"}, ScopeReadContacts, false},
+		{[]string{}, 0, false},
+		{[]string{"admin"}, 0, true},
+		{[]string{"READ_CONTACTS"}, 0, true},
+	}
+	for _, c := range cases {
+		got, err := ParseScopes(c.in)
+		if got != c.want || (err != nil) != c.err {
+			t.Errorf("ParseScopes(%v) = %v, %v", c.in, got, err)
+		}
+	}
+	if n := ScopeAll.Names(); len(n) != 2 || n[0] != "read_contacts" || n[1] != "write_contacts" {
+		t.Fatalf("names: %v", n)
+	}
+	key := Principal{KeyID: "k", AccountID: "a", Scopes: ScopeReadContacts}
+	user := Principal{UserID: "u", AccountID: "a", Scopes: ScopeAll}
+	if !key.IsKey() || key.Can(ScopeWriteContacts) || !key.Can(ScopeReadContacts) || key.Actor() != "key:k" || key.ActorType() != "api_key" {
+		t.Fatalf("key principal: %+v", key)
+	}
+	if user.IsKey() || !user.Can(ScopeAll) || user.Actor() != "u" || user.ActorType() != "user" {
+		t.Fatalf("user principal: %+v", user)
 	}
 }

@@ -32,6 +32,13 @@ type Config struct {
 	ESIndexPrefix    string   // ELASTICSEARCH_INDEX_PREFIX
 	ESReplicas       int      // ELASTICSEARCH_REPLICAS (number_of_replicas of new indices)
 	Roles            []string // CONTACTS_ROLES / --roles: api, relay, projector
+
+	RateLimit        float64  // CONTACTS_RATE_LIMIT: requests (and WebSocket messages) per second per user or API key; 0: off
+	RateLimitBurst   int      // CONTACTS_RATE_LIMIT_BURST
+	IPRateLimit      float64  // CONTACTS_IP_RATE_LIMIT: requests per second per client IP; 0: off
+	IPRateLimitBurst int      // CONTACTS_IP_RATE_LIMIT_BURST
+	LoginRateLimit   float64  // CONTACTS_LOGIN_RATE_LIMIT: sign-in attempts per minute per e-mail (×4 per IP for every auth route); 0: off
+	TrustedProxies   []string // CONTACTS_TRUSTED_PROXIES: proxies allowed to set X-Forwarded-For (IPs or CIDRs)
 }
 
 // Roles a `serve` process can run.
@@ -72,6 +79,13 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&grace, "shutdown-timeout", getenv("CONTACTS_SHUTDOWN_TIMEOUT"), "graceful shutdown limit (CONTACTS_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&maxBody, "max-body-bytes", getenv("CONTACTS_MAX_BODY_BYTES"), "largest JSON request body (CONTACTS_MAX_BODY_BYTES)")
 	fs.StringVar(&maxConns, "db-max-conns", getenv("CONTACTS_DB_MAX_CONNS"), "PostgreSQL pool size (CONTACTS_DB_MAX_CONNS)")
+	var rl, rlBurst, ipRL, ipBurst, loginRL, proxies string
+	fs.StringVar(&rl, "rate-limit", getenv("CONTACTS_RATE_LIMIT"), "requests per second per user or API key (CONTACTS_RATE_LIMIT), default 10; 0: off")
+	fs.StringVar(&rlBurst, "rate-limit-burst", getenv("CONTACTS_RATE_LIMIT_BURST"), "burst per user or API key (CONTACTS_RATE_LIMIT_BURST), default 20")
+	fs.StringVar(&ipRL, "ip-rate-limit", getenv("CONTACTS_IP_RATE_LIMIT"), "requests per second per client IP (CONTACTS_IP_RATE_LIMIT), default 50; 0: off")
+	fs.StringVar(&ipBurst, "ip-rate-limit-burst", getenv("CONTACTS_IP_RATE_LIMIT_BURST"), "burst per client IP (CONTACTS_IP_RATE_LIMIT_BURST), default 100")
+	fs.StringVar(&loginRL, "login-rate-limit", getenv("CONTACTS_LOGIN_RATE_LIMIT"), "sign-in attempts per minute per e-mail (CONTACTS_LOGIN_RATE_LIMIT), default 5; 0: off")
+	fs.StringVar(&proxies, "trusted-proxies", getenv("CONTACTS_TRUSTED_PROXIES"), "proxies allowed to set X-Forwarded-For, comma-separated IPs or CIDRs (CONTACTS_TRUSTED_PROXIES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -103,6 +117,23 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("ELASTICSEARCH_REPLICAS must be a whole number ≥ 0"))
 		}
 	}
+	c.RateLimit, c.RateLimitBurst, c.IPRateLimit, c.IPRateLimitBurst, c.LoginRateLimit = 10, 20, 50, 100, 5
+	for _, v := range []struct {
+		name, val string
+		dst       any
+	}{
+		{"CONTACTS_RATE_LIMIT", rl, &c.RateLimit}, {"CONTACTS_RATE_LIMIT_BURST", rlBurst, &c.RateLimitBurst},
+		{"CONTACTS_IP_RATE_LIMIT", ipRL, &c.IPRateLimit}, {"CONTACTS_IP_RATE_LIMIT_BURST", ipBurst, &c.IPRateLimitBurst},
+		{"CONTACTS_LOGIN_RATE_LIMIT", loginRL, &c.LoginRateLimit},
+	} {
+		if v.val == "" {
+			continue
+		}
+		if _, err := fmt.Sscan(v.val, v.dst); err != nil {
+			errs = append(errs, fmt.Errorf("%s must be a number ≥ 0", v.name))
+		}
+	}
+	c.TrustedProxies = splitList(proxies)
 	c.KafkaBrokers = splitList(brokers)
 	c.Roles = splitList(roles)
 	c.SetDefaults()
@@ -186,6 +217,19 @@ func (c Config) Validate() error {
 	for _, b := range c.KafkaBrokers {
 		if _, _, err := net.SplitHostPort(b); err != nil {
 			errs = append(errs, fmt.Errorf("KAFKA_BROKERS %q: %w", b, err))
+		}
+	}
+	if c.RateLimit < 0 || c.IPRateLimit < 0 || c.LoginRateLimit < 0 {
+		errs = append(errs, fmt.Errorf("CONTACTS_RATE_LIMIT, CONTACTS_IP_RATE_LIMIT and CONTACTS_LOGIN_RATE_LIMIT must be ≥ 0 (0: off)"))
+	}
+	if (c.RateLimit > 0 && c.RateLimitBurst < 1) || (c.IPRateLimit > 0 && c.IPRateLimitBurst < 1) {
+		errs = append(errs, fmt.Errorf("CONTACTS_RATE_LIMIT_BURST and CONTACTS_IP_RATE_LIMIT_BURST must be at least 1"))
+	}
+	for _, p := range c.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				errs = append(errs, fmt.Errorf("CONTACTS_TRUSTED_PROXIES: %q is not an IP or CIDR", p))
+			}
 		}
 	}
 	if c.ElasticsearchURL != "" && !strings.HasPrefix(c.ElasticsearchURL, "http://") && !strings.HasPrefix(c.ElasticsearchURL, "https://") {

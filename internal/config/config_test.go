@@ -50,3 +50,31 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimitSettings(t *testing.T) {
+	c, err := FromEnv(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != 10 || c.RateLimitBurst != 20 || c.IPRateLimit != 50 || c.IPRateLimitBurst != 100 || c.LoginRateLimit != 5 || len(c.TrustedProxies) != 0 {
+		t.Fatalf("rate-limit defaults: %+v", c)
+	}
+	c, err = FromEnv([]string{"-rate-limit", "2.5"}, env(map[string]string{
+		"CONTACTS_RATE_LIMIT": "100", "CONTACTS_RATE_LIMIT_BURST": "5", "CONTACTS_IP_RATE_LIMIT": "0",
+		"CONTACTS_LOGIN_RATE_LIMIT": "3", "CONTACTS_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != 2.5 || c.RateLimitBurst != 5 || c.IPRateLimit != 0 || c.LoginRateLimit != 3 || len(c.TrustedProxies) != 2 {
+		t.Fatalf("rate-limit settings: %+v", c)
+	}
+	_, err = FromEnv(nil, env(map[string]string{
+		"CONTACTS_RATE_LIMIT": "fast", "CONTACTS_IP_RATE_LIMIT": "-1", "CONTACTS_RATE_LIMIT_BURST": "0", "CONTACTS_TRUSTED_PROXIES": "proxy.local",
+	}))
+	for _, want := range []string{"CONTACTS_RATE_LIMIT must be a number", "CONTACTS_IP_RATE_LIMIT", "CONTACTS_RATE_LIMIT_BURST", "CONTACTS_TRUSTED_PROXIES"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}

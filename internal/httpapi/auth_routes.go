@@ -1,12 +1,10 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
-	"contacts/internal/apierr"
 	"contacts/internal/auth"
 )
 
@@ -16,20 +14,16 @@ func (a *api) register(c *gin.Context) {
 		return
 	}
 	sess, err := a.Auth.Register(c.Request.Context(), in)
-	if errors.Is(err, auth.ErrEmailTaken) {
-		err = &apierr.Error{Status: http.StatusConflict, Code: "duplicate", Message: "this e-mail is already registered",
-			Fields: map[string]string{"email": "already registered"}}
-	}
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, sess)
+	sendSession(c, http.StatusCreated, sess)
 }
 
 type loginRequest struct {
-	Email     string `json:"email" binding:"required"`
-	Password  string `json:"password" binding:"required"`
+	Email     string `json:"email" binding:"required,max=320"`
+	Password  string `json:"password" binding:"required,max=1024"`
 	AccountID string `json:"account_id" binding:"omitempty,uuid"`
 }
 
@@ -38,19 +32,19 @@ func (a *api) login(c *gin.Context) {
 	if !a.bindJSON(c, &in) {
 		return
 	}
-	sess, err := a.Auth.Login(c.Request.Context(), in.Email, in.Password, in.AccountID)
-	if errors.Is(err, auth.ErrInvalidCredentials) {
-		err = apierr.New(http.StatusUnauthorized, "invalid_credentials", "invalid e-mail or password")
+	if !a.throttleLogin(c, in.Email) {
+		return
 	}
+	sess, err := a.Auth.Login(c.Request.Context(), in.Email, in.Password, in.AccountID)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, sess)
+	sendSession(c, http.StatusOK, sess)
 }
 
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token" binding:"required"`
+	RefreshToken string `json:"refresh_token" binding:"required,max=1024"`
 }
 
 func (a *api) refresh(c *gin.Context) {
@@ -59,12 +53,62 @@ func (a *api) refresh(c *gin.Context) {
 		return
 	}
 	sess, err := a.Auth.Refresh(c.Request.Context(), in.RefreshToken)
-	if errors.Is(err, auth.ErrInvalidToken) {
-		err = apierr.New(http.StatusUnauthorized, "invalid_token", "refresh token is invalid, expired or already used")
-	}
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, sess)
+	sendSession(c, http.StatusOK, sess)
+}
+
+type acceptInvitationRequest struct {
+	Token    string `json:"token" binding:"required,max=1024"`
+	Name     string `json:"name"`
+	Password string `json:"password" binding:"required"`
+}
+
+func (a *api) acceptInvitation(c *gin.Context) {
+	var in acceptInvitationRequest
+	if !a.bindJSON(c, &in) {
+		return
+	}
+	sess, err := a.Auth.AcceptInvitation(c.Request.Context(), in.Token, in.Name, in.Password)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	sendSession(c, http.StatusOK, sess)
+}
+
+// signOut revokes the caller's session (?all=true: every session of the
+// user): its refresh tokens and access tokens stop working.
+func (a *api) signOut(c *gin.Context) {
+	if err := a.Auth.SignOut(c.Request.Context(), principal(c), c.Query("all") == "true"); err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"success": true})
+}
+
+// validateToken tells who the token acts as.
+func (a *api) validateToken(c *gin.Context) {
+	p := principal(c)
+	data := gin.H{"account_id": p.AccountID, "role": p.Role, "scopes": p.Scopes.Names()}
+	if p.IsKey() {
+		data["type"], data["key_id"] = "api_key", p.KeyID
+	} else {
+		prof, err := a.Auth.Profile(c.Request.Context(), p)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		data["type"], data["id"], data["email"], data["name"], data["display_name"] = "user", prof.ID, prof.Email, prof.Name, prof.DisplayName
+	}
+	c.JSON(http.StatusOK, gin.H{"success": true, "data": data})
+}
+
+// sendSession answers tokens, which no cache may keep (RFC 6749 §5.1).
+func sendSession(c *gin.Context, status int, sess auth.Session) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+	c.JSON(status, sess)
 }

@@ -3,10 +3,12 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"contacts/commands"
+	"contacts/domain"
 	"contacts/domain/contact"
 )
 
@@ -29,12 +31,22 @@ func (a *api) contactRoutes(r *gin.RouterGroup) {
 	r.PUT("/contacts/:id/notes/:note_id", a.editNote)
 	r.DELETE("/contacts/:id/notes/:note_id", a.removeNote)
 	r.PUT("/contacts/:id/assignment", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in assignRequest) (contact.State, error) {
+		// Only the account's own users can be assigned.
+		if missing, err := a.Auth.NotMembers(ctx, ref.AccountID, in.AssignedTo); err != nil || len(missing) > 0 {
+			if err == nil {
+				err = domain.InvalidField("assigned_to", "not users of this account: "+strings.Join(missing, ", "))
+				if _, cerr := a.Commands.Contact(ctx, ref.AccountID, ref.ID); cerr != nil {
+					err = cerr // another account's contact is not found, whatever the body says
+				}
+			}
+			return contact.State{}, err
+		}
 		return a.Commands.AssignContact(ctx, commands.AssignContact{ContactRef: ref, Users: in.AssignedTo, Teams: in.Teams})
 	}))
 	r.POST("/contacts/:id/accounts", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in associateRequest) (contact.State, error) {
 		return a.Commands.AssociateAccount(ctx, commands.AssociateAccount{ContactRef: ref, LinkedAccountID: in.AccountID, Name: in.Name, Role: in.Role})
 	}))
-	r.DELETE("/contacts/:id/accounts/:account_id", a.dissociateAccount)
+	r.DELETE("/contacts/:id/accounts/:linked_account_id", a.dissociateAccount)
 	r.PATCH("/contacts/:id/custom_attributes", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in customAttributesRequest) (contact.State, error) {
 		return a.Commands.SetCustomAttributes(ctx, commands.SetCustomAttributes{ContactRef: ref, Values: in.CustomAttributes})
 	}))
@@ -97,7 +109,7 @@ func (a *api) createContact(c *gin.Context) {
 	}
 	p := principal(c)
 	st, err := a.Commands.CreateContact(c.Request.Context(), commands.CreateContact{
-		AccountID: p.AccountID, ActorID: p.UserID, ID: id, Fields: fields,
+		AccountID: p.AccountID, ActorID: p.Actor(), ID: id, Fields: fields,
 	})
 	if err != nil {
 		a.fail(c, err)
@@ -204,7 +216,7 @@ func (a *api) addNote(c *gin.Context) {
 	if !a.bindJSON(c, &in) {
 		return
 	}
-	st, noteID, err := a.Commands.AddNote(c.Request.Context(), commands.AddNote{ContactRef: ref, AuthorID: principal(c).UserID, Content: in.Content})
+	st, noteID, err := a.Commands.AddNote(c.Request.Context(), commands.AddNote{ContactRef: ref, AuthorID: principal(c).Actor(), Content: in.Content})
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -274,7 +286,7 @@ func (a *api) dissociateAccount(c *gin.Context) {
 	if !ok {
 		return
 	}
-	linked, ok := a.pathID(c, "account_id")
+	linked, ok := a.pathID(c, "linked_account_id")
 	if !ok {
 		return
 	}

@@ -13,6 +13,7 @@ var (
 	errMethodNotAllowed = apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route")
 	errUnauthorized     = apierr.New(http.StatusUnauthorized, "unauthorized", "a valid access token is required (Authorization: Bearer <token>)")
 	errForbidden        = apierr.New(http.StatusForbidden, "forbidden", "administrator role required")
+	errUserRequired     = apierr.New(http.StatusForbidden, "forbidden", "this route needs a signed-in user: API keys cannot use it")
 	errTooLarge         = apierr.New(http.StatusRequestEntityTooLarge, "payload_too_large", "request body is too large")
 )
 

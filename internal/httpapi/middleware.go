@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
+	"contacts/domain"
 	"contacts/eventstore"
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
@@ -61,18 +65,43 @@ func (a *api) limitBody(c *gin.Context) {
 	c.Next()
 }
 
-// authenticate requires a valid access token and scopes the request to its
-// account: every event the request appends records who made it.
+// authenticate requires a valid access token or API key (Authorization:
+// Bearer) and scopes the request to its account: every event the request
+// appends records who made it.
 func (a *api) authenticate(c *gin.Context) {
-	h := c.GetHeader("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token == "" {
+	a.authenticateToken(c, bearerToken(c.Request))
+}
+
+// authenticateWS is authenticate for WebSocket handshakes, whose clients
+// cannot set headers: the token may come in ?token= too.
+func (a *api) authenticateWS(c *gin.Context) {
+	tok := strings.TrimSpace(c.Query("token"))
+	if tok == "" {
+		tok = bearerToken(c.Request)
+	}
+	a.authenticateToken(c, tok)
+}
+
+func bearerToken(r *http.Request) string {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+func (a *api) authenticateToken(c *gin.Context, token string) {
+	if token == "" || len(token) > 4096 {
 		a.fail(c, errUnauthorized)
 		return
 	}
-	p, err := a.Auth.Verify(strings.TrimSpace(token))
-	if err != nil {
+	p, err := a.Auth.Authenticate(c.Request.Context(), token)
+	if errors.Is(err, auth.ErrInvalidToken) {
 		a.fail(c, errUnauthorized)
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
 		return
 	}
 	c.Set(ctxPrincipal, p)
@@ -82,7 +111,7 @@ func (a *api) authenticate(c *gin.Context) {
 		corr = reqID
 	}
 	ctx := eventstore.WithRequestInfo(c.Request.Context(), eventstore.RequestInfo{Metadata: eventstore.Metadata{
-		Actor: p.UserID, ActorType: "user", RequestID: reqID, CorrelationID: corr,
+		Actor: p.Actor(), ActorType: p.ActorType(), RequestID: reqID, CorrelationID: corr,
 	}})
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
@@ -91,6 +120,107 @@ func (a *api) authenticate(c *gin.Context) {
 func principal(c *gin.Context) auth.Principal {
 	p, _ := c.Get(ctxPrincipal)
 	return p.(auth.Principal)
+}
+
+// accountFromHeader lets the organization-id header (the 004 reference's
+// tenancy header) name the account: one the caller is a member of, else 403.
+func (a *api) accountFromHeader(c *gin.Context) {
+	h := strings.TrimSpace(c.GetHeader(headerOrganization))
+	if h == "" {
+		c.Next()
+		return
+	}
+	ok, err := a.useAccount(c, h)
+	switch {
+	case err != nil:
+		a.fail(c, err)
+	case !ok:
+		a.fail(c, apierr.New(http.StatusForbidden, "forbidden", "you have no access to organization "+strconv.Quote(h)))
+	default:
+		c.Next()
+	}
+}
+
+const headerOrganization = "organization-id"
+
+// accountFromPath scopes the request to the account in the path: one the
+// caller is a member of, else 404 (another account's id, like any other id,
+// is not found). An organization-id header, if sent too, must agree.
+func (a *api) accountFromPath(c *gin.Context) {
+	id := c.Param("account_id")
+	if h := strings.TrimSpace(c.GetHeader(headerOrganization)); h != "" && !strings.EqualFold(h, id) {
+		a.fail(c, apierr.New(http.StatusForbidden, "forbidden", "the organization-id header and the account in the path differ"))
+		return
+	}
+	ok, err := a.useAccount(c, id)
+	switch {
+	case err != nil:
+		a.fail(c, err)
+	case !ok:
+		a.fail(c, apierr.New(http.StatusNotFound, "not_found", "account "+strconv.Quote(id)+" not found"))
+	default:
+		c.Next()
+	}
+}
+
+// useAccount makes id the request's account if the caller may act in it:
+// the token's own account, or (for a signed-in user) another account they
+// are a member of, with their role there. API keys belong to one account.
+func (a *api) useAccount(c *gin.Context, id string) (bool, error) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return false, nil
+	}
+	id = u.String()
+	p := principal(c)
+	if id == p.AccountID {
+		return true, nil
+	}
+	if p.IsKey() {
+		return false, nil
+	}
+	role, err := a.Auth.Role(c.Request.Context(), p.UserID, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	p.AccountID, p.Role = id, role
+	c.Set(ctxPrincipal, p)
+	return true, nil
+}
+
+// readPOSTs are the POST routes that only read (a search with a body): they
+// need read_contacts. Every other non-GET route needs write_contacts.
+var readPOSTs = map[string]bool{
+	"/api/v1/contacts/search":                      true,
+	"/api/v1/accounts/:account_id/contacts/search": true,
+}
+
+// requireScope checks an API key's scopes: reads need read_contacts, writes
+// write_contacts (a key with only read_contacts can never write).
+func (a *api) requireScope(c *gin.Context) {
+	need := auth.ScopeWriteContacts
+	if m := c.Request.Method; m == http.MethodGet || m == http.MethodHead || readPOSTs[c.FullPath()] {
+		need = auth.ScopeReadContacts
+	}
+	if !principal(c).Can(need) {
+		a.fail(c, &apierr.Error{Status: http.StatusForbidden, Code: "insufficient_scope",
+			Message: "this API key lacks the " + need.Names()[0] + " scope"})
+		return
+	}
+	c.Next()
+}
+
+// requireUser keeps API keys out of the account's administration and the
+// user's own routes.
+func (a *api) requireUser(c *gin.Context) {
+	if principal(c).IsKey() {
+		a.fail(c, errUserRequired)
+		return
+	}
+	c.Next()
 }
 
 func (a *api) requireAdmin(c *gin.Context) {

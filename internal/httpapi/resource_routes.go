@@ -61,7 +61,7 @@ func (res resource[S]) createHandler(c *gin.Context) {
 		}
 	}
 	p := principal(c)
-	st, err := res.create(c.Request.Context(), p.AccountID, p.UserID, id, fields)
+	st, err := res.create(c.Request.Context(), p.AccountID, p.Actor(), id, fields)
 	if err == nil {
 		c.Header("Location", "/api/v1"+res.path+"/"+res.id(st))
 	}

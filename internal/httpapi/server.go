@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -45,6 +46,11 @@ type Deps struct {
 	Progress     projections.StatusSource // projection checkpoints and the event store head
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+	// Limits are the rate limits; the zero value limits nothing.
+	Limits Limits
+	// TrustedProxies may set X-Forwarded-For (CIDRs or IPs); none by default:
+	// the client IP is the connection's.
+	TrustedProxies []string
 	// Read, when set, mounts the read API: its REST routes on the
 	// authenticated group and WS /api/v1/contacts/ws (which authenticates
 	// itself from ?token=). Its Commands, Auth and Logger default to the
@@ -73,11 +79,21 @@ func init() {
 }
 
 // NewRouter builds the HTTP handler.
+//
+// Every account-scoped route is mounted twice: under /api/v1 (the account is
+// the token's, or the one an organization-id header names) and under
+// /api/v1/accounts/:account_id (the account in the path). Either must be an
+// account of the caller's, or the answer is 403/404 with no data.
 func NewRouter(d Deps) http.Handler {
 	a := &api{Deps: d}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(a.requestID, a.accessLog, a.recover, a.limitBody)
+	// Client IPs (rate limits) come from the connection unless the request
+	// went through a proxy we trust to set X-Forwarded-For.
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		panic(fmt.Sprintf("httpapi: trusted proxies: %v", err)) // validated by config
+	}
+	r.Use(a.requestID, a.accessLog, a.recover, a.limitIP, a.limitBody)
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFoundRoute) })
 	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethodNotAllowed) })
 
@@ -86,25 +102,51 @@ func NewRouter(d Deps) http.Handler {
 
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.json", readapi.OpenAPIHandler)
-	read := a.readDeps()
-	if read != nil {
-		v1.GET("/contacts/ws", readapi.WebSocketHandler(*read))
-	}
-	authGroup := v1.Group("/auth")
+	authGroup := v1.Group("/auth", a.throttleAuth)
 	authGroup.POST("/register", a.register)
 	authGroup.POST("/login", a.login)
 	authGroup.POST("/refresh", a.refresh)
+	authGroup.POST("/invitations/accept", a.acceptInvitation)
 
-	p := v1.Group("", a.authenticate, a.idempotency)
-	a.contactRoutes(p)
-	a.companyRoutes(p)
-	a.groupRoutes(p)
-	a.labelRoutes(p)
+	// The caller's own user: no account data.
+	me := v1.Group("", a.authenticate, a.rateLimit, a.accountFromHeader)
+	me.GET("/auth/validate_token", a.validateToken)
+	me.DELETE("/auth/sign_out", a.requireUser, a.signOut)
+	me.GET("/profile", a.requireUser, a.getProfile)
+	me.PUT("/profile", a.requireUser, a.updateProfile)
+	me.PATCH("/profile", a.requireUser, a.updateProfile)
+	me.PUT("/profile/set_active_account", a.requireUser, a.setActiveAccount)
+	me.GET("/accounts", a.requireUser, a.listAccounts)
+	me.POST("/accounts", a.requireUser, a.createAccount)
+
+	read := a.readDeps()
+	p := v1.Group("", a.authenticate, a.rateLimit, a.accountFromHeader, a.requireScope, a.idempotency)
+	a.accountRoutes(p, "/account", read)
 	p.GET("/projections", a.projectionStatus)
+	acc := v1.Group("/accounts/:account_id", a.authenticate, a.rateLimit, a.accountFromPath, a.requireScope, a.idempotency)
+	a.accountRoutes(acc, "", read)
 	if read != nil {
-		readapi.Mount(p, *read)
+		// Each action checks the key's scopes (a write-only key may still
+		// create_contact), so the upgrade needs none.
+		ws := readapi.WebSocketHandler(*read)
+		v1.GET("/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromHeader, ws)
+		v1.GET("/accounts/:account_id/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromPath, ws)
 	}
 	return r
+}
+
+// accountRoutes mounts every route of one account's data and administration
+// on g; self is the path of the account itself within g. New account-scoped
+// routes belong here, so that both ways of naming the account reach them.
+func (a *api) accountRoutes(g *gin.RouterGroup, self string, read *readapi.Deps) {
+	a.contactRoutes(g)
+	a.companyRoutes(g)
+	a.groupRoutes(g)
+	a.labelRoutes(g)
+	if read != nil {
+		readapi.Mount(g, *read)
+	}
+	a.adminRoutes(g.Group("", a.requireUser), self)
 }
 
 // readDeps fills the read API's unset dependencies from the router's.
@@ -121,6 +163,12 @@ func (a *api) readDeps() *readapi.Deps {
 	}
 	if d.Logger == nil {
 		d.Logger = a.Logger
+	}
+	if d.Limit == nil && a.Limits.PerPrincipal != nil {
+		d.Limit = a.takeToken
+	}
+	if d.Recheck == nil && a.Auth != nil {
+		d.Recheck = a.Auth.Recheck
 	}
 	return &d
 }
