@@ -115,6 +115,17 @@ func TestFieldValuesTableMatchesScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, "after a rebuild")
+	// The rebuilt table keeps the live one's storage parameters and planner
+	// statistics (migration 0008).
+	var options []string
+	var stats int
+	if err := f.pool.QueryRow(ctx, `SELECT coalesce(c.reloptions, '{}'), (SELECT count(*) FROM pg_statistic_ext s WHERE s.stxrelid = c.oid)
+		FROM pg_class c WHERE c.oid = 'rm_contacts'::regclass`).Scan(&options, &stats); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(options, []string{"toast_tuple_target=1024"}) || stats < 9 {
+		t.Fatalf("rebuilt rm_contacts: options %q, %d statistics objects", options, stats)
+	}
 	// The rebuilt table keeps the table exact on later writes.
 	p4 := byN[4]
 	p4.city = "Berlin"

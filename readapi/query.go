@@ -719,8 +719,8 @@ type orderSpec struct {
 	typ  string // text, timestamptz, bigint, float8
 }
 
-// orderings is the whitelist of ordering fields. The text expressions match
-// the indexes of migration 0005 (and the created/updated ones of 0004).
+// orderings is the whitelist of ordering fields. The expressions match the
+// ordering indexes of migration 0008 (and the created/updated ones of 0004).
 var orderings = map[string]orderSpec{
 	"first_name":     {"coalesce(lower(c.first_name), '')", "text"},
 	"last_name":      {"coalesce(lower(c.last_name), '')", "text"},

@@ -30,8 +30,8 @@ const rebuildSuffix = "_rebuild"
 // StartRebuild creates an empty <table>_rebuild (dropping an unfinished one
 // left by an interrupted rebuild) with the live table's columns and primary
 // key but no secondary index: they are built once, at the end, which is far
-// faster than maintaining them row by row. Its extended statistics are
-// copied too (planner statistics on the filter expressions, see migration
+// faster than maintaining them row by row. Its storage parameters and
+// extended statistics are copied too (planner statistics on the filter expressions, see migration
 // 0008); they are gathered by ANALYZE before the swap.
 func (s *Store) StartRebuild(ctx context.Context, name string) (projections.Store, error) {
 	liveTable, key, err := table(name)
@@ -39,9 +39,20 @@ func (s *Store) StartRebuild(ctx context.Context, name string) (projections.Stor
 		return nil, err
 	}
 	shadow := liveTable + rebuildSuffix
+	// The live table's storage parameters (toast_tuple_target, see migration
+	// 0008) are not copied by LIKE.
+	var options []string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = $1::regclass`,
+		liveTable).Scan(&options); err != nil {
+		return nil, fmt.Errorf("pgstore: start rebuild of %s: %w", name, err)
+	}
+	with := ""
+	if len(options) > 0 {
+		with = " WITH (" + strings.Join(options, ", ") + ")"
+	}
 	_, err = s.pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %[2]s;
-		CREATE TABLE %[2]s (LIKE %[1]s INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS INCLUDING STATISTICS);
-		ALTER TABLE %[2]s ADD PRIMARY KEY (%[3]s);`, liveTable, shadow, key), pgx.QueryExecModeSimpleProtocol)
+		CREATE TABLE %[2]s (LIKE %[1]s INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS INCLUDING STATISTICS INCLUDING STORAGE)%[4]s;
+		ALTER TABLE %[2]s ADD PRIMARY KEY (%[3]s);`, liveTable, shadow, key, with), pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: start rebuild of %s: %w", name, err)
 	}
