@@ -278,3 +278,17 @@ func TestVersionOf(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedBuffers(t *testing.T) {
+	if got := sharedBuffers(false); got != "256MB" {
+		t.Fatalf("test cluster: %s", got)
+	}
+	got := sharedBuffers(true)
+	mb, err := strconv.Atoi(strings.TrimSuffix(got, "MB"))
+	if err != nil || mb < 256 || mb > 4096 {
+		t.Fatalf("durable cluster: %s", got)
+	}
+	if m := memTotal(); m > 0 && mb != int(min(max(m/8, 256<<20), 4<<30)>>20) {
+		t.Fatalf("durable cluster: %s for %d bytes of memory", got, m)
+	}
+}

@@ -163,3 +163,11 @@ CREATE INDEX rm_contacts_title_order_idx ON rm_contacts (account_id, coalesce(lo
 CREATE INDEX rm_contacts_company_order_idx ON rm_contacts (account_id, coalesce(lower(company_name), ''), uuid);
 CREATE INDEX rm_contacts_email_order_idx ON rm_contacts (account_id, coalesce(lower(email), ''), uuid);
 CREATE INDEX rm_contacts_employees_order_idx ON rm_contacts (account_id, coalesce(company_employees, -1), uuid);
+
+-- Substring filters on the low-cardinality place and seniority fields had no
+-- index: a count by country and seniority read every row. Trigram bitmaps of
+-- two such filters AND together to the few pages that hold both.
+CREATE INDEX rm_contacts_trgm_place_idx ON rm_contacts USING gin (
+    lower(country) gin_trgm_ops, lower(state) gin_trgm_ops, lower(seniority) gin_trgm_ops,
+    lower(company_city) gin_trgm_ops, lower(company_state) gin_trgm_ops, lower(company_country) gin_trgm_ops)
+    WITH (gin_pending_list_limit = 256);
