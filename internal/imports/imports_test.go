@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,24 @@ func newEnv(t *testing.T) *env {
 
 func newEnvDSN(t *testing.T, dsn string) *env {
 	t.Helper()
+	e := newEnvDSNNoAccounts(t, dsn)
+	ctx := context.Background()
+	a := auth.New(e.pool, []byte("test-secret-test-secret-test-secret!"), time.Hour)
+	reg := func(name string) auth.Principal {
+		s, err := a.Register(ctx, auth.RegisterInput{AccountName: name, Name: "Ada", Email: strings.ToLower(name) + "@x.test", Password: "correct horse battery"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return auth.Principal{UserID: s.User.ID, AccountID: s.Account.ID, Role: auth.RoleAdministrator}
+	}
+	e.admin = reg("Acme")
+	e.agent = auth.Principal{UserID: e.admin.UserID, AccountID: e.admin.AccountID, Role: "agent"}
+	e.other = reg("Other")
+	return e
+}
+
+func newEnvDSNNoAccounts(t *testing.T, dsn string) *env {
+	t.Helper()
 	ctx := context.Background()
 	var pool *pgxpool.Pool
 	if dsn == "" {
@@ -58,17 +77,6 @@ func newEnvDSN(t *testing.T, dsn string) *env {
 	cmds := commands.New(store)
 	e := &env{t: t, pool: pool, store: store, cmds: cmds}
 	e.svc = New(pool, cmds, Config{Dir: t.TempDir(), BatchRows: 3, PollEvery: 50 * time.Millisecond}, nil)
-	a := auth.New(pool, []byte("test-secret-test-secret-test-secret!"), time.Hour)
-	reg := func(name string) auth.Principal {
-		s, err := a.Register(ctx, auth.RegisterInput{AccountName: name, Name: "Ada", Email: strings.ToLower(name) + "@x.test", Password: "correct horse battery"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return auth.Principal{UserID: s.User.ID, AccountID: s.Account.ID, Role: auth.RoleAdministrator}
-	}
-	e.admin = reg("Acme")
-	e.agent = auth.Principal{UserID: e.admin.UserID, AccountID: e.admin.AccountID, Role: "agent"}
-	e.other = reg("Other")
 	return e
 }
 
@@ -81,16 +89,24 @@ func (e *env) upload(p auth.Principal, csvText string, opt UploadOptions) import
 	return job
 }
 
+// run runs the worker until the job is finished (a job still locked by a
+// process that just died is skipped until PostgreSQL notices the death).
 func (e *env) run(accountID, jobID string) importjob.State {
 	e.t.Helper()
-	if err := e.svc.RunOnce(context.Background()); err != nil {
-		e.t.Fatal(err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if err := e.svc.RunOnce(context.Background()); err != nil {
+			e.t.Fatal(err)
+		}
+		job, err := e.cmds.ImportJob(context.Background(), accountID, jobID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if job.Finished() || time.Now().After(deadline) {
+			return job
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	job, err := e.cmds.ImportJob(context.Background(), accountID, jobID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return job
 }
 
 // contactsByEmail replays every contact stream of the account.
@@ -235,5 +251,106 @@ func TestImportEveryKindOfBadRow(t *testing.T) {
 	}
 	if rows, _ := e.svc.ErrorRows(ctx, e.other.AccountID, job.ID, 100, 0); len(rows) != 0 {
 		t.Error("another account read the errors")
+	}
+}
+
+// Re-uploading the same file changes nothing: with the (default) e-mail
+// key every row finds its contact unchanged, and no contact event is
+// appended; without a key the rows are refused as duplicates.
+func TestReuploadIsIdempotent(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	file := "name,email,phone,labels,groups,custom_attributes.plan\n" +
+		"Ada Lovelace,ada@x.test,+442079460001,vip,Founders,pro\n" +
+		"Charles Babbage,charles@x.test,+442079460002,,Founders,\n" +
+		"Mary Somerville,mary@x.test,,\"a,b\",,basic\n"
+	first := e.run(e.admin.AccountID, e.upload(e.admin, file, UploadOptions{}).ID)
+	if first.CreatedCount != 3 || first.ErrorCount != 0 {
+		t.Fatalf("first import: %+v", first)
+	}
+	count := func() (n int64) {
+		if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE account_id = $1 AND stream_type <> 'import_job'`,
+			e.admin.AccountID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	again := e.run(e.admin.AccountID, e.upload(e.admin, file, UploadOptions{}).ID)
+	if again.Status != importjob.StatusCompleted || again.UnchangedCount != 3 || again.CreatedCount != 0 || again.UpdatedCount != 0 {
+		t.Fatalf("re-upload: %+v", again)
+	}
+	if after := count(); after != before {
+		t.Fatalf("re-upload appended %d events", after-before)
+	}
+	noKey := e.run(e.admin.AccountID, e.upload(e.admin, file, UploadOptions{UpsertKey: "none"}).ID)
+	if noKey.ErrorCount != 3 || noKey.CreatedCount != 0 || count() != before {
+		t.Fatalf("re-upload without a key: %+v", noKey)
+	}
+	if len(e.contacts(e.admin.AccountID)) != 3 {
+		t.Fatal("contacts were duplicated")
+	}
+
+	// A changed file updates in place: fields set, labels merged, custom
+	// attributes merged, empty cells leave values alone.
+	changed := "email,title,tags,custom_fields.tier\n" +
+		"ada@x.test,Countess,speaker,gold\n" +
+		"charles@x.test,,,\n"
+	upd := e.run(e.admin.AccountID, e.upload(e.admin, changed, UploadOptions{}).ID)
+	if upd.UpdatedCount != 1 || upd.UnchangedCount != 1 {
+		t.Fatalf("update: %+v", upd)
+	}
+	ada := e.contacts(e.admin.AccountID)["ada@x.test"]
+	if ada.Title != "Countess" || fmt.Sprint(ada.Labels) != "[speaker vip]" || ada.CustomAttributes["plan"] != "pro" ||
+		ada.CustomAttributes["tier"] != "gold" || ada.FirstName != "Ada" {
+		t.Fatalf("ada: %+v", ada)
+	}
+}
+
+// Upload refusals leave nothing behind: bad options, an empty file, no
+// usable header, an agent, a file over the limit.
+func TestUploadRefusals(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.svc.cfg.MaxFileBytes = 64
+	cases := []struct {
+		name, file string
+		p          auth.Principal
+		opt        UploadOptions
+		want       string
+	}{
+		{"agent", "email\na@x.test\n", e.agent, UploadOptions{}, "administrator"},
+		{"bad key", "email\na@x.test\n", e.admin, UploadOptions{UpsertKey: "name"}, "upsert_key"},
+		{"key without column", "email\na@x.test\n", e.admin, UploadOptions{UpsertKey: "phone"}, "no phone column"},
+		{"empty", "", e.admin, UploadOptions{}, "empty"},
+		{"no known column", "foo,bar\n1,2\n", e.admin, UploadOptions{}, "no column matches"},
+		{"two columns, one field", "email,Email Address\n", e.admin, UploadOptions{}, "both fill email"},
+		{"too large", "email\n" + strings.Repeat("a@x.test\n", 10), e.admin, UploadOptions{}, "larger than the import limit"},
+	}
+	for _, c := range cases {
+		_, err := e.svc.Create(ctx, c.p, "f.csv", strings.NewReader(c.file), c.opt)
+		if err == nil || !strings.Contains(err.Error()+ErrorMessage(err), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	var jobs, events int
+	_ = e.pool.QueryRow(ctx, `SELECT count(*) FROM import_jobs`).Scan(&jobs)
+	_ = e.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE stream_type = 'import_job'`).Scan(&events)
+	entries, _ := os.ReadDir(e.svc.cfg.Dir + "/uploads")
+	if jobs != 0 || events != 0 || len(entries) != 0 {
+		t.Fatalf("refused uploads left %d jobs, %d events, %d files", jobs, events, len(entries))
+	}
+}
+
+// A job whose file vanished fails with a reason instead of looping.
+func TestMissingFileFailsTheJob(t *testing.T) {
+	e := newEnv(t)
+	job := e.upload(e.admin, "email\na@x.test\n", UploadOptions{})
+	if err := os.Remove(job.UploadPath); err != nil {
+		t.Fatal(err)
+	}
+	done := e.run(e.admin.AccountID, job.ID)
+	if done.Status != importjob.StatusFailed || !strings.Contains(done.Reason, "cannot be read") || done.FinishedAt == nil {
+		t.Fatalf("job: %+v", done)
 	}
 }
