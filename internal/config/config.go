@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -32,6 +33,11 @@ type Config struct {
 	ESIndexPrefix    string   // ELASTICSEARCH_INDEX_PREFIX
 	ESReplicas       int      // ELASTICSEARCH_REPLICAS (number_of_replicas of new indices)
 	Roles            []string // CONTACTS_ROLES / --roles: api, relay, projector
+
+	ImportDir          string // CONTACTS_IMPORT_DIR; default <DataDir>/imports
+	ImportMaxFileBytes int64  // CONTACTS_IMPORT_MAX_FILE_BYTES
+	ImportMaxRows      int64  // CONTACTS_IMPORT_MAX_ROWS
+	BulkMaxBodyBytes   int64  // CONTACTS_BULK_MAX_BODY_BYTES
 }
 
 // Roles a `serve` process can run.
@@ -72,6 +78,11 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&grace, "shutdown-timeout", getenv("CONTACTS_SHUTDOWN_TIMEOUT"), "graceful shutdown limit (CONTACTS_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&maxBody, "max-body-bytes", getenv("CONTACTS_MAX_BODY_BYTES"), "largest JSON request body (CONTACTS_MAX_BODY_BYTES)")
 	fs.StringVar(&maxConns, "db-max-conns", getenv("CONTACTS_DB_MAX_CONNS"), "PostgreSQL pool size (CONTACTS_DB_MAX_CONNS)")
+	var importMax, importRows, bulkMax string
+	fs.StringVar(&c.ImportDir, "import-dir", getenv("CONTACTS_IMPORT_DIR"), "where uploaded CSV files and error files are kept (CONTACTS_IMPORT_DIR)")
+	fs.StringVar(&importMax, "import-max-file-bytes", getenv("CONTACTS_IMPORT_MAX_FILE_BYTES"), "largest CSV import file (CONTACTS_IMPORT_MAX_FILE_BYTES)")
+	fs.StringVar(&importRows, "import-max-rows", getenv("CONTACTS_IMPORT_MAX_ROWS"), "most data rows in one CSV import (CONTACTS_IMPORT_MAX_ROWS)")
+	fs.StringVar(&bulkMax, "bulk-max-body-bytes", getenv("CONTACTS_BULK_MAX_BODY_BYTES"), "largest POST /contacts/bulk body (CONTACTS_BULK_MAX_BODY_BYTES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -101,6 +112,18 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 	if replicas != "" {
 		if _, err := fmt.Sscan(replicas, &c.ESReplicas); err != nil || c.ESReplicas < 0 {
 			errs = append(errs, fmt.Errorf("ELASTICSEARCH_REPLICAS must be a whole number ≥ 0"))
+		}
+	}
+	for _, n := range []struct {
+		name, v string
+		dst     *int64
+	}{{"CONTACTS_IMPORT_MAX_FILE_BYTES", importMax, &c.ImportMaxFileBytes}, {"CONTACTS_IMPORT_MAX_ROWS", importRows, &c.ImportMaxRows},
+		{"CONTACTS_BULK_MAX_BODY_BYTES", bulkMax, &c.BulkMaxBodyBytes}} {
+		if n.v == "" {
+			continue
+		}
+		if _, err := fmt.Sscan(n.v, n.dst); err != nil || *n.dst < 1 {
+			errs = append(errs, fmt.Errorf("%s must be a whole number ≥ 1", n.name))
 		}
 	}
 	c.KafkaBrokers = splitList(brokers)
@@ -141,6 +164,18 @@ func (c *Config) SetDefaults() {
 	}
 	if len(c.Roles) == 0 {
 		c.Roles = []string{RoleAPI, RoleRelay, RoleProjector}
+	}
+	if c.ImportDir == "" {
+		c.ImportDir = filepath.Join(c.DataDir, "imports")
+	}
+	if c.ImportMaxFileBytes == 0 {
+		c.ImportMaxFileBytes = 2 << 30
+	}
+	if c.ImportMaxRows == 0 {
+		c.ImportMaxRows = 10_000_000
+	}
+	if c.BulkMaxBodyBytes == 0 {
+		c.BulkMaxBodyBytes = 64 << 20
 	}
 }
 

@@ -53,11 +53,12 @@ func (a *api) recover(c *gin.Context) {
 }
 
 func (a *api) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > a.MaxBodyBytes {
+	limit := a.bodyLimit(c.FullPath())
+	if c.Request.ContentLength > limit {
 		a.fail(c, errTooLarge)
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.MaxBodyBytes)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 

@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -17,6 +18,7 @@ import (
 	"contacts/commands"
 	"contacts/eventstore"
 	"contacts/internal/auth"
+	"contacts/internal/imports"
 	"contacts/projections"
 	"contacts/readapi"
 )
@@ -50,7 +52,23 @@ type Deps struct {
 	// itself from ?token=). Its Commands, Auth and Logger default to the
 	// ones above.
 	Read *readapi.Deps
+	// Imports, when set, mounts the CSV import routes (POST
+	// /contacts/import, status, errors, error CSV); ImportMaxBytes is its
+	// file size limit. BulkMaxBodyBytes is the body limit of POST
+	// /contacts/bulk (default MaxBodyBytes). Export, when set, mounts POST
+	// /contacts/export.
+	Imports          *imports.Service
+	ImportMaxBytes   int64
+	BulkMaxBodyBytes int64
+	Export           Exporter
 }
+
+// Exporter streams contacts as CSV (readapi.PG).
+type Exporter interface {
+	ExportCSV(ctx context.Context, accountID string, req readapi.ExportRequest, start func() io.Writer) error
+}
+
+var _ Exporter = (*readapi.PG)(nil)
 
 type api struct {
 	Deps
@@ -96,6 +114,7 @@ func NewRouter(d Deps) http.Handler {
 	authGroup.POST("/refresh", a.refresh)
 
 	p := v1.Group("", a.authenticate, a.idempotency)
+	a.importRoutes(v1.Group("", a.authenticate), p)
 	a.contactRoutes(p)
 	a.companyRoutes(p)
 	a.groupRoutes(p)
