@@ -473,7 +473,9 @@ func (h *Handlers) commitPlan(ctx context.Context, p *upsertPlan, extra ...*trac
 	// Groups were tracked as rows met them; append them before contacts
 	// only for readability of the stream order: the transaction is one.
 	all := append(append([]*tracked{}, p.order...), extra...)
-	sort.SliceStable(all, func(i, j int) bool { return all[i].kind.streamType == groupKind.streamType && all[j].kind.streamType != groupKind.streamType })
+	sort.SliceStable(all, func(i, j int) bool {
+		return all[i].kind.streamType == groupKind.streamType && all[j].kind.streamType != groupKind.streamType
+	})
 	for _, t := range all {
 		if len(t.events) == 0 {
 			continue

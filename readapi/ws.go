@@ -31,8 +31,8 @@ type Deps struct {
 	// MaxUploadBytes is the largest file upload_contacts_csv takes (decoded;
 	// at most wsMaxUpload): its message may be that large, base64-encoded.
 	MaxUploadBytes int64
-	Lists    Lists   // GET /companies, /groups, /labels; nil: they answer 501
-	Logger   *slog.Logger
+	Lists          Lists // GET /companies, /groups, /labels; nil: they answer 501
+	Logger         *slog.Logger
 	// Closing, when closed, ends every WebSocket connection gracefully: no
 	// new request is read, the running ones are answered, then the server
 	// closes with 1001 (going away). Close it from http.Server's

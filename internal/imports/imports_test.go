@@ -159,16 +159,16 @@ func TestImportEveryKindOfBadRow(t *testing.T) {
 	file := strings.Join([]string{
 		"Name,Email,Phone Number,Company,Tags,Groups,custom_fields.tier,Opt Out,Fax",
 		"Grace Hopper,grace@navy.test,+1 415 555 0100,Navy,\"vip,speaker\",Admirals,gold,no,123", // 2 ok
-		"Bad Email,not-an-email,,,,,,,",                     // 3 invalid e-mail
-		"Bad Phone,bp@x.test,12ab,,,,,,",                    // 4 invalid phone
-		",,,,,,,,",                                          // 5 nothing to identify a contact
-		"Too,Few",                                           // 6 wrong width
+		"Bad Email,not-an-email,,,,,,,",  // 3 invalid e-mail
+		"Bad Phone,bp@x.test,12ab,,,,,,", // 4 invalid phone
+		",,,,,,,,",                       // 5 nothing to identify a contact
+		"Too,Few",                        // 6 wrong width
 		"Alan Turing,alan@x.test,+44 20 7946 0000,,,,,maybe,", // 7 bad boolean
-		"Taker,taker@x.test,+14155550999,,,,,,",             // 8 phone owned by another contact
-		"Dup First,dup@x.test,,,,,silver,,",                 // 9 superseded by row 10
-		"Dup Second,DUP@x.test,,,,,platinum,,",               // 10 wins
-		strings.Repeat("x", 51) + " Long,long@x.test,,,,,,,", // 11 first name too long
-		"Ünïcödé Ok,uni@x.test,,,,,,yes,",                   // 12 ok
+		"Taker,taker@x.test,+14155550999,,,,,,",               // 8 phone owned by another contact
+		"Dup First,dup@x.test,,,,,silver,,",                   // 9 superseded by row 10
+		"Dup Second,DUP@x.test,,,,,platinum,,",                // 10 wins
+		strings.Repeat("x", 51) + " Long,long@x.test,,,,,,,",  // 11 first name too long
+		"Ünïcödé Ok,uni@x.test,,,,,,yes,",                     // 12 ok
 	}, "\n") + "\n"
 	job := e.upload(e.admin, file, UploadOptions{})
 	if job.Status != importjob.StatusPending || job.UpsertKey != "email" {
