@@ -31,5 +31,30 @@ func TestTimingScratch(t *testing.T) {
 	t0 := time.Now()
 	_ = e.run(e.admin.AccountID, job.ID)
 	t.Logf("total %v", time.Since(t0))
+	var vals []string
+	for i := 0; i < 1000; i++ {
+		vals = append(vals, fmt.Sprintf("p%d@x.test", i+20000))
+	}
+	for i := 0; i < 7; i++ {
+		t1 := time.Now()
+		_, _ = e.store.LookupClaims(context.Background(), e.admin.AccountID, "email", vals)
+		t.Logf("lookup %v", time.Since(t1))
+	}
+	plan, _ := e.pool.Query(context.Background(), `EXPLAIN ANALYZE SELECT value, stream_id::text FROM unique_claims
+		WHERE account_id = $1 AND kind = $2 AND value = ANY($3::text[])`, e.admin.AccountID, "email", vals)
+	for plan.Next() {
+		var l string
+		_ = plan.Scan(&l)
+		t.Log(l)
+	}
+	plan.Close()
+	rows, _ := e.pool.Query(context.Background(), `SELECT relname, seq_scan, seq_tup_read, idx_scan FROM pg_stat_user_tables ORDER BY seq_tup_read DESC LIMIT 6`)
+	for rows.Next() {
+		var n string
+		var a, b, c *int64
+		_ = rows.Scan(&n, &a, &b, &c)
+		t.Logf("%s seq=%v tup=%v idx=%v", n, *a, *b, c)
+	}
+	rows.Close()
 	_ = context.Background()
 }
