@@ -116,8 +116,7 @@ func NewMapping(headers []string) (Mapping, error) {
 		if !ok {
 			for p, to := range prefixes {
 				if key, found := strings.CutPrefix(n, p); found && key != "" {
-					key = strings.TrimSpace(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(h)), "\ufeff")[len(p):])
-					target, ok = to+key, true
+					target, ok = to+key, true // keys as identifiers: "Loyalty Tier" → loyalty_tier
 					break
 				}
 			}

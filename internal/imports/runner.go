@@ -365,6 +365,15 @@ func (s *Service) saveErrors(ctx context.Context, job importjob.State, b batch, 
 		copyRows = append(copyRows, []any{job.AccountID, job.ID, b.firstRow + int64(i), ErrorMessage(r.Err), raw, rec})
 	}
 	last := b.firstRow + int64(len(results)) - 1
+	if len(copyRows) == 0 {
+		// Most batches have no error: a read, not a write transaction (a
+		// commit and its fsync), unless an earlier try left records here.
+		var stale bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM import_errors
+			WHERE job_id = $1 AND row_number BETWEEN $2 AND $3)`, job.ID, b.firstRow, last).Scan(&stale); err != nil || !stale {
+			return err
+		}
+	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM import_errors WHERE job_id = $1 AND row_number BETWEEN $2 AND $3`,
 			job.ID, b.firstRow, last); err != nil {
