@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 
+	"contacts/domain"
 	"contacts/domain/importjob"
 )
 
@@ -16,8 +17,9 @@ type ImportBatch struct {
 	AccountID  string
 	ActorID    string
 	JobID      string
-	FirstRow   int64 // file row number of Rows[0]
-	NextOffset int64 // byte offset in the file after the batch's last row
+	UpsertKey  string // the job's key (checked against the job at commit)
+	FirstRow   int64  // file row number of Rows[0]
+	NextOffset int64  // byte offset in the file after the batch's last row
 	Rows       []UpsertRow
 	Duplicates int64 // rows the caller failed as superseded by a later row (among Rows' errors)
 	// BeforeCommit, when set, runs after the rows are decided and before
@@ -33,23 +35,51 @@ type ImportBatchResult struct {
 	Job  importjob.State
 }
 
-func (h *Handlers) ImportBatch(ctx context.Context, cmd ImportBatch) (ImportBatchResult, error) {
+// ImportPlan is a batch decided but not yet appended. Planning the next
+// batch while the previous one commits overlaps the CPU work of deciding
+// rows with the database work of appending: a plan made before the previous
+// commit may be stale (a unique value or a group taken meanwhile), which the
+// append detects; the batch is then decided again.
+type ImportPlan struct {
+	cmd  ImportBatch
+	plan *upsertPlan
+}
+
+// PlanImportBatch decides a batch's rows (reads only).
+func (h *Handlers) PlanImportBatch(ctx context.Context, cmd ImportBatch) (*ImportPlan, error) {
+	plan, err := h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, cmd.UpsertKey, cmd.Rows)
+	if err != nil {
+		return nil, err
+	}
+	return &ImportPlan{cmd: cmd, plan: plan}, nil
+}
+
+// CommitImportBatch appends a planned batch with the job's checkpoint,
+// deciding it again when it went stale.
+func (h *Handlers) CommitImportBatch(ctx context.Context, p *ImportPlan) (ImportBatchResult, error) {
 	var out ImportBatchResult
+	cmd, plan := p.cmd, p.plan
 	err := retryPlan(ctx, func() error {
+		if plan == nil {
+			var err error
+			if plan, err = h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, cmd.UpsertKey, cmd.Rows); err != nil {
+				return err
+			}
+		}
+		current := plan
+		plan = nil // a failed try decides again
 		job, err := loadExisting[*importjob.Job, importjob.State](ctx, h, importJobKind, newImportJob(), cmd.AccountID, cmd.JobID)
 		if err != nil {
 			return err
 		}
-		key := job.State().UpsertKey
-		plan, err := h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, key, cmd.Rows)
-		if err != nil {
-			return err
+		if job.State().UpsertKey != cmd.UpsertKey {
+			return domain.InvalidField("upsert_key", "is not the job's")
 		}
 		b := importjob.BatchProcessed{
 			FirstRow: cmd.FirstRow, LastRow: cmd.FirstRow + int64(len(cmd.Rows)) - 1,
 			NextOffset: cmd.NextOffset, Duplicates: cmd.Duplicates,
 		}
-		for _, r := range plan.results {
+		for _, r := range current.results {
 			switch r.Outcome {
 			case OutcomeCreated:
 				b.Created++
@@ -67,17 +97,26 @@ func (h *Handlers) ImportBatch(ctx context.Context, cmd ImportBatch) (ImportBatc
 		}
 		jt := &tracked{kind: importJobKind, accountID: cmd.AccountID, id: cmd.JobID, agg: job,
 			baseVersion: job.Version(), before: job.UniqueKeys()}
-		jt.apply(plan.now, evs)
+		jt.apply(current.now, evs)
 		if cmd.BeforeCommit != nil {
-			if err := cmd.BeforeCommit(ctx, plan.results); err != nil {
+			if err := cmd.BeforeCommit(ctx, current.results); err != nil {
 				return err
 			}
 		}
-		if err := h.commitPlan(ctx, plan, jt); err != nil {
+		if err := h.commitPlan(ctx, current, jt); err != nil {
 			return err
 		}
-		out = ImportBatchResult{Rows: plan.results, Job: job.State()}
+		out = ImportBatchResult{Rows: current.results, Job: job.State()}
 		return nil
 	})
 	return out, err
+}
+
+// ImportBatch plans and commits a batch.
+func (h *Handlers) ImportBatch(ctx context.Context, cmd ImportBatch) (ImportBatchResult, error) {
+	p, err := h.PlanImportBatch(ctx, cmd)
+	if err != nil {
+		return ImportBatchResult{}, err
+	}
+	return h.CommitImportBatch(ctx, p)
 }

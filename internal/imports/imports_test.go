@@ -354,3 +354,43 @@ func TestMissingFileFailsTheJob(t *testing.T) {
 		t.Fatalf("job: %+v", done)
 	}
 }
+
+// Batches are decided while the previous one commits: a batch decided
+// before its predecessor created a group (or took a phone number) is
+// decided again, so a group named in every row is created once and every
+// row joins it; a phone taken by an earlier batch is refused.
+func TestPipelinedBatchesStayConsistent(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var b strings.Builder
+	b.WriteString("email,first_name,phone,groups\n")
+	const rows = 30
+	for i := 0; i < rows; i++ {
+		phone := fmt.Sprintf("+1415555%04d", i)
+		if i == 20 {
+			phone = "+14155550003" // row 5's phone, in a later batch
+		}
+		fmt.Fprintf(&b, "p%d@x.test,P%d,%s,Team; Batch %d\n", i, i, phone, i/3)
+	}
+	job := e.run(e.admin.AccountID, e.upload(e.admin, b.String(), UploadOptions{}).ID)
+	if job.Status != importjob.StatusCompleted || job.CreatedCount != rows-1 || job.ErrorCount != 1 {
+		t.Fatalf("job: %+v", job)
+	}
+	errs, _ := e.svc.Errors(ctx, e.admin.AccountID, job.ID)
+	if len(errs) != 1 || errs[0].RowNumber != 22 || !strings.Contains(errs[0].ErrorMessage, "phone") {
+		t.Fatalf("errors: %+v", errs)
+	}
+	var teams, members int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE account_id = $1 AND event_type = 'group.created'
+		AND data->>'name' = 'Team'`, e.admin.AccountID).Scan(&teams); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM events e, jsonb_array_elements_text(e.data->'contact_ids')
+		WHERE e.event_type = 'group.members_added' AND e.stream_id = (SELECT stream_id FROM unique_claims
+		WHERE account_id = $1 AND kind = 'group_name' AND value = 'team')`, e.admin.AccountID).Scan(&members); err != nil {
+		t.Fatal(err)
+	}
+	if teams != 1 || members != rows-1 {
+		t.Fatalf("group Team created %d times with %d members", teams, members)
+	}
+}

@@ -232,15 +232,33 @@ func (s *Service) runJob(ctx context.Context, job importjob.State) error {
 			return fatal("the file has no readable header row: %v", err)
 		}
 	}
+	// Three stages: read and map rows; decide them (the next batch while
+	// the previous one commits); append.
 	g, gctx := errgroup.WithContext(ctx)
 	batches := make(chan batch, 2)
+	planned := make(chan plannedBatch, 1)
 	g.Go(func() error {
 		defer close(batches)
 		return s.readBatches(gctx, cr, base, job, m, idx, batches)
 	})
 	g.Go(func() error {
+		defer close(planned)
 		for b := range batches {
-			next, err := s.commitBatch(gctx, job, b)
+			p, err := s.cmds.PlanImportBatch(gctx, s.batchCommand(job, b))
+			if err != nil {
+				return err
+			}
+			select {
+			case planned <- plannedBatch{b: b, plan: p}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		for p := range planned {
+			next, err := s.commitBatch(gctx, job, p.plan)
 			if err != nil {
 				return err
 			}
@@ -323,16 +341,25 @@ func (s *Service) readBatches(ctx context.Context, cr *csv.Reader, base int64, j
 	return send()
 }
 
-// commitBatch records the batch's failed rows, then applies the batch and
-// its checkpoint in one transaction.
-func (s *Service) commitBatch(ctx context.Context, job importjob.State, b batch) (importjob.State, error) {
-	res, err := s.cmds.ImportBatch(ctx, commands.ImportBatch{
-		AccountID: job.AccountID, ActorID: job.CreatedBy, JobID: job.ID, FirstRow: b.firstRow,
+type plannedBatch struct {
+	b    batch
+	plan *commands.ImportPlan
+}
+
+func (s *Service) batchCommand(job importjob.State, b batch) commands.ImportBatch {
+	return commands.ImportBatch{
+		AccountID: job.AccountID, ActorID: job.CreatedBy, JobID: job.ID, UpsertKey: job.UpsertKey, FirstRow: b.firstRow,
 		NextOffset: b.nextOffset, Rows: b.rows, Duplicates: b.dups,
 		BeforeCommit: func(ctx context.Context, results []commands.RowResult) error {
 			return s.saveErrors(ctx, job, b, results)
 		},
-	})
+	}
+}
+
+// commitBatch records the batch's failed rows, then appends the batch and
+// its checkpoint in one transaction.
+func (s *Service) commitBatch(ctx context.Context, job importjob.State, p *commands.ImportPlan) (importjob.State, error) {
+	res, err := s.cmds.CommitImportBatch(ctx, p)
 	if errors.Is(err, domain.ErrInvalidState) {
 		return job, errStale
 	}
