@@ -21,6 +21,7 @@ import (
 	"contacts/commands"
 	"contacts/domain"
 	"contacts/domain/importjob"
+	"contacts/eventstore"
 )
 
 // Run processes import jobs until ctx ends: every unfinished job at start
@@ -204,6 +205,10 @@ type batch struct {
 }
 
 func (s *Service) runJob(ctx context.Context, job importjob.State) error {
+	// The job's events are the uploader's doing, correlated by the job.
+	ctx = eventstore.WithRequestInfo(ctx, eventstore.RequestInfo{Metadata: eventstore.Metadata{
+		Actor: job.CreatedBy, ActorType: "user", RequestID: job.ID, CorrelationID: job.ID, CausationID: job.ID,
+	}})
 	m, err := NewMapping(job.Headers)
 	if err != nil {
 		return fatal("the header row cannot be mapped: %s", ErrorMessage(err))
