@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"contacts/commands"
@@ -76,4 +77,23 @@ func TestWSImportsEndToEnd(t *testing.T) {
 	// Bad files are refused at upload with a validation error, nothing queued.
 	c.fail("upload_contacts_csv", map[string]any{"file_name": "x.csv", "file_data": base64.StdEncoding.EncodeToString([]byte("a,b\n1,2\n"))}, "validation_error")
 	c.fail("upload_contacts_csv", map[string]any{"file_name": "x.csv", "file_data": ""}, "missing_field")
+}
+
+// With uploads allowed, only upload_contacts_csv messages may pass 1 MiB:
+// any other action that large still closes the connection with 1009.
+func TestWSOversizeNonUploadStillCloses(t *testing.T) {
+	e := newEnv(t, func(o *envOptions) {
+		o.maxUploadBytes = 8 << 20
+		o.newImports = func(pool *pgxpool.Pool, cmds *commands.Handlers) readapi.Imports {
+			return imports.New(pool, cmds, imports.Config{Dir: t.TempDir()}, nil)
+		}
+	})
+	c := e.dial(t, e.register(t))
+	big := `{"action":"count_contacts","request_id":"big","data":{"first_name":"` + strings.Repeat("a", 2<<20) + `"}}`
+	_ = c.conn.WriteMessage(websocket.TextMessage, []byte(big))
+	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err := c.conn.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+		t.Fatalf("want close 1009, got %v", err)
+	}
 }
