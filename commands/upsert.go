@@ -159,8 +159,8 @@ func (h *Handlers) planUpsert(ctx context.Context, accountID, actorID, key strin
 		}
 		for v, owner := range owners {
 			claims[k+"\x00"+v] = owner
-			if k == key {
-				load = append(load, owner)
+			if key != "" {
+				load = append(load, owner) // the key's owners, and the fallbacks of rows without a key value
 			}
 		}
 	}
@@ -210,19 +210,23 @@ func (h *Handlers) planUpsert(ctx context.Context, accountID, actorID, key strin
 	// byKey: the contact a key value resolves to (loaded or made in this batch).
 	byKey := map[string]string{}
 	if key != "" {
-		for v := range values[key] {
-			id, ok := claims[key+"\x00"+v]
-			if !ok {
-				continue
-			}
-			if _, seen := contacts[id]; !seen {
-				c := newContact()
-				if !fold(contactKind, id, c) || c.Deleted() || c.MergedInto() != "" {
+		for _, k := range upsertKinds {
+			for _, v := range keys(values[k]) {
+				id, ok := claims[k+"\x00"+v]
+				if !ok {
 					continue
 				}
-				contacts[id] = track(contactKind, id, c)
+				if _, seen := contacts[id]; !seen {
+					c := newContact()
+					if !fold(contactKind, id, c) || c.Deleted() || c.MergedInto() != "" {
+						continue
+					}
+					contacts[id] = track(contactKind, id, c)
+				}
+				if k == key {
+					byKey[v] = id
+				}
 			}
-			byKey[v] = id
 		}
 	}
 	if foldErr != nil {
@@ -261,6 +265,23 @@ func (h *Handlers) upsertRow(p *upsertPlan, accountID, actorID, key string, r Up
 		keyValue = UpsertKeyValue(key, fields)
 		if id, ok := byKey[keyValue]; ok && keyValue != "" {
 			target = contacts[id]
+		}
+		// A row without a key value is matched by another unique value
+		// (phone, e-mail, identifier) that belongs to a contact: creating
+		// one would fail on it anyway, and re-importing the row must not
+		// duplicate it.
+		for _, k := range upsertKinds {
+			if keyValue != "" || target != nil {
+				break
+			}
+			if k == key {
+				continue
+			}
+			if v := UpsertKeyValue(k, fields); v != "" {
+				if id, ok := claims[k+"\x00"+v]; ok {
+					target = contacts[id]
+				}
+			}
 		}
 	}
 	var id string

@@ -263,9 +263,10 @@ func TestReuploadIsIdempotent(t *testing.T) {
 	file := "name,email,phone,labels,groups,custom_attributes.plan\n" +
 		"Ada Lovelace,ada@x.test,+442079460001,vip,Founders,pro\n" +
 		"Charles Babbage,charles@x.test,+442079460002,,Founders,\n" +
-		"Mary Somerville,mary@x.test,,\"a,b\",,basic\n"
+		"Mary Somerville,mary@x.test,,\"a,b\",,basic\n" +
+		"No Email,,+442079460003,,,\n" // matched on re-upload by its phone
 	first := e.run(e.admin.AccountID, e.upload(e.admin, file, UploadOptions{}).ID)
-	if first.CreatedCount != 3 || first.ErrorCount != 0 {
+	if first.CreatedCount != 4 || first.ErrorCount != 0 {
 		t.Fatalf("first import: %+v", first)
 	}
 	count := func() (n int64) {
@@ -277,17 +278,17 @@ func TestReuploadIsIdempotent(t *testing.T) {
 	}
 	before := count()
 	again := e.run(e.admin.AccountID, e.upload(e.admin, file, UploadOptions{}).ID)
-	if again.Status != importjob.StatusCompleted || again.UnchangedCount != 3 || again.CreatedCount != 0 || again.UpdatedCount != 0 {
+	if again.Status != importjob.StatusCompleted || again.UnchangedCount != 4 || again.CreatedCount != 0 || again.UpdatedCount != 0 {
 		t.Fatalf("re-upload: %+v", again)
 	}
 	if after := count(); after != before {
 		t.Fatalf("re-upload appended %d events", after-before)
 	}
 	noKey := e.run(e.admin.AccountID, e.upload(e.admin, file, UploadOptions{UpsertKey: "none"}).ID)
-	if noKey.ErrorCount != 3 || noKey.CreatedCount != 0 || count() != before {
+	if noKey.ErrorCount != 4 || noKey.CreatedCount != 0 || count() != before {
 		t.Fatalf("re-upload without a key: %+v", noKey)
 	}
-	if len(e.contacts(e.admin.AccountID)) != 3 {
+	if len(e.contacts(e.admin.AccountID)) != 4 {
 		t.Fatal("contacts were duplicated")
 	}
 
