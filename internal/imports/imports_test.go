@@ -395,3 +395,20 @@ func TestPipelinedBatchesStayConsistent(t *testing.T) {
 		t.Fatalf("group Team created %d times with %d members", teams, members)
 	}
 }
+
+// A file over the row limit fails the job before any row is applied.
+func TestRowLimitFailsTheJob(t *testing.T) {
+	e := newEnv(t)
+	e.svc.cfg.MaxRows = 2
+	job := e.run(e.admin.AccountID, e.upload(e.admin, "email\na@x.test\nb@x.test\nc@x.test\n", UploadOptions{}).ID)
+	if job.Status != importjob.StatusFailed || !strings.Contains(job.Reason, "more than 2 rows") || job.ProcessedRows != 0 {
+		t.Fatalf("job: %+v", job)
+	}
+	if n := len(e.contacts(e.admin.AccountID)); n != 0 {
+		t.Fatalf("%d contacts imported", n)
+	}
+	ok := e.run(e.admin.AccountID, e.upload(e.admin, "email\na@x.test\nb@x.test\n", UploadOptions{}).ID)
+	if ok.Status != importjob.StatusCompleted || ok.CreatedCount != 2 {
+		t.Fatalf("at the limit: %+v", ok)
+	}
+}
