@@ -17,7 +17,10 @@ const CodeBulkLimit = "bulk_limit_exceeded"
 // matched by phone (required on every contact). Labels are merged into an
 // existing contact's, custom attributes merged, groups named in Groups are
 // created when missing. When several contacts carry the same phone the last
-// one wins and the earlier ones are skipped.
+// one wins and the earlier ones are skipped. Each contact is applied whole
+// or not at all; the request commits in chunks of 5,000 contacts, so a
+// request cut short by an infrastructure failure may have applied its
+// first chunks (sending it again is safe: it upserts).
 type BulkUpsertContacts struct {
 	AccountID string
 	ActorID   string
@@ -70,31 +73,75 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 		}
 		last[phone] = i
 	}
-	err := retryPlan(ctx, func() error {
-		plan, err := h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", rows)
-		if err != nil {
-			return err
-		}
-		if err := h.commitPlan(ctx, plan); err != nil {
-			return err
-		}
-		out = BulkUpsertResult{Errors: []BulkRowError{}}
-		for i, r := range plan.results {
-			switch {
-			case superseded[i], r.Outcome == OutcomeUnchanged:
-				out.Skipped++
-			case r.Outcome == OutcomeCreated:
-				out.Created++
-			case r.Outcome == OutcomeUpdated:
-				out.Updated++
-			default:
-				phone, _ := cmd.Contacts[i].Fields["phone"].(string)
-				out.Errors = append(out.Errors, BulkRowError{Index: i, Phone: phone, Err: r.Err})
+	// Chunks of bulkChunk contacts, each one transaction: memory stays
+	// bounded, and the next chunk is decided while the previous one
+	// commits (a stale decision is made again, see retryPlan).
+	results := make([]RowResult, 0, len(rows))
+	type planned struct {
+		rows []UpsertRow
+		plan *upsertPlan
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan planned, 1)
+	go func() {
+		defer close(next)
+		for start := 0; start < len(rows); start += bulkChunk {
+			chunk := rows[start:min(start+bulkChunk, len(rows))]
+			p, err := h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", chunk)
+			select {
+			case next <- planned{rows: chunk, plan: p, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
 			}
 		}
-		return nil
-	})
-	return out, err
+	}()
+	for p := range next {
+		if p.err != nil {
+			return out, p.err
+		}
+		plan := p.plan
+		err := retryPlan(ctx, func() error {
+			if plan == nil {
+				var err error
+				if plan, err = h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", p.rows); err != nil {
+					return err
+				}
+			}
+			current := plan
+			plan = nil
+			if err := h.commitPlan(ctx, current); err != nil {
+				return err
+			}
+			results = append(results, current.results...)
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+	}
+	out = BulkUpsertResult{Errors: []BulkRowError{}}
+	for i, r := range results {
+		switch {
+		case superseded[i], r.Outcome == OutcomeUnchanged:
+			out.Skipped++
+		case r.Outcome == OutcomeCreated:
+			out.Created++
+		case r.Outcome == OutcomeUpdated:
+			out.Updated++
+		default:
+			phone, _ := cmd.Contacts[i].Fields["phone"].(string)
+			out.Errors = append(out.Errors, BulkRowError{Index: i, Phone: phone, Err: r.Err})
+		}
+	}
+	return out, nil
 }
+
+// bulkChunk is the number of contacts a bulk upsert commits at once.
+const bulkChunk = 5000
 
 var errSuperseded = domain.InvalidState("superseded by a later contact with the same phone")
