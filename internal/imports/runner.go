@@ -144,14 +144,15 @@ func (s *Service) process(ctx context.Context, j openJob) error {
 	return err
 }
 
-// keyIndex remembers, per upsert key value, the last row that has it.
+// keyIndex remembers, per upsert key value, the last row that has it: a
+// 128-bit hash and a row number, about 40 bytes per distinct value.
 type keyIndex struct {
 	seeds [2]maphash.Seed
-	last  map[[2]uint64]int64
+	last  map[[2]uint64]int32
 }
 
 func newKeyIndex() *keyIndex {
-	return &keyIndex{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, last: map[[2]uint64]int64{}}
+	return &keyIndex{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, last: map[[2]uint64]int32{}}
 }
 
 func (k *keyIndex) hash(v string) [2]uint64 {
@@ -189,7 +190,7 @@ func (s *Service) scan(ctx context.Context, path string, m Mapping, key string) 
 			continue
 		}
 		if v := m.KeyValue(rec, key); v != "" {
-			idx.last[idx.hash(v)] = row
+			idx.last[idx.hash(v)] = int32(row) // rows ≤ MaxRows < 2^31
 		}
 	}
 	return row - 1, idx, nil
@@ -326,7 +327,7 @@ func (s *Service) readBatches(ctx context.Context, cr *csv.Reader, base int64, j
 			r = m.Row(rec)
 			if r.Err == nil && job.UpsertKey != "" {
 				if v := m.KeyValue(rec, job.UpsertKey); v != "" {
-					if last := idx.last[idx.hash(v)]; last != row {
+					if last := int64(idx.last[idx.hash(v)]); last != row {
 						r = commands.UpsertRow{Err: rowError(fmt.Sprintf("duplicate %s %s: row %d later in the file has the same %s and wins",
 							job.UpsertKey, v, last, job.UpsertKey))}
 						cur.dups++

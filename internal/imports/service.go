@@ -57,6 +57,7 @@ func (c *Config) setDefaults() {
 	if c.MaxRows <= 0 {
 		c.MaxRows = DefaultMaxRows
 	}
+	c.MaxRows = min(c.MaxRows, 1<<31-2) // row numbers are int32 in the duplicate index
 	if c.BatchRows <= 0 {
 		c.BatchRows = DefaultBatchRows
 	}
