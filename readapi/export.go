@@ -203,8 +203,8 @@ func lookup(m map[string]any, col string) any {
 	return obj[rest]
 }
 
-// cell formats a value for CSV: lists of strings joined with ", ", objects
-// and other lists as JSON, null as empty.
+// cell formats a value for CSV: lists of strings (and groups, by name)
+// joined with ", ", objects and other lists as JSON, null as empty.
 func cell(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -221,6 +221,9 @@ func cell(v any) string {
 		parts := make([]string, 0, len(x))
 		for _, e := range x {
 			s, ok := e.(string)
+			if ref, isRef := e.(map[string]any); isRef && !ok {
+				s, ok = ref["name"].(string) // groups: their names
+			}
 			if !ok {
 				b, _ := json.Marshal(x)
 				return string(b)

@@ -95,6 +95,18 @@ func TestExportColumns(t *testing.T) {
 	if !seen {
 		t.Errorf("no contact with several labels joined: %v", recs)
 	}
+	g := exportRows(t, f, map[string]any{"columns": []any{"uuid", "groups"}}, nil)
+	grouped := 0
+	for _, r := range g[1:] {
+		if r[1] == "Newsletter" {
+			grouped++
+		} else if r[1] != "" {
+			t.Errorf("groups cell %q", r[1])
+		}
+	}
+	if grouped != 2 {
+		t.Errorf("%d contacts show their group by name", grouped)
+	}
 	for _, bad := range []any{[]any{"nope"}, []any{}, "x", []any{1}} {
 		if _, err := ParseExportRequest(url.Values{}, map[string]any{"columns": bad}); err == nil {
 			t.Errorf("columns %v accepted", bad)
