@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"contacts/domain"
+	"contacts/eventstore"
 )
 
 // MaxBulkContacts bounds one bulk upsert request.
@@ -100,6 +101,7 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 			}
 		}
 	}()
+	chunkCtx := ctx
 	for p := range next {
 		if p.err != nil {
 			return out, p.err
@@ -114,8 +116,13 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 			}
 			current := plan
 			plan = nil
-			if err := h.commitPlan(ctx, current); err != nil {
+			if err := h.commitPlan(chunkCtx, current); err != nil {
 				return err
+			}
+			if current.changes() {
+				// An Idempotency-Key is recorded with the first chunk that
+				// appends; the later chunks are the same request.
+				chunkCtx = withoutIdempotencyKey(chunkCtx)
 			}
 			results = append(results, current.results...)
 			return nil
@@ -143,5 +150,14 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 
 // bulkChunk is the number of contacts a bulk upsert commits at once.
 const bulkChunk = 5000
+
+func withoutIdempotencyKey(ctx context.Context) context.Context {
+	info := eventstore.RequestInfoFrom(ctx)
+	if info.IdempotencyKey == "" {
+		return ctx
+	}
+	info.IdempotencyKey, info.IdempotencyHash = "", ""
+	return eventstore.WithRequestInfo(ctx, info)
+}
 
 var errSuperseded = domain.InvalidState("superseded by a later contact with the same phone")

@@ -79,6 +79,16 @@ type upsertPlan struct {
 }
 
 // addMembers turns the collected memberships into one event per group.
+// changes tells whether the plan has events to append.
+func (p *upsertPlan) changes() bool {
+	for _, t := range p.order {
+		if len(t.events) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *upsertPlan) addMembers() error {
 	for _, gt := range p.joinOrder {
 		ids := keys(p.joining[gt])
@@ -488,7 +498,7 @@ func toStringList(v any) ([]string, bool) {
 
 // commitPlan appends every tracked stream's events (with extra, the job's
 // checkpoint, in the same transaction), taking and giving up the unique
-// values they changed.
+// values they changed. A plan that changes nothing appends nothing.
 func (h *Handlers) commitPlan(ctx context.Context, p *upsertPlan, extra ...*tracked) error {
 	req := eventstore.AppendRequest{RecordedAt: p.now}
 	// Groups were tracked as rows met them; append them before contacts

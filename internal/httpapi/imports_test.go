@@ -225,3 +225,24 @@ func TestBulkUpsert(t *testing.T) {
 		t.Fatalf("other account: %v", o)
 	}
 }
+
+// A bulk request of several chunks with an Idempotency-Key: applied once,
+// the retry replays the first answer.
+func TestBulkUpsertIdempotencyKey(t *testing.T) {
+	e, _ := newImportEnv(t)
+	admin := e.register(t)
+	contacts := make([]map[string]any, 5001)
+	for i := range contacts {
+		contacts[i] = map[string]any{"phone": fmt.Sprintf("+1555%07d", i), "first_name": "K"}
+	}
+	first := admin.do("POST", "/api/v1/contacts/bulk", map[string]any{"contacts": contacts}, "Idempotency-Key", "bulk-1").
+		want(http.StatusOK)
+	if o := first.obj(); o["created"] != 5001.0 {
+		t.Fatalf("first: %v", o)
+	}
+	again := admin.do("POST", "/api/v1/contacts/bulk", map[string]any{"contacts": contacts}, "Idempotency-Key", "bulk-1").
+		want(http.StatusOK)
+	if again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(first.body) {
+		t.Fatalf("retry: %s %s", again.header, again.body)
+	}
+}
