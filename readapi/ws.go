@@ -41,8 +41,11 @@ type Deps struct {
 	RecheckEvery time.Duration
 	WriteKey     string  // CONTACTS_WRITE_KEY; empty: create_contact answers write_key_not_configured
 	Imports      Imports // CSV import jobs; nil: the import actions answer "not available yet"
-	Lists        Lists   // GET /companies, /groups, /labels; nil: they answer 501
-	Logger       *slog.Logger
+	// MaxUploadBytes is the largest file upload_contacts_csv takes (decoded;
+	// at most wsMaxUpload): its message may be that large, base64-encoded.
+	MaxUploadBytes int64
+	Lists          Lists // GET /companies, /groups, /labels; nil: they answer 501
+	Logger         *slog.Logger
 	// Closing, when closed, ends every WebSocket connection gracefully: no
 	// new request is read, the running ones are answered, then the server
 	// closes with 1001 (going away). Close it from http.Server's
@@ -64,12 +67,25 @@ func (d Deps) logger() *slog.Logger {
 const (
 	wsMaxMessage  = 1 << 20 // bytes; larger messages close the connection with 1009
 	wsMaxInFlight = 16      // requests of one connection running at once; more wait
+	// wsMaxUpload caps upload_contacts_csv files: the whole message is in
+	// memory. Larger files go through POST /api/v1/contacts/import, streamed.
+	wsMaxUpload = 64 << 20
 )
 
 // wsRecheckEvery is how stale a connection's authorization may get by
 // default: a signed-out session, a revoked key or a removed member stops
 // within it.
 const wsRecheckEvery = 5 * time.Second
+
+// readLimit is the largest message a connection reads: 1 MiB, or an
+// upload_contacts_csv message carrying a file of MaxUploadBytes.
+func (d Deps) readLimit() int64 {
+	if d.Imports == nil || d.MaxUploadBytes <= 0 {
+		return wsMaxMessage
+	}
+	n := min(d.MaxUploadBytes, wsMaxUpload)
+	return max(wsMaxMessage, (n+2)/3*4+64<<10)
+}
 
 // wsTimings are the keep-alive settings (variables so tests can shorten them).
 type wsTimings struct {
@@ -193,7 +209,7 @@ func (c *wsConn) watchClosing() {
 
 func (c *wsConn) serveConn() {
 	t := c.h.timings
-	c.conn.SetReadLimit(wsMaxMessage)
+	c.conn.SetReadLimit(c.h.deps.readLimit())
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(t.pongWait))
 	})
@@ -251,6 +267,9 @@ func (c *wsConn) read() (closeCode int) {
 			}
 			return 0
 		}
+		if len(msg) > wsMaxMessage && !wsIsUpload(msg) {
+			return websocket.CloseMessageTooBig // as gorilla does past the read limit
+		}
 		select {
 		case c.sem <- struct{}{}: // waits while wsMaxInFlight requests run
 		case <-c.ctx.Done():
@@ -265,6 +284,15 @@ func (c *wsConn) read() (closeCode int) {
 			c.answer(msg)
 		}()
 	}
+}
+
+// wsIsUpload tells whether a message is an upload_contacts_csv request,
+// the one action whose messages may exceed wsMaxMessage.
+func wsIsUpload(msg []byte) bool {
+	var env struct {
+		Action string `json:"action"`
+	}
+	return json.Unmarshal(msg, &env) == nil && env.Action == "upload_contacts_csv"
 }
 
 // answer handles one message and queues its answer.

@@ -17,6 +17,7 @@ import (
 	"contacts/internal/config"
 	"contacts/internal/database"
 	"contacts/internal/httpapi"
+	"contacts/internal/imports"
 	"contacts/internal/leader"
 	"contacts/internal/ratelimit"
 	"contacts/projections"
@@ -91,8 +92,11 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 			return err
 		}
 	}
+	cmds := commands.New(store)
+	imp := imports.New(db.Pool, cmds, imports.Config{Dir: cfg.ImportDir, MaxFileBytes: cfg.ImportMaxFileBytes,
+		MaxRows: cfg.ImportMaxRows}, logger)
 	deps := httpapi.Deps{
-		Commands:     commands.New(store),
+		Commands:     cmds,
 		Auth:         auth.New(db.Pool, secret, cfg.AccessTokenTTL),
 		Store:        store,
 		DB:           db.Pool,
@@ -106,11 +110,24 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 			LoginPerUser: ratelimit.New(cfg.LoginRateLimit/60, int(cfg.LoginRateLimit)),
 		},
 		TrustedProxies: cfg.TrustedProxies,
+
+		Imports:          imp,
+		ImportMaxBytes:   cfg.ImportMaxFileBytes,
+		BulkMaxBodyBytes: cfg.BulkMaxBodyBytes,
 	}
 	closing := make(chan struct{})
 	if read != nil {
-		deps.Read = &readapi.Deps{Service: read, Lists: readapi.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing}
+		deps.Read = &readapi.Deps{Service: read, Lists: readapi.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
+			Imports: imp, MaxUploadBytes: cfg.ImportMaxFileBytes}
+		deps.Export = readapi.NewPG(db.Pool)
 	}
+	// The import worker resumes unfinished jobs, then runs queued ones.
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		_ = imp.Run(ctx)
+	}()
+	defer func() { <-workerDone }()
 	router := httpapi.NewRouter(deps)
 	srv := &http.Server{
 		Handler:           router,

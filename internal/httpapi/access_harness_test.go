@@ -19,6 +19,7 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/httpapi"
+	"contacts/internal/imports"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
 	"contacts/projections"
@@ -35,6 +36,7 @@ type fullEnv struct {
 	store   *eventstore.Store
 	handler http.Handler
 	secret  []byte
+	imports *imports.Service // its worker does not run: RunOnce runs the queued jobs
 }
 
 func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
@@ -46,6 +48,7 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 	store := eventstore.New(pool)
 	secret := []byte("test-secret-test-secret-test-secret!")
 	authSvc := auth.New(pool, secret, time.Hour)
+	imp := imports.New(pool, commands.New(store), imports.Config{Dir: t.TempDir(), MaxFileBytes: 256 << 10}, nil)
 	d := httpapi.Deps{
 		Commands:     commands.New(store),
 		Auth:         authSvc,
@@ -54,7 +57,12 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 		Progress:     store,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
-		Read:         &readapi.Deps{Service: readapi.NewPG(pool), Lists: readapi.NewPGLists(pool), WriteKey: accessWriteKey},
+		Read: &readapi.Deps{Service: readapi.NewPG(pool), Lists: readapi.NewPGLists(pool), WriteKey: accessWriteKey,
+			Imports: imp, MaxUploadBytes: 256 << 10},
+		Imports:          imp,
+		ImportMaxBytes:   256 << 10,
+		BulkMaxBodyBytes: 1 << 20,
+		Export:           readapi.NewPG(pool),
 	}
 	for _, o := range opts {
 		o(&d)
@@ -62,7 +70,7 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 	h := httpapi.NewRouter(d)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fullEnv{env: &env{t: t, url: srv.URL, pool: pool, auth: authSvc}, store: store, handler: h, secret: secret}
+	return &fullEnv{env: &env{t: t, url: srv.URL, pool: pool, auth: authSvc}, store: store, handler: h, secret: secret, imports: imp}
 }
 
 // project runs every projection over all events so far.
