@@ -3,6 +3,7 @@ package readapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"contacts/commands"
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
+	"contacts/readapi/realtime"
 )
 
 // Deps is what the read API's transports (REST and WebSocket) need.
@@ -35,6 +37,11 @@ type Deps struct {
 	// closes with 1001 (going away). Close it from http.Server's
 	// RegisterOnShutdown: Shutdown does not wait for hijacked connections.
 	Closing <-chan struct{}
+	// Realtime, when set, serves live updates: the subscribe/unsubscribe
+	// actions and WS /api/v1/stream. Matcher evaluates contacts filters
+	// (default: Service, when it can).
+	Realtime *realtime.Hub
+	Matcher  ContactMatcher
 }
 
 func (d Deps) logger() *slog.Logger {
@@ -52,6 +59,33 @@ const (
 	wsMaxMessage  = 1 << 20 // bytes; larger messages close the connection with 1009
 	wsMaxInFlight = 16      // requests of one connection running at once; more wait
 )
+
+// Close codes of the server (4000-4999: application codes).
+const (
+	// WSCloseTokenExpired: the access token expired; reconnect with a new one
+	// (and from_position to miss nothing).
+	WSCloseTokenExpired = 4001
+	// WSCloseResyncRequired: a listen-only stream fell behind; the last
+	// message was resync_required with the position to reconnect from.
+	WSCloseResyncRequired = 4002
+	// WSCloseSubscribeFailed: a listen-only stream could not subscribe (the
+	// last message says why).
+	WSCloseSubscribeFailed = 4003
+)
+
+func wsCloseReason(code int) string {
+	switch code {
+	case WSCloseTokenExpired:
+		return "token_expired"
+	case WSCloseResyncRequired:
+		return "resync_required"
+	case WSCloseSubscribeFailed:
+		return "subscribe_failed"
+	case websocket.CloseGoingAway:
+		return "server shutting down"
+	}
+	return ""
+}
 
 // wsTimings are the keep-alive settings (variables so tests can shorten them).
 type wsTimings struct {
@@ -122,6 +156,12 @@ func (h *wsHandler) serve(c *gin.Context) {
 			"a valid access token is required (?token=<jwt> or Authorization: Bearer <jwt>)")
 		return
 	}
+	h.upgrade(c, p, false, nil)
+}
+
+// upgrade turns the request into a connection and serves it until it ends;
+// start, when set, runs once the writer is running.
+func (h *wsHandler) upgrade(c *gin.Context, p auth.Principal, listenOnly bool, start func(*wsConn)) {
 	conn, err := wsUpgrader.Upgrade(c.Writer, c.Request, nil)
 	if err != nil {
 		c.Abort() // the upgrader has answered (JSON error)
@@ -130,11 +170,15 @@ func (h *wsHandler) serve(c *gin.Context) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request.Context()))
 	wc := &wsConn{
 		h: h, conn: conn, principal: p, ctx: ctx, cancel: cancel,
-		out:  make(chan []byte, wsMaxInFlight),
-		sem:  make(chan struct{}, wsMaxInFlight),
-		stop: make(chan struct{}),
+		out:        make(chan []byte, wsMaxInFlight),
+		sem:        make(chan struct{}, wsMaxInFlight),
+		stop:       make(chan struct{}),
+		listenOnly: listenOnly,
 	}
-	wc.serveConn()
+	if h.deps.Realtime != nil {
+		wc.sink = h.deps.Realtime.NewSink()
+	}
+	wc.serveConn(start)
 }
 
 // wsConn is one connection: a reader (the handler's goroutine) that starts
@@ -152,6 +196,30 @@ type wsConn struct {
 	closeCode int
 	requests  sync.WaitGroup
 	closing   atomic.Bool // the server is shutting down
+	forced    atomic.Int32 // a close code the server decided on (token expired, subscription failed)
+
+	sink       *realtime.Sink // live updates (nil: not enabled)
+	listenOnly bool           // WS /api/v1/stream: no requests; closes after resync_required
+}
+
+// forceClose ends the connection with code (after what is queued).
+func (c *wsConn) forceClose(code int) {
+	c.forced.CompareAndSwap(0, int32(code))
+	_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
+}
+
+// watchExpiry interrupts the reader when the access token expires.
+func (c *wsConn) watchExpiry() {
+	if c.principal.ExpiresAt.IsZero() {
+		return
+	}
+	t := time.NewTimer(time.Until(c.principal.ExpiresAt))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		c.forceClose(WSCloseTokenExpired)
+	case <-c.ctx.Done():
+	}
 }
 
 // watchClosing interrupts the reader when the server shuts down.
@@ -167,7 +235,7 @@ func (c *wsConn) watchClosing() {
 	}
 }
 
-func (c *wsConn) serveConn() {
+func (c *wsConn) serveConn(start func(*wsConn)) {
 	t := c.h.timings
 	c.conn.SetReadLimit(wsMaxMessage)
 	c.conn.SetPongHandler(func(string) error {
@@ -179,6 +247,14 @@ func (c *wsConn) serveConn() {
 		c.writer()
 	}()
 	go c.watchClosing()
+	go c.watchExpiry()
+	if start != nil {
+		c.requests.Add(1)
+		go func() {
+			defer c.requests.Done()
+			start(c)
+		}()
+	}
 	c.closeCode = c.read()
 	if c.closeCode != websocket.CloseGoingAway {
 		c.cancel() // the peer is gone: nobody waits for the running requests
@@ -187,6 +263,9 @@ func (c *wsConn) serveConn() {
 	c.cancel()
 	close(c.stop)
 	<-writerDone
+	if c.sink != nil {
+		c.sink.Close()
+	}
 	_ = c.conn.Close()
 }
 
@@ -207,9 +286,15 @@ func (c *wsConn) read() (closeCode int) {
 		if c.closing.Load() {
 			return websocket.CloseGoingAway
 		}
+		if code := c.forced.Load(); code != 0 {
+			return int(code)
+		}
 		_, msg, err := c.conn.ReadMessage()
 		if c.closing.Load() {
 			return websocket.CloseGoingAway
+		}
+		if code := c.forced.Load(); code != 0 {
+			return int(code)
 		}
 		if err != nil {
 			// A close frame from the client is answered by gorilla's close
@@ -220,6 +305,10 @@ func (c *wsConn) read() (closeCode int) {
 				c.h.log.DebugContext(c.ctx, "websocket read ended", "err", err)
 			}
 			return 0
+		}
+		if c.listenOnly {
+			c.refuseListenOnly()
+			continue
 		}
 		select {
 		case c.sem <- struct{}{}: // waits while wsMaxInFlight requests run
@@ -267,8 +356,29 @@ func (c *wsConn) writer() {
 		c.cancel()
 		_ = c.conn.Close() // unblocks the reader
 	}
+	var sinkReady <-chan struct{}
+	if c.sink != nil {
+		sinkReady = c.sink.Ready()
+	}
 	for {
 		select {
+		case <-sinkReady:
+			for _, body := range c.sink.Take() {
+				_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
+				if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
+					fail(err)
+					c.discard()
+					return
+				}
+			}
+			if c.listenOnly && c.sink.WasCut() {
+				// The stream's last message was resync_required: close.
+				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(WSCloseResyncRequired,
+					wsCloseReason(WSCloseResyncRequired)), time.Now().Add(t.writeWait))
+				fail(errors.New("resync required"))
+				c.discard()
+				return
+			}
 		case body := <-c.out:
 			_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
 			if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
@@ -283,8 +393,16 @@ func (c *wsConn) writer() {
 				return
 			}
 		case <-c.stop:
+			if c.sink != nil && c.closeCode != 0 { // what is queued goes before the close frame
+				for _, body := range c.sink.Take() {
+					_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
+					if c.conn.WriteMessage(websocket.TextMessage, body) != nil {
+						break
+					}
+				}
+			}
 			if c.closeCode != 0 {
-				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, ""),
+				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, wsCloseReason(c.closeCode)),
 					time.Now().Add(t.writeWait))
 			}
 			return

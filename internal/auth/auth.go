@@ -40,6 +40,9 @@ type Principal struct {
 	UserID    string
 	AccountID string
 	Role      string
+	// ExpiresAt is when the access token stops being valid (zero: unknown).
+	// Long-lived connections (WebSocket) close then.
+	ExpiresAt time.Time
 }
 
 // IsAdmin reports the administrator role.
@@ -258,5 +261,9 @@ func (s *Service) Verify(token string) (Principal, error) {
 	if err != nil || claims.Subject == "" || claims.Account == "" {
 		return Principal{}, ErrInvalidToken
 	}
-	return Principal{UserID: claims.Subject, AccountID: claims.Account, Role: claims.Role}, nil
+	p := Principal{UserID: claims.Subject, AccountID: claims.Account, Role: claims.Role}
+	if claims.ExpiresAt != nil {
+		p.ExpiresAt = claims.ExpiresAt.UTC()
+	}
+	return p, nil
 }

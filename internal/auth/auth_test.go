@@ -23,7 +23,7 @@ func TestVerify(t *testing.T) {
 		Subject: "user", ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
 	}}
 	p, err := s.Verify(sign(jwt.SigningMethodHS256, secret, valid))
-	if err != nil || p != (Principal{UserID: "user", AccountID: "acc", Role: RoleAgent}) {
+	if err != nil || p != (Principal{UserID: "user", AccountID: "acc", Role: RoleAgent, ExpiresAt: now.Add(time.Minute).Truncate(time.Second).UTC()}) {
 		t.Fatalf("valid token: %+v, %v", p, err)
 	}
 

@@ -89,6 +89,7 @@ func NewRouter(d Deps) http.Handler {
 	read := a.readDeps()
 	if read != nil {
 		v1.GET("/contacts/ws", readapi.WebSocketHandler(*read))
+		v1.GET("/stream", readapi.StreamHandler(*read)) // live updates, listen-only (authenticates itself from ?token=)
 	}
 	authGroup := v1.Group("/auth")
 	authGroup.POST("/register", a.register)
