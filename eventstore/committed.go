@@ -50,15 +50,16 @@ func (s *Store) ListenCommitted(ctx context.Context, ready func(), fn func(Curso
 		return fmt.Errorf("eventstore: listen: %w", err)
 	}
 	// The connection carries a LISTEN: it must not return to the pool.
-	defer conn.Hijack().Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing a connection we are done with
-	if _, err := conn.Exec(ctx, "LISTEN "+CommittedChannel); err != nil {
+	pc := conn.Hijack()
+	defer pc.Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing a connection we are done with
+	if _, err := pc.Exec(ctx, "LISTEN "+CommittedChannel); err != nil {
 		return fmt.Errorf("eventstore: listen: %w", err)
 	}
 	if ready != nil {
 		ready()
 	}
 	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
+		n, err := pc.WaitForNotification(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}

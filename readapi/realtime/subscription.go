@@ -184,7 +184,7 @@ func (h *Hub) Subscribe(ctx context.Context, sink *Sink, r Request) (*Subscripti
 // replay queues the account's events after from, up to upTo, for sub, at
 // the pace of the connection.
 func (h *Hub) replay(ctx context.Context, sub *Subscription, from, upTo eventstore.Cursor) error {
-	const page = 500
+	page := max(1, min(500, h.queueLimit/2))
 	for !sub.ended.Load() {
 		evs, err := h.src.ReadRange(ctx, from, upTo, sub.account, page)
 		if err != nil {
