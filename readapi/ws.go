@@ -195,7 +195,7 @@ type wsConn struct {
 	stop      chan struct{} // closed: the writer sends closeCode and ends
 	closeCode int
 	requests  sync.WaitGroup
-	closing   atomic.Bool // the server is shutting down
+	closing   atomic.Bool  // the server is shutting down
 	forced    atomic.Int32 // a close code the server decided on (token expired, subscription failed)
 
 	sink       *realtime.Sink // live updates (nil: not enabled)
@@ -363,6 +363,9 @@ func (c *wsConn) writer() {
 	for {
 		select {
 		case <-sinkReady:
+			// A cut-off listen-only stream writes what is queued (ending
+			// with resync_required), then closes.
+			cut := c.listenOnly && c.sink.WasCut()
 			for _, body := range c.sink.Take() {
 				_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
 				if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
@@ -371,8 +374,7 @@ func (c *wsConn) writer() {
 					return
 				}
 			}
-			if c.listenOnly && c.sink.WasCut() {
-				// The stream's last message was resync_required: close.
+			if cut { // (a cut while writing signals Ready again: written on the next turn)
 				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(WSCloseResyncRequired,
 					wsCloseReason(WSCloseResyncRequired)), time.Now().Add(t.writeWait))
 				fail(errors.New("resync required"))
