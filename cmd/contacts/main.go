@@ -27,6 +27,7 @@ Usage:
                                           (names: companies, groups, labels, contacts)
   contacts seed --contacts N  generate an account with N realistic contacts (benchmarks, demos)
   contacts bench read --email E --password P   p50/p99 of each read query class
+  contacts bench realtime [--subscribers N --accounts A --rate W --duration D]   live-update push latency and memory
   contacts version           print the version
 
 Configuration is by environment (flags override): CONTACTS_HTTP_ADDR,
