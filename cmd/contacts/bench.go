@@ -30,6 +30,9 @@ func benchCommand(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "realtime" {
 		return benchRealtime(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == "realtime-clients" {
+		return benchRealtimeClients(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "read" {
 		return fmt.Errorf("usage: contacts bench read --email E --password P [--iterations N]\n" +
 			"       contacts bench realtime [--subscribers N] [--accounts A] [--rate W] [--duration D]")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -50,8 +52,8 @@ func benchRealtime(ctx context.Context, args []string) error {
 	if *subscribers < 1 || *accounts < 1 || *accounts > *subscribers || *rate < 1 {
 		return errors.New("bench realtime: need subscribers ≥ accounts ≥ 1 and rate ≥ 1")
 	}
-	if err := raiseOpenFiles(uint64(2**subscribers + 4096)); err != nil {
-		return fmt.Errorf("raising the open-files limit (each subscriber is two sockets here): %w", err)
+	if err := raiseOpenFiles(uint64(*subscribers + 4096)); err != nil {
+		return fmt.Errorf("raising the open-files limit (a socket per subscriber): %w", err)
 	}
 	cfg, logger, db, err := open(ctx, fs.Args(), 48)
 	if err != nil {
@@ -74,7 +76,9 @@ func benchRealtime(ctx context.Context, args []string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	runner := &projections.Runner{Source: store, Handlers: projections.New(store, pgstore.New(db.Pool)), Logger: logger,
 		Committed: announceCommitted(store, logger)}
-	g.Go(func() error { return leader.Run(gctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run) })
+	g.Go(func() error {
+		return leader.Run(gctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run)
+	})
 	hub := newHub(store, logger)
 	g.Go(func() error { return hub.Run(gctx) })
 	router := httpapi.NewRouter(httpapi.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
@@ -110,94 +114,64 @@ func benchRealtime(ctx context.Context, args []string) error {
 		return fmt.Errorf("register: %w", err)
 	}
 
-	// Subscribers.
-	fmt.Fprintf(os.Stderr, "connecting %d subscribers…\n", *subscribers)
-	var commits sync.Map // contact id → *commitTime
-	lat := newHistogram()
-	var received, resyncs, early, decodeErrs atomic.Int64
+	// Subscribers: a child process (each side needs a socket per subscriber,
+	// and one process may not hold both under a 20,000 open-files limit).
 	perAccount := make([]int64, *accounts)
-	conns := make([]*websocket.Conn, *subscribers)
-	dialer := websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 512}
-	var dg errgroup.Group
-	dg.SetLimit(32)
-	var readers sync.WaitGroup
-	for i := range conns {
-		a := i % *accounts
-		perAccount[a]++
-		dg.Go(func() error {
-			u := url.URL{Scheme: "ws", Host: ln.Addr().String(), Path: "/api/v1/stream",
-				RawQuery: url.Values{"token": {accts[a].token}, "channels": {"contacts"}}.Encode()}
-			conn, _, err := dialer.DialContext(ctx, u.String(), nil)
-			if err != nil {
-				return err
-			}
-			var first struct{ Event string }
-			if err := conn.ReadJSON(&first); err != nil || first.Event != "subscribed" {
-				return fmt.Errorf("subscriber %d: first message %q: %v", i, first.Event, err)
-			}
-			conns[i] = conn
-			readers.Add(1)
-			go func() {
-				defer readers.Done()
-				var m struct {
-					Event string `json:"event"`
-					ID    string `json:"id"`
-				}
-				for {
-					_, body, err := conn.ReadMessage()
-					if err != nil {
-						return
-					}
-					now := time.Now()
-					m.Event, m.ID = "", ""
-					if err := json.Unmarshal(body, &m); err != nil {
-						decodeErrs.Add(1)
-						continue
-					}
-					if m.Event == "resync_required" {
-						resyncs.Add(1)
-						continue
-					}
-					received.Add(1)
-					ct, ok := commits.Load(m.ID)
-					if !ok {
-						early.Add(1) // cannot happen: a push follows the projection of a committed write
-						continue
-					}
-					c := ct.(*commitTime)
-					for c.at.Load() == 0 { // the writer is storing its commit time
-						runtime.Gosched()
-					}
-					lat.add(now.Sub(time.Unix(0, c.at.Load())))
-				}
-			}()
-			return nil
-		})
+	for i := range *subscribers {
+		perAccount[i%*accounts]++
 	}
-	if err := dg.Wait(); err != nil {
-		return fmt.Errorf("connect: %w", err)
+	tokens := make([]string, len(accts))
+	for i, a := range accts {
+		tokens[i] = a.token
+	}
+	plan, err := os.CreateTemp("", "contacts-bench-realtime-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(plan.Name())
+	if err := json.NewEncoder(plan).Encode(clientPlan{Addr: ln.Addr().String(), Tokens: tokens, Subscribers: *subscribers}); err != nil {
+		return err
+	}
+	plan.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	child := exec.CommandContext(ctx, exe, "bench", "realtime-clients", plan.Name())
+	child.Stderr = os.Stderr
+	toChild, err := child.StdinPipe()
+	if err != nil {
+		return err
+	}
+	fromChild, err := child.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := child.Start(); err != nil {
+		return err
+	}
+	defer child.Wait() //nolint:errcheck // reported through its output
+	lines := bufio.NewScanner(fromChild)
+	lines.Buffer(make([]byte, 1<<20), 1<<20)
+	if !lines.Scan() || lines.Text() != "ready" {
+		return fmt.Errorf("the subscribers' process failed: %q %v", lines.Text(), lines.Err())
 	}
 	rssConnected := rssBytes("VmRSS")
-	fmt.Fprintf(os.Stderr, "connected; RSS %s. writing %d/s for %s…\n", mib(rssConnected), *rate, *duration)
+	fmt.Fprintf(os.Stderr, "connected; server RSS %s. writing %d/s for %s…\n", mib(rssConnected), *rate, *duration)
 
 	// Writes at a fixed rate (open loop: a slow write does not slow the schedule).
 	jobs := make(chan int, *rate)
 	var wg sync.WaitGroup
-	var writeErrs, writesDone atomic.Int64
-	var expected atomic.Int64
+	var writeErrs, writesDone, expected atomic.Int64
 	for range *writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for n := range jobs {
 				a := accts[n%*accounts]
-				id := eventstore.NewID()
-				ct := &commitTime{}
-				commits.Store(id, ct)
-				_, err := cmds.CreateContact(ctx, commands.CreateContact{AccountID: a.id, ActorID: a.user, ID: id,
+				_, err := cmds.CreateContact(ctx, commands.CreateContact{AccountID: a.id, ActorID: a.user,
 					Fields: map[string]any{"first_name": "Bench", "last_name": strconv.Itoa(n), "city": "Austin",
 						"email": fmt.Sprintf("c%d-%s@realtime.test", n, run), "title": "Engineer"}})
-				ct.at.Store(time.Now().UnixNano())
 				if err != nil {
 					writeErrs.Add(1)
 					continue
@@ -225,32 +199,148 @@ func benchRealtime(ctx context.Context, args []string) error {
 	close(jobs)
 	wg.Wait()
 	wrote := time.Since(startW)
-	// Let the last pushes arrive.
-	deadline := time.Now().Add(30 * time.Second)
-	for received.Load() < expected.Load() && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	if _, err := fmt.Fprintf(toChild, "done %d\n", expected.Load()); err != nil {
+		return err
 	}
-	time.Sleep(500 * time.Millisecond) // and anything extra (duplicates) with them
+	if !lines.Scan() {
+		return fmt.Errorf("the subscribers' process ended without results: %v", lines.Err())
+	}
+	var res clientResult
+	if err := json.Unmarshal(lines.Bytes(), &res); err != nil {
+		return fmt.Errorf("subscribers' results %q: %w", lines.Text(), err)
+	}
 	rssPeak := rssBytes("VmHWM")
-	for _, c := range conns {
-		_ = c.Close()
-	}
-	readers.Wait()
 
-	p50, p90, p99, max := lat.quantile(0.50), lat.quantile(0.90), lat.quantile(0.99), lat.max()
 	fmt.Printf("subscribers %d over %d accounts (%d listen to each write), %d writers\n",
 		*subscribers, *accounts, *subscribers / *accounts, *writers)
 	fmt.Printf("writes: %d in %.1f s (%.1f/s, target %d/s), %d failed\n",
 		writesDone.Load(), wrote.Seconds(), float64(writesDone.Load())/wrote.Seconds(), *rate, writeErrs.Load())
-	fmt.Printf("pushes: expected %d, received %d (%d missing, %d extra), resync_required %d, undecodable %d, before commit %d\n",
-		expected.Load(), received.Load(), max64(0, expected.Load()-received.Load()), max64(0, received.Load()-expected.Load()),
-		resyncs.Load(), decodeErrs.Load(), early.Load())
-	fmt.Printf("commit-to-push latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n", ms(p50), ms(p90), ms(p99), ms(max))
-	fmt.Printf("RSS (server and clients, one process): %s connected, %s peak\n", mib(rssConnected), mib(rssPeak))
+	fmt.Printf("pushes: expected %d, received %d (%d missing, %d extra), resync_required %d, undecodable %d\n",
+		expected.Load(), res.Received, max64(0, expected.Load()-res.Received), max64(0, res.Received-expected.Load()),
+		res.Resyncs, res.Undecodable)
+	fmt.Printf("commit-to-push latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n", res.P50, res.P90, res.P99, res.Max)
+	fmt.Printf("RSS of the server process: %s with every subscriber connected, %s peak (the subscribers' process: %s peak)\n",
+		mib(rssConnected), mib(rssPeak), mib(res.PeakRSS))
 	return nil
 }
 
-type commitTime struct{ at atomic.Int64 }
+// clientPlan is what the subscribers' process is told.
+type clientPlan struct {
+	Addr        string   `json:"addr"`
+	Tokens      []string `json:"tokens"` // one per account; subscriber i uses tokens[i % len]
+	Subscribers int      `json:"subscribers"`
+}
+
+// clientResult is what it reports (latencies in ms).
+type clientResult struct {
+	Received    int64   `json:"received"`
+	Resyncs     int64   `json:"resyncs"`
+	Undecodable int64   `json:"undecodable"`
+	P50         float64 `json:"p50"`
+	P90         float64 `json:"p90"`
+	P99         float64 `json:"p99"`
+	Max         float64 `json:"max"`
+	PeakRSS     int64   `json:"peak_rss"`
+}
+
+// benchRealtimeClients is the subscribers' side of `bench realtime` (run by
+// it): it connects every subscriber, says "ready", and measures, for each
+// push, the time from its event's occurred_at (the write's clock, taken
+// just before the commit: this slightly overstates the latency) to its
+// receipt, until told "done <expected pushes>".
+func benchRealtimeClients(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: contacts bench realtime-clients <plan file> (run by contacts bench realtime)")
+	}
+	b, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	var plan clientPlan
+	if err := json.Unmarshal(b, &plan); err != nil {
+		return err
+	}
+	if err := raiseOpenFiles(uint64(plan.Subscribers + 1024)); err != nil {
+		return fmt.Errorf("raising the open-files limit: %w", err)
+	}
+	lat := newHistogram()
+	var received, resyncs, undecodable atomic.Int64
+	conns := make([]*websocket.Conn, plan.Subscribers)
+	dialer := websocket.Dialer{HandshakeTimeout: 60 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 512}
+	var dg errgroup.Group
+	dg.SetLimit(32)
+	var readers sync.WaitGroup
+	for i := range conns {
+		tok := plan.Tokens[i%len(plan.Tokens)]
+		dg.Go(func() error {
+			u := url.URL{Scheme: "ws", Host: plan.Addr, Path: "/api/v1/stream",
+				RawQuery: url.Values{"token": {tok}, "channels": {"contacts"}}.Encode()}
+			conn, _, err := dialer.DialContext(ctx, u.String(), nil)
+			if err != nil {
+				return err
+			}
+			var first struct{ Event string }
+			if err := conn.ReadJSON(&first); err != nil || first.Event != "subscribed" {
+				return fmt.Errorf("subscriber %d: first message %q: %v", i, first.Event, err)
+			}
+			conns[i] = conn
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				var m struct {
+					Event      string    `json:"event"`
+					OccurredAt time.Time `json:"occurred_at"`
+				}
+				for {
+					_, body, err := conn.ReadMessage()
+					if err != nil {
+						return
+					}
+					now := time.Now()
+					m.Event, m.OccurredAt = "", time.Time{}
+					if err := json.Unmarshal(body, &m); err != nil {
+						undecodable.Add(1)
+						continue
+					}
+					if m.Event == "resync_required" {
+						resyncs.Add(1)
+						continue
+					}
+					received.Add(1)
+					lat.add(now.Sub(m.OccurredAt))
+				}
+			}()
+			return nil
+		})
+	}
+	if err := dg.Wait(); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	fmt.Println("ready")
+	in := bufio.NewScanner(os.Stdin)
+	if !in.Scan() {
+		return errors.New("bench realtime-clients: no end signal")
+	}
+	want, err := strconv.ParseInt(strings.TrimPrefix(in.Text(), "done "), 10, 64)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for received.Load() < want && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // anything extra (duplicates) arrives too
+	res := clientResult{Received: received.Load(), Resyncs: resyncs.Load(), Undecodable: undecodable.Load(),
+		P50: ms(lat.quantile(0.50)), P90: ms(lat.quantile(0.90)), P99: ms(lat.quantile(0.99)), Max: ms(lat.max()),
+		PeakRSS: rssBytes("VmHWM")}
+	out, _ := json.Marshal(res)
+	fmt.Println(string(out))
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	readers.Wait()
+	return nil
+}
 
 // histogram counts latencies in 100 µs buckets up to 60 s.
 type histogram struct {
