@@ -50,6 +50,7 @@ type liveOptions struct {
 	tokenTTL   time.Duration
 	smallSend  bool // the servers' sockets get a small send buffer (slow consumers show at once)
 	noNotify   bool // the projector announces nothing: the hubs poll the checkpoints
+	noPoll     bool // the hubs poll the checkpoints only hourly: announcements alone must drive them
 }
 
 func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
@@ -78,9 +79,13 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = runner.Run(ctx) }()
+	pollEvery := 100 * time.Millisecond
+	if o.noPoll {
+		pollEvery = time.Hour
+	}
 	for range o.instances {
 		hub := realtime.NewHub(realtime.Options{Source: store, Announcements: store, QueueLimit: o.queueLimit,
-			PollEvery: 100 * time.Millisecond, Logger: discard,
+			PollEvery: pollEvery, Logger: discard,
 			Reached: func(ctx context.Context) (eventstore.Cursor, error) { return store.Reached(ctx, projections.Names) }})
 		if o.noNotify {
 			hub = realtime.NewHub(realtime.Options{Source: store, QueueLimit: o.queueLimit, PollEvery: 100 * time.Millisecond, Logger: discard,
@@ -503,7 +508,7 @@ func TestLiveCrossAccountDenied(t *testing.T) {
 }
 
 func TestLiveTwoInstancesBothDeliver(t *testing.T) {
-	e := newLiveEnv(t, liveOptions{instances: 2})
+	e := newLiveEnv(t, liveOptions{instances: 2, noPoll: true}) // PostgreSQL NOTIFY alone reaches both
 	u := e.register(t)
 	c0 := e.dial(t, 0, "/api/v1/contacts/ws", url.Values{"token": {u.token}})
 	c0.subscribe(map[string]any{"channel": "contacts"})

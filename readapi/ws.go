@@ -123,6 +123,17 @@ var wsUpgrader = websocket.Upgrader{
 	},
 }
 
+// wsStreamUpgrader upgrades listen-only streams, which may number tens of
+// thousands per instance: a small read buffer (clients send only control
+// frames) and write buffers borrowed from a pool only while writing.
+var wsStreamUpgrader = websocket.Upgrader{
+	ReadBufferSize:  1024,
+	WriteBufferSize: 4096,
+	WriteBufferPool: &sync.Pool{},
+	CheckOrigin:     wsUpgrader.CheckOrigin,
+	Error:           wsUpgrader.Error,
+}
+
 func wsHTTPError(w http.ResponseWriter, status int, code, message string) {
 	body, _ := json.Marshal(map[string]any{"error": apierr.Problem{Code: code, Message: message}})
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -162,7 +173,11 @@ func (h *wsHandler) serve(c *gin.Context) {
 // upgrade turns the request into a connection and serves it until it ends;
 // start, when set, runs once the writer is running.
 func (h *wsHandler) upgrade(c *gin.Context, p auth.Principal, listenOnly bool, start func(*wsConn)) {
-	conn, err := wsUpgrader.Upgrade(c.Writer, c.Request, nil)
+	up := &wsUpgrader
+	if listenOnly {
+		up = &wsStreamUpgrader
+	}
+	conn, err := up.Upgrade(c.Writer, c.Request, nil)
 	if err != nil {
 		c.Abort() // the upgrader has answered (JSON error)
 		return
@@ -208,33 +223,6 @@ func (c *wsConn) forceClose(code int) {
 	_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
 }
 
-// watchExpiry interrupts the reader when the access token expires.
-func (c *wsConn) watchExpiry() {
-	if c.principal.ExpiresAt.IsZero() {
-		return
-	}
-	t := time.NewTimer(time.Until(c.principal.ExpiresAt))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		c.forceClose(WSCloseTokenExpired)
-	case <-c.ctx.Done():
-	}
-}
-
-// watchClosing interrupts the reader when the server shuts down.
-func (c *wsConn) watchClosing() {
-	if c.h.deps.Closing == nil {
-		return
-	}
-	select {
-	case <-c.h.deps.Closing:
-		c.closing.Store(true)
-		_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
-	case <-c.ctx.Done():
-	}
-}
-
 func (c *wsConn) serveConn(start func(*wsConn)) {
 	t := c.h.timings
 	c.conn.SetReadLimit(wsMaxMessage)
@@ -246,8 +234,6 @@ func (c *wsConn) serveConn(start func(*wsConn)) {
 		defer close(writerDone)
 		c.writer()
 	}()
-	go c.watchClosing()
-	go c.watchExpiry()
 	if start != nil {
 		c.requests.Add(1)
 		go func() {
@@ -360,8 +346,24 @@ func (c *wsConn) writer() {
 	if c.sink != nil {
 		sinkReady = c.sink.Ready()
 	}
+	// The writer also watches the server's shutdown and the token's expiry
+	// (no goroutine of their own: a connection costs two goroutines).
+	closing := c.h.deps.Closing
+	var expiry <-chan time.Time
+	if !c.principal.ExpiresAt.IsZero() {
+		tm := time.NewTimer(time.Until(c.principal.ExpiresAt))
+		defer tm.Stop()
+		expiry = tm.C
+	}
 	for {
 		select {
+		case <-closing:
+			closing = nil
+			c.closing.Store(true)
+			_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
+		case <-expiry:
+			expiry = nil
+			c.forceClose(WSCloseTokenExpired)
 		case <-sinkReady:
 			// A cut-off listen-only stream writes what is queued (ending
 			// with resync_required), then closes.

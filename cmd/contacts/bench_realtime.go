@@ -181,6 +181,22 @@ func benchRealtime(ctx context.Context, args []string) error {
 			}
 		}()
 	}
+	progressDone := make(chan struct{})
+	go func() { // once a second: how far the writes, the projector and the hub are
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-progressDone:
+				return
+			case <-t.C:
+			}
+			head, _ := store.Head(ctx)
+			reached, _ := store.Reached(ctx, projections.Names)
+			fmt.Fprintf(os.Stderr, "  head %d, projected %d, pushed up to %d\n", head, reached.Position, hub.Position())
+		}
+	}()
+	defer close(progressDone)
 	total := int(float64(*rate) * duration.Seconds())
 	startW := time.Now()
 	interval := time.Second / time.Duration(*rate)
