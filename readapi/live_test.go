@@ -648,3 +648,42 @@ func TestLiveSubscribeValidation(t *testing.T) {
 		t.Errorf("stream without a token: %v %v", err, resp)
 	}
 }
+
+func TestLiveImportChannels(t *testing.T) {
+	e := newLiveEnv(t, liveOptions{})
+	a, b := e.register(t), e.register(t)
+	job := eventstore.NewID()
+	ca := e.dial(t, 0, "/api/v1/contacts/ws", url.Values{"token": {a.token}})
+	cImports := e.dial(t, 0, "/api/v1/stream", url.Values{"token": {a.token}, "channels": {"imports"}})
+	cImports.next(5 * time.Second) // subscribed
+	// Import job events as the import feature records them (stream id = job id).
+	appendJob := func(version int64, typ, data string) {
+		t.Helper()
+		_, err := e.store.Append(context.Background(), eventstore.AppendRequest{Streams: []eventstore.StreamAppend{{
+			AccountID: a.accountID, StreamType: "import_job", StreamID: job, ExpectedVersion: version,
+			Events: []eventstore.NewEvent{{Type: typ, Data: []byte(data)}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendJob(0, "import.created", `{"file_name":"people.csv","total_rows":2}`)
+	waitDelivered(t, e.hubs[0], e.accountPositions(t, a.accountID, "import_job")[0])
+	ca.subscribe(map[string]any{"channel": "import:" + job})
+	appendJob(1, "import.progress", `{"processed":1,"total_rows":2}`)
+	appendJob(2, "import.completed", `{"success_count":2}`)
+	for _, want := range []string{"import.progress", "import.completed"} {
+		if m := ca.next(5 * time.Second); m["event"] != want || m["channel"] != "import:"+job || m["id"] != job {
+			t.Fatalf("import:%s: %v, want %s", job, m, want)
+		}
+	}
+	for _, want := range []string{"import.created", "import.progress", "import.completed"} {
+		if m := cImports.next(5 * time.Second); m["event"] != want || m["channel"] != "imports" {
+			t.Fatalf("imports: %v, want %s", m, want)
+		}
+	}
+	cb := e.dial(t, 0, "/api/v1/contacts/ws", url.Values{"token": {b.token}})
+	cb.send("subscribe", "x", map[string]any{"channel": "import:" + job})
+	if m := cb.next(5 * time.Second); m["error"].(map[string]any)["code"] != "not_found" {
+		t.Fatalf("B on A's import job: %v", m)
+	}
+}

@@ -40,9 +40,9 @@ const (
 )
 
 // ImportEventPrefix marks import job events: every event whose type starts
-// with it (import.created, import.progress, import.completed, …) goes to the
-// imports channel and to import:<stream id> — an import job's stream id is
-// its job id.
+// with it (import.created, import.progress, import.completed, …), or whose
+// stream type starts with "import" (import, import_job), goes to the imports
+// channel and to import:<stream id> — an import job's stream id is its job id.
 const ImportEventPrefix = "import."
 
 // Channel is a parsed channel name.
@@ -91,7 +91,7 @@ func (c Channel) streamType() string {
 // first (a subscription holding several gets the event once, on the first).
 func channelsOf(e eventstore.Event) []string {
 	switch {
-	case strings.HasPrefix(e.Type, ImportEventPrefix):
+	case strings.HasPrefix(e.Type, ImportEventPrefix) || strings.HasPrefix(e.StreamType, KindImport):
 		return []string{KindImport + ":" + e.StreamID, KindImports}
 	case e.StreamType == contact.StreamType:
 		return []string{KindContact + ":" + e.StreamID, KindContacts}
