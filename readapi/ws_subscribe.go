@@ -154,7 +154,7 @@ func (h *wsHandler) subscribe(ctx context.Context, r *wsRequest) (any, error) {
 	}
 	names := channelNames(lr.channels)
 	action := "subscribe"
-	sub, err := hub.Subscribe(ctx, r.conn.sink, realtime.Request{
+	_, err = hub.Subscribe(ctx, r.conn.sink, realtime.Request{
 		AccountID: r.principal.AccountID, Channels: lr.channels, Filter: filter, From: lr.from,
 		Ack: func(position int64) []byte {
 			body, _ := json.Marshal(wsResponse{RequestID: r.rawID, Action: &action, Status: wsStatusSuccess,
@@ -165,7 +165,6 @@ func (h *wsHandler) subscribe(ctx context.Context, r *wsRequest) (any, error) {
 	if err != nil {
 		return nil, liveError(err)
 	}
-	_ = sub
 	return wsAnswered{}, nil
 }
 

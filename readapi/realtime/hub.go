@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"contacts/domain/contact"
@@ -82,8 +81,6 @@ type Hub struct {
 	mu     sync.Mutex // guards cursor and subs
 	cursor eventstore.Cursor
 	subs   map[string]map[*Subscription]struct{} // by account
-
-	delivered atomic.Int64 // pushes queued, for the benchmark
 }
 
 // NewHub returns a hub; Run it.
@@ -108,9 +105,6 @@ func NewHub(o Options) *Hub {
 	}
 	return h
 }
-
-// Delivered is how many pushes the hub has queued so far.
-func (h *Hub) Delivered() int64 { return h.delivered.Load() }
 
 // Position is the global position of the last event the hub has delivered.
 func (h *Hub) Position() int64 {
@@ -322,9 +316,7 @@ func (h *Hub) deliver(ctx context.Context, evs []eventstore.Event, upTo eventsto
 				body = encode(e, ch)
 				bodies[k] = body
 			}
-			if sub.sink.enqueue(sub, e.Position, body) {
-				h.delivered.Add(1)
-			}
+			sub.sink.enqueue(sub, e.Position, body)
 		}
 	}
 	h.cursor = upTo

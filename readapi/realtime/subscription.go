@@ -46,10 +46,6 @@ type Subscription struct {
 // comma-separated).
 func (s *Subscription) Key() string { return s.key }
 
-// Start is the position the subscription started after: the resume
-// position given, or the hub's place when none was.
-func (s *Subscription) Start() int64 { return s.start }
-
 func (s *Subscription) channelNames() []string { return s.channels }
 
 // pick returns the first of chans (most specific first) the subscription holds.
@@ -226,7 +222,6 @@ func (h *Hub) push(ctx context.Context, sub *Subscription, evs []eventstore.Even
 		if !sub.sink.enqueue(sub, e.Position, encode(e, ch)) {
 			return nil // cut off: the client got resync_required
 		}
-		h.delivered.Add(1)
 	}
 	return nil
 }
