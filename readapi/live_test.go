@@ -687,3 +687,16 @@ func TestLiveImportChannels(t *testing.T) {
 		t.Fatalf("B on A's import job: %v", m)
 	}
 }
+
+func TestLiveStreamRefusesMessages(t *testing.T) {
+	e := newLiveEnv(t, liveOptions{})
+	u := e.register(t)
+	c := e.dial(t, 0, "/api/v1/stream", url.Values{"token": {u.token}})
+	c.next(5 * time.Second) // subscribed
+	c.send("list_contacts", "r1", nil)
+	_, err := c.read(5 * time.Second)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseUnsupportedData {
+		t.Fatalf("a message on the stream: %v, want close 1003", err)
+	}
+}

@@ -23,7 +23,8 @@ import (
 // account's channel 404, both before the upgrade. The first message is
 // {"event":"subscribed","channels":[…],"position":N}; then pushes; a
 // connection that falls behind gets resync_required and is closed with
-// 4002; an expired token closes it with 4001.
+// 4002; an expired token closes it with 4001; a message from the client
+// closes it with 1003 (the stream takes none).
 func StreamHandler(d Deps) gin.HandlerFunc {
 	h := &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings}
 	return h.stream
@@ -144,13 +145,4 @@ func (h *wsHandler) listen(wc *wsConn, hub *realtime.Hub, lr liveRequest, filter
 	body, _ := json.Marshal(map[string]any{"event": "error", "error": map[string]string{"code": code, "message": msg}})
 	wc.sink.Send(body)
 	wc.forceClose(WSCloseSubscribeFailed)
-}
-
-// refuseListenOnly answers a message sent on a listen-only stream.
-func (c *wsConn) refuseListenOnly() {
-	body, _ := json.Marshal(map[string]any{"event": "error", "error": map[string]string{"code": "listen_only",
-		"message": "this endpoint only sends updates; send actions on /api/v1/contacts/ws"}})
-	if c.sink != nil {
-		c.sink.Send(body)
-	}
 }

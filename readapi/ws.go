@@ -83,6 +83,8 @@ func wsCloseReason(code int) string {
 		return "subscribe_failed"
 	case websocket.CloseGoingAway:
 		return "server shutting down"
+	case websocket.CloseUnsupportedData:
+		return "listen_only: send actions on /api/v1/contacts/ws"
 	}
 	return ""
 }
@@ -293,8 +295,7 @@ func (c *wsConn) read() (closeCode int) {
 			return 0
 		}
 		if c.listenOnly {
-			c.refuseListenOnly()
-			continue
+			return websocket.CloseUnsupportedData // a listen-only stream takes no messages
 		}
 		select {
 		case c.sem <- struct{}{}: // waits while wsMaxInFlight requests run
