@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -92,26 +93,12 @@ func benchRealtime(ctx context.Context, args []string) error {
 	defer srv.Close()
 	defer func() { cancel(); _ = g.Wait() }()
 
-	// Accounts (registration hashes a password: in parallel).
-	fmt.Fprintf(os.Stderr, "registering %d accounts…\n", *accounts)
-	type acct struct{ id, user, token string }
-	accts := make([]acct, *accounts)
+	// Accounts: registration hashes a password (slow), so the accounts of a
+	// previous run are reused while their tokens are valid.
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	var rg errgroup.Group
-	rg.SetLimit(runtime.GOMAXPROCS(0) * 2)
-	for i := range accts {
-		rg.Go(func() error {
-			s, err := authSvc.Register(ctx, auth.RegisterInput{AccountName: fmt.Sprintf("bench %s %d", run, i), Name: "Bench",
-				Email: fmt.Sprintf("bench-%s-%d@realtime.test", run, i), Password: "bench realtime password"})
-			if err != nil {
-				return err
-			}
-			accts[i] = acct{s.Account.ID, s.User.ID, s.AccessToken}
-			return nil
-		})
-	}
-	if err := rg.Wait(); err != nil {
-		return fmt.Errorf("register: %w", err)
+	accts, err := benchAccounts(ctx, authSvc, filepath.Join(cfg.DataDir, "bench-realtime-accounts.json"), *accounts)
+	if err != nil {
+		return err
 	}
 
 	// Subscribers: a child process (each side needs a socket per subscriber,
@@ -122,7 +109,7 @@ func benchRealtime(ctx context.Context, args []string) error {
 	}
 	tokens := make([]string, len(accts))
 	for i, a := range accts {
-		tokens[i] = a.token
+		tokens[i] = a.Token
 	}
 	plan, err := os.CreateTemp("", "contacts-bench-realtime-*.json")
 	if err != nil {
@@ -169,7 +156,7 @@ func benchRealtime(ctx context.Context, args []string) error {
 			defer wg.Done()
 			for n := range jobs {
 				a := accts[n%*accounts]
-				_, err := cmds.CreateContact(ctx, commands.CreateContact{AccountID: a.id, ActorID: a.user,
+				_, err := cmds.CreateContact(ctx, commands.CreateContact{AccountID: a.ID, ActorID: a.User,
 					Fields: map[string]any{"first_name": "Bench", "last_name": strconv.Itoa(n), "city": "Austin",
 						"email": fmt.Sprintf("c%d-%s@realtime.test", n, run), "title": "Engineer"}})
 				if err != nil {
@@ -238,6 +225,54 @@ func benchRealtime(ctx context.Context, args []string) error {
 	fmt.Printf("RSS of the server process: %s with every subscriber connected, %s peak (the subscribers' process: %s peak)\n",
 		mib(rssConnected), mib(rssPeak), mib(res.PeakRSS))
 	return nil
+}
+
+// benchAccount is an account of the benchmark and a token of its user.
+type benchAccount struct {
+	ID    string `json:"id"`
+	User  string `json:"user"`
+	Token string `json:"token"`
+}
+
+// benchAccounts returns n accounts: those saved in file by an earlier run
+// when their tokens are still valid for at least an hour, else new ones
+// (saved for the next run).
+func benchAccounts(ctx context.Context, authSvc *auth.Service, file string, n int) ([]benchAccount, error) {
+	var saved []benchAccount
+	if b, err := os.ReadFile(file); err == nil && json.Unmarshal(b, &saved) == nil && len(saved) >= n {
+		ok := true
+		for _, a := range saved[:n] {
+			p, err := authSvc.Verify(a.Token)
+			ok = ok && err == nil && p.AccountID == a.ID && time.Until(p.ExpiresAt) > time.Hour
+		}
+		if ok {
+			fmt.Fprintf(os.Stderr, "reusing %d accounts of %s\n", n, file)
+			return saved[:n], nil
+		}
+	}
+	fmt.Fprintf(os.Stderr, "registering %d accounts…\n", n)
+	accts := make([]benchAccount, n)
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	var rg errgroup.Group
+	rg.SetLimit(runtime.GOMAXPROCS(0) * 2)
+	for i := range accts {
+		rg.Go(func() error {
+			s, err := authSvc.Register(ctx, auth.RegisterInput{AccountName: fmt.Sprintf("bench %s %d", run, i), Name: "Bench",
+				Email: fmt.Sprintf("bench-%s-%d@realtime.test", run, i), Password: "bench realtime password"})
+			if err != nil {
+				return err
+			}
+			accts[i] = benchAccount{s.Account.ID, s.User.ID, s.AccessToken}
+			return nil
+		})
+	}
+	if err := rg.Wait(); err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	if b, err := json.Marshal(accts); err == nil {
+		_ = os.WriteFile(file, b, 0o600) // a cache: the next run registers again without it
+	}
+	return accts, nil
 }
 
 // clientPlan is what the subscribers' process is told.
