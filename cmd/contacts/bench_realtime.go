@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,7 @@ func benchRealtime(ctx context.Context, args []string) error {
 	rate := fs.Int("rate", 500, "writes (contact creations) per second")
 	duration := fs.Duration("duration", 30*time.Second, "how long to write")
 	writers := fs.Int("writers", 16, "concurrent writers")
+	cpuProfile := fs.String("cpuprofile", "", "write the server process's CPU profile of the writing phase to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -184,6 +186,17 @@ func benchRealtime(ctx context.Context, args []string) error {
 		}
 	}()
 	defer close(progressDone)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	total := int(float64(*rate) * duration.Seconds())
 	startW := time.Now()
 	interval := time.Second / time.Duration(*rate)
