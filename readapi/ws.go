@@ -244,8 +244,8 @@ func (c *wsConn) serveConn(start func(*wsConn)) {
 		}()
 	}
 	c.closeCode = c.read()
-	if c.closeCode != websocket.CloseGoingAway {
-		c.cancel() // the peer is gone: nobody waits for the running requests
+	if c.closeCode != websocket.CloseGoingAway || c.listenOnly {
+		c.cancel() // the peer is gone (or a stream's replay would only delay the shutdown)
 	}
 	c.requests.Wait()
 	c.cancel()

@@ -146,6 +146,10 @@ func (h *Hub) Run(ctx context.Context) error {
 		}()
 		select { // announcements made from now on are heard
 		case <-listening:
+		case <-time.After(5 * time.Second):
+			// Not listening yet (the database is slow or down): serve
+			// anyway, on the polls, while listen keeps trying.
+			h.log.WarnContext(ctx, "realtime: not listening for commits yet; polling meanwhile")
 		case <-ctx.Done():
 			return nil
 		}
@@ -299,6 +303,9 @@ func (h *Hub) deliver(ctx context.Context, evs []eventstore.Event, upTo eventsto
 				continue // the client has it (resumed from a later place)
 			}
 			if !sub.live {
+				if sub.pick(chans) == "" {
+					continue
+				}
 				if len(sub.pending) >= h.pendLimit {
 					cut = append(cut, sub.sink)
 					continue
