@@ -2,6 +2,7 @@ package readapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -44,11 +45,14 @@ func (s *PG) MatchContacts(ctx context.Context, accountID string, q Query, ids [
 
 // queryFilter is a contacts subscription's filter.
 type queryFilter struct {
-	m ContactMatcher
-	q Query
+	m   ContactMatcher
+	q   Query
+	key string // the filters as canonical JSON
 }
 
-var _ realtime.Filter = queryFilter{}
+var _ realtime.KeyedFilter = queryFilter{}
+
+func (f queryFilter) Key() string { return f.key }
 
 func (f queryFilter) Match(ctx context.Context, accountID string, ids []string) (map[string]bool, error) {
 	return f.m.MatchContacts(ctx, accountID, f.q, ids)
@@ -71,5 +75,9 @@ func (d Deps) liveFilter(data map[string]any) (realtime.Filter, error) {
 	if m == nil {
 		return nil, &realtime.Error{Code: realtime.CodeInvalidFilter, Message: "filters are not available with this read model"}
 	}
-	return queryFilter{m: m, q: q}, nil
+	key, err := json.Marshal(data) // map keys sorted: equal filters, equal keys
+	if err != nil {
+		return nil, err
+	}
+	return queryFilter{m: m, q: q, key: string(key)}, nil
 }

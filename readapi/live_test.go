@@ -552,6 +552,10 @@ func TestLiveFilterUsesTheQueryModel(t *testing.T) {
 	u := e.register(t)
 	c := e.dial(t, 0, "/api/v1/contacts/ws", url.Values{"token": {u.token}})
 	c.subscribe(map[string]any{"channel": "contacts", "filter": map[string]any{"city": "austin"}})
+	same := e.dial(t, 0, "/api/v1/contacts/ws", url.Values{"token": {u.token}}) // shares the evaluation
+	same.subscribe(map[string]any{"channel": "contacts", "filter": map[string]any{"city": "austin"}})
+	other := e.dial(t, 0, "/api/v1/stream", url.Values{"token": {u.token}, "channels": {"contacts"}, "filter": {`{"city":"boston"}`}})
+	other.next(5 * time.Second) // subscribed
 	// A filter is evaluated on the read model when the push goes out: each
 	// step waits for the previous one to be delivered.
 	step := func(f func()) {
@@ -570,13 +574,23 @@ func TestLiveFilterUsesTheQueryModel(t *testing.T) {
 		}
 	})
 	want := []string{"contact.created " + austin, "contact.updated " + boston, "contact.deleted " + austin}
-	for _, w := range want {
-		m := c.next(5 * time.Second)
+	for _, cl := range []*liveClient{c, same} {
+		for _, w := range want {
+			m := cl.next(5 * time.Second)
+			if got := fmt.Sprint(m["event"], " ", m["id"]); got != w {
+				t.Fatalf("got %s, want %s", got, w)
+			}
+		}
+	}
+	// Boston: the creation and the update while in Boston, then (deleted is always told) the Austin deletion.
+	for _, w := range []string{"contact.created " + boston, "contact.updated " + boston, "contact.deleted " + austin} {
+		m := other.next(5 * time.Second)
 		if got := fmt.Sprint(m["event"], " ", m["id"]); got != w {
-			t.Fatalf("got %s, want %s", got, w)
+			t.Fatalf("boston filter: got %s, want %s", got, w)
 		}
 	}
 	c.expectNothing(300 * time.Millisecond)
+	other.expectNothing(100 * time.Millisecond)
 }
 
 func TestLiveTokenExpiryCloses(t *testing.T) {

@@ -39,6 +39,13 @@ type Filter interface {
 	Match(ctx context.Context, accountID string, ids []string) (map[string]bool, error)
 }
 
+// KeyedFilter is a Filter that names what it selects: subscriptions of one
+// account whose filters have the same key share one evaluation per batch.
+type KeyedFilter interface {
+	Filter
+	Key() string
+}
+
 // Options configure a Hub.
 type Options struct {
 	Source        Source
@@ -270,15 +277,31 @@ func (h *Hub) deliver(ctx context.Context, evs []eventstore.Event, upTo eventsto
 		}
 	}
 	h.mu.Unlock()
+	// One query per distinct filter and account (many UIs watch the same view).
 	matches := make(map[*Subscription]map[string]bool, len(filtered))
+	type shared struct {
+		m   map[string]bool
+		err error
+	}
+	byKey := map[[2]string]shared{}
 	for _, sub := range filtered {
-		m, err := h.match(ctx, sub, evs)
-		if err != nil {
-			h.log.ErrorContext(ctx, "realtime: evaluating a subscription filter", "err", err)
+		k, keyed := sub.filter.(KeyedFilter)
+		var r shared
+		if keyed {
+			r, keyed = byKey[[2]string{sub.account, k.Key()}]
+		}
+		if !keyed {
+			r.m, r.err = h.match(ctx, sub, evs)
+			if k != nil {
+				byKey[[2]string{sub.account, k.Key()}] = r
+			}
+		}
+		if r.err != nil {
+			h.log.ErrorContext(ctx, "realtime: evaluating a subscription filter", "err", r.err)
 			sub.sink.cutOff("filter_failed", "the subscription's filter could not be evaluated")
 			continue
 		}
-		matches[sub] = m
+		matches[sub] = r.m
 	}
 
 	h.mu.Lock()
