@@ -18,6 +18,7 @@ import (
 	"contacts/commands"
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
+	"contacts/readapi/realtime"
 )
 
 // Deps is what the read API's transports (REST and WebSocket) need.
@@ -51,6 +52,11 @@ type Deps struct {
 	// closes with 1001 (going away). Close it from http.Server's
 	// RegisterOnShutdown: Shutdown does not wait for hijacked connections.
 	Closing <-chan struct{}
+	// Realtime, when set, serves live updates: the subscribe/unsubscribe
+	// actions and WS /api/v1/stream. Matcher evaluates contacts filters
+	// (default: Service, when it can).
+	Realtime *realtime.Hub
+	Matcher  ContactMatcher
 }
 
 func (d Deps) logger() *slog.Logger {
@@ -61,9 +67,8 @@ func (d Deps) logger() *slog.Logger {
 }
 
 // WebSocket limits. A message is one request; 1 MiB holds any query and a
-// create_contact. (upload_contacts_csv carries its file base64-encoded in
-// the message: files larger than about 750 KiB need a larger limit, to be
-// raised for that action when the import feature lands.)
+// create_contact. upload_contacts_csv carries its file base64-encoded in the
+// message: its limit is readLimit's.
 const (
 	wsMaxMessage  = 1 << 20 // bytes; larger messages close the connection with 1009
 	wsMaxInFlight = 16      // requests of one connection running at once; more wait
@@ -85,6 +90,37 @@ func (d Deps) readLimit() int64 {
 	}
 	n := min(d.MaxUploadBytes, wsMaxUpload)
 	return max(wsMaxMessage, (n+2)/3*4+64<<10)
+}
+
+// Close codes of the server (4000-4999: application codes).
+const (
+	// WSCloseTokenExpired: the access token expired; reconnect with a new one
+	// (and from_position to miss nothing).
+	WSCloseTokenExpired = 4001
+	// WSCloseResyncRequired: a listen-only stream fell behind; the last
+	// message was resync_required with the position to reconnect from.
+	WSCloseResyncRequired = 4002
+	// WSCloseSubscribeFailed: a listen-only stream could not subscribe (the
+	// last message says why).
+	WSCloseSubscribeFailed = 4003
+)
+
+func wsCloseReason(code int) string {
+	switch code {
+	case WSCloseTokenExpired:
+		return "token_expired"
+	case WSCloseResyncRequired:
+		return "resync_required"
+	case WSCloseSubscribeFailed:
+		return "subscribe_failed"
+	case websocket.CloseGoingAway:
+		return "server shutting down"
+	case websocket.CloseUnsupportedData:
+		return "listen_only: send actions on /api/v1/contacts/ws"
+	case websocket.ClosePolicyViolation:
+		return "unauthorized"
+	}
+	return ""
 }
 
 // wsTimings are the keep-alive settings (variables so tests can shorten them).
@@ -123,6 +159,17 @@ var wsUpgrader = websocket.Upgrader{
 	},
 }
 
+// wsStreamUpgrader upgrades listen-only streams, which may number tens of
+// thousands per instance: a small read buffer (clients send only control
+// frames) and write buffers borrowed from a pool only while writing.
+var wsStreamUpgrader = websocket.Upgrader{
+	ReadBufferSize:  1024,
+	WriteBufferSize: 4096,
+	WriteBufferPool: &sync.Pool{},
+	CheckOrigin:     wsUpgrader.CheckOrigin,
+	Error:           wsUpgrader.Error,
+}
+
 func wsHTTPError(w http.ResponseWriter, status int, code, message string) {
 	body, _ := json.Marshal(map[string]any{"error": apierr.Problem{Code: code, Message: message}})
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -159,7 +206,17 @@ func (h *wsHandler) serve(c *gin.Context) {
 			"a valid access token is required (?token=<jwt> or Authorization: Bearer <jwt>)")
 		return
 	}
-	conn, err := wsUpgrader.Upgrade(c.Writer, c.Request, nil)
+	h.upgrade(c, p, false, nil)
+}
+
+// upgrade turns the request into a connection and serves it until it ends;
+// start, when set, runs once the writer is running.
+func (h *wsHandler) upgrade(c *gin.Context, p auth.Principal, listenOnly bool, start func(*wsConn)) {
+	up := &wsUpgrader
+	if listenOnly {
+		up = &wsStreamUpgrader
+	}
+	conn, err := up.Upgrade(c.Writer, c.Request, nil)
 	if err != nil {
 		c.Abort() // the upgrader has answered (JSON error)
 		return
@@ -167,11 +224,15 @@ func (h *wsHandler) serve(c *gin.Context) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request.Context()))
 	wc := &wsConn{
 		h: h, conn: conn, principal: p, checkedAt: time.Now(), ctx: ctx, cancel: cancel,
-		out:  make(chan []byte, wsMaxInFlight),
-		sem:  make(chan struct{}, wsMaxInFlight),
-		stop: make(chan struct{}),
+		out:        make(chan []byte, wsMaxInFlight),
+		sem:        make(chan struct{}, wsMaxInFlight),
+		stop:       make(chan struct{}),
+		listenOnly: listenOnly,
 	}
-	wc.serveConn()
+	if h.deps.Realtime != nil {
+		wc.sink = h.deps.Realtime.NewSink()
+	}
+	wc.serveConn(start)
 }
 
 // wsConn is one connection: a reader (the handler's goroutine) that starts
@@ -191,23 +252,20 @@ type wsConn struct {
 	stop      chan struct{} // closed: the writer sends closeCode and ends
 	closeCode int
 	requests  sync.WaitGroup
-	closing   atomic.Bool // the server is shutting down
+	closing   atomic.Bool  // the server is shutting down
+	forced    atomic.Int32 // a close code the server decided on (token expired, subscription failed)
+
+	sink       *realtime.Sink // live updates (nil: not enabled)
+	listenOnly bool           // WS /api/v1/stream: no requests; closes after resync_required
 }
 
-// watchClosing interrupts the reader when the server shuts down.
-func (c *wsConn) watchClosing() {
-	if c.h.deps.Closing == nil {
-		return
-	}
-	select {
-	case <-c.h.deps.Closing:
-		c.closing.Store(true)
-		_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
-	case <-c.ctx.Done():
-	}
+// forceClose ends the connection with code (after what is queued).
+func (c *wsConn) forceClose(code int) {
+	c.forced.CompareAndSwap(0, int32(code))
+	_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
 }
 
-func (c *wsConn) serveConn() {
+func (c *wsConn) serveConn(start func(*wsConn)) {
 	t := c.h.timings
 	c.conn.SetReadLimit(c.h.deps.readLimit())
 	c.conn.SetPongHandler(func(string) error {
@@ -218,15 +276,27 @@ func (c *wsConn) serveConn() {
 		defer close(writerDone)
 		c.writer()
 	}()
-	go c.watchClosing()
+	if start != nil {
+		c.requests.Add(1)
+		go func() {
+			defer c.requests.Done()
+			start(c)
+		}()
+	}
 	c.closeCode = c.read()
-	if c.closeCode != websocket.CloseGoingAway && c.closeCode != websocket.ClosePolicyViolation {
-		c.cancel() // the peer is gone: nobody waits for the running requests
+	if (c.closeCode != websocket.CloseGoingAway && c.closeCode != websocket.ClosePolicyViolation) || c.listenOnly {
+		// The peer is gone: nobody waits for the running requests (or a
+		// stream's replay would only delay the close). Going away or no
+		// longer authorized, the running requests are answered first.
+		c.cancel()
 	}
 	c.requests.Wait()
 	c.cancel()
 	close(c.stop)
 	<-writerDone
+	if c.sink != nil {
+		c.sink.Close()
+	}
 	_ = c.conn.Close()
 }
 
@@ -250,12 +320,18 @@ func (c *wsConn) read() (closeCode int) {
 		if c.denied.Load() {
 			return websocket.ClosePolicyViolation
 		}
+		if code := c.forced.Load(); code != 0 {
+			return int(code)
+		}
 		_, msg, err := c.conn.ReadMessage()
 		if c.closing.Load() {
 			return websocket.CloseGoingAway
 		}
 		if c.denied.Load() {
 			return websocket.ClosePolicyViolation
+		}
+		if code := c.forced.Load(); code != 0 {
+			return int(code)
 		}
 		if err != nil {
 			// A close frame from the client is answered by gorilla's close
@@ -266,6 +342,9 @@ func (c *wsConn) read() (closeCode int) {
 				c.h.log.DebugContext(c.ctx, "websocket read ended", "err", err)
 			}
 			return 0
+		}
+		if c.listenOnly {
+			return websocket.CloseUnsupportedData // a listen-only stream takes no messages
 		}
 		if len(msg) > wsMaxMessage && !wsIsUpload(msg) {
 			return websocket.CloseMessageTooBig // as gorilla does past the read limit
@@ -325,8 +404,58 @@ func (c *wsConn) writer() {
 		c.cancel()
 		_ = c.conn.Close() // unblocks the reader
 	}
+	var sinkReady <-chan struct{}
+	if c.sink != nil {
+		sinkReady = c.sink.Ready()
+	}
+	// The writer also watches the server's shutdown and the token's expiry
+	// (no goroutine of their own: a connection costs two goroutines).
+	closing := c.h.deps.Closing
+	var expiry <-chan time.Time
+	c.mu.Lock()
+	expires := c.principal.Expires // an access token's, or an API key's expires_at; zero: none
+	c.mu.Unlock()
+	if !expires.IsZero() {
+		tm := time.NewTimer(time.Until(expires))
+		defer tm.Stop()
+		expiry = tm.C
+	}
 	for {
 		select {
+		case <-closing:
+			closing = nil
+			c.closing.Store(true)
+			_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
+		case <-expiry:
+			expiry = nil
+			c.forceClose(WSCloseTokenExpired)
+		case <-sinkReady:
+			// Pushes go only to a principal that may still read: rechecked
+			// (Deps.Recheck) at most every RecheckEvery, as actions are. A
+			// revoked session or key, or a removed member, is closed with
+			// 1008 and gets nothing more.
+			if !c.mayPush() {
+				c.sink.Take()
+				continue
+			}
+			// A cut-off listen-only stream writes what is queued (ending
+			// with resync_required), then closes.
+			cut := c.listenOnly && c.sink.WasCut()
+			for _, body := range c.sink.Take() {
+				_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
+				if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
+					fail(err)
+					c.discard()
+					return
+				}
+			}
+			if cut { // (a cut while writing signals Ready again: written on the next turn)
+				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(WSCloseResyncRequired,
+					wsCloseReason(WSCloseResyncRequired)), time.Now().Add(t.writeWait))
+				fail(errors.New("resync required"))
+				c.discard()
+				return
+			}
 		case body := <-c.out:
 			_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
 			if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
@@ -341,13 +470,36 @@ func (c *wsConn) writer() {
 				return
 			}
 		case <-c.stop:
+			if c.sink != nil && c.closeCode != 0 && !c.denied.Load() { // what is queued goes before the close frame
+				for _, body := range c.sink.Take() {
+					_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
+					if c.conn.WriteMessage(websocket.TextMessage, body) != nil {
+						break
+					}
+				}
+			}
 			if c.closeCode != 0 {
-				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, ""),
+				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, wsCloseReason(c.closeCode)),
 					time.Now().Add(t.writeWait))
 			}
 			return
 		}
 	}
+}
+
+// mayPush tells whether live updates may still be written: the principal
+// is rechecked like before an action. A failed check (database down) keeps
+// the connection: it is logged and tried again on the next push.
+func (c *wsConn) mayPush() bool {
+	if c.denied.Load() {
+		return false
+	}
+	_, ok, err := c.currentPrincipal()
+	if err != nil {
+		c.h.log.WarnContext(c.ctx, "websocket: rechecking the principal before a push", "err", err)
+		return true
+	}
+	return ok
 }
 
 // currentPrincipal returns who the connection acts as, rechecked when the

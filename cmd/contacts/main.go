@@ -28,6 +28,7 @@ Usage:
   contacts seed --contacts N  generate an account with N realistic contacts (benchmarks, demos)
   contacts bench read --email E --password P   p50/p99 of each read query class
   contacts bench import [--rows N] [--bulk N]  CSV import until queryable, and bulk upsert timings
+  contacts bench realtime [--subscribers N --accounts A --rate W --duration D]   live-update push latency and memory
   contacts export --account-id ID [--query JSON] [--columns a,b] [--output FILE]
                              stream the account's contacts (filtered) as CSV
   contacts version           print the version

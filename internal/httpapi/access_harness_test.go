@@ -25,6 +25,7 @@ import (
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
+	"contacts/readapi/realtime"
 )
 
 const accessWriteKey = "access-test-write-key"
@@ -49,6 +50,15 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 	secret := []byte("test-secret-test-secret-test-secret!")
 	authSvc := auth.New(pool, secret, time.Hour)
 	imp := imports.New(pool, commands.New(store), imports.Config{Dir: t.TempDir(), MaxFileBytes: 256 << 10}, nil)
+	hub := realtime.NewHub(realtime.Options{Source: store, Announcements: store,
+		Reached: func(ctx context.Context) (eventstore.Cursor, error) { return store.Reached(ctx, projections.Names) }})
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		_ = hub.Run(hubCtx)
+	}()
+	t.Cleanup(func() { stopHub(); <-hubDone })
 	d := httpapi.Deps{
 		Commands:     commands.New(store),
 		Auth:         authSvc,
@@ -58,7 +68,7 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
 		Read: &readapi.Deps{Service: readapi.NewPG(pool), Lists: readapi.NewPGLists(pool), WriteKey: accessWriteKey,
-			Imports: imp, MaxUploadBytes: 256 << 10},
+			Imports: imp, MaxUploadBytes: 256 << 10, Realtime: hub},
 		Imports:          imp,
 		ImportMaxBytes:   256 << 10,
 		BulkMaxBodyBytes: 1 << 20,
@@ -116,7 +126,11 @@ type wsClient struct {
 // response.
 func (e *fullEnv) dialWS(t *testing.T, path, token string, headers ...string) (*wsClient, response) {
 	t.Helper()
-	u := "ws" + strings.TrimPrefix(e.url, "http") + path + "?token=" + url.QueryEscape(token)
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	u := "ws" + strings.TrimPrefix(e.url, "http") + path + sep + "token=" + url.QueryEscape(token)
 	h := http.Header{}
 	for i := 0; i+1 < len(headers); i += 2 {
 		h.Set(headers[i], headers[i+1])

@@ -79,6 +79,7 @@ var isolationRoutes = map[string]routeClass{
 	"GET /api/v1/accounts":                   {kind: routeSelf},
 	"POST /api/v1/accounts":                  {kind: routeSelf, body: bodyOf(map[string]any{"name": "B's second"})},
 	"GET /api/v1/contacts/ws":                {kind: routeWebsocket},
+	"GET /api/v1/stream":                     {kind: routeWebsocket},
 
 	// CSV import jobs, bulk upsert, export.
 	"POST /api/v1/contacts/import": {kind: routeTenant, want: []int{http.StatusAccepted}, headers: []string{"Content-Type", "text/csv"},
@@ -190,6 +191,10 @@ var isolationActions = map[string]struct {
 	}},
 	"get_import_status": {data: func(v *victim) map[string]any { return map[string]any{"job_id": v.importJob} }, code: "not_found"},
 	"get_import_errors": {data: func(v *victim) map[string]any { return map[string]any{"job_id": v.importJob} }, code: "not_found"},
+	"subscribe": {data: func(v *victim) map[string]any {
+		return map[string]any{"channels": []string{"contact:" + v.contact, "group:" + v.group, "import:" + v.importJob}}
+	}, code: "not_found"},
+	"unsubscribe": {data: func(v *victim) map[string]any { return map[string]any{"channel": "contact:" + v.contact} }, code: "not_subscribed"},
 }
 
 func init() {
@@ -449,6 +454,14 @@ func TestCrossTenantIsolation(t *testing.T) {
 					if isTwin {
 						if _, r := e.dialWS(t, filled, attacker.token); r.status != http.StatusNotFound {
 							t.Errorf("%s with A's account in the path: handshake %d, want 404: %s", route, r.status, r.body)
+						}
+					}
+					if path == "/api/v1/stream" && !isTwin {
+						// B's own stream, on channels of A's records.
+						for _, ch := range []string{"contact:" + v.contact, "group:" + v.group, "import:" + v.importJob} {
+							if _, r := e.dialWS(t, filled+"?channels="+ch, attacker.token); r.status != http.StatusNotFound {
+								t.Errorf("%s on A's channel %s: handshake %d, want 404: %s", route, ch, r.status, r.body)
+							}
 						}
 					}
 					checked++

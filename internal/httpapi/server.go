@@ -152,6 +152,10 @@ func NewRouter(d Deps) http.Handler {
 		ws := readapi.WebSocketHandler(*read)
 		v1.GET("/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromHeader, ws)
 		v1.GET("/accounts/:account_id/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromPath, ws)
+		// Live updates, listen-only; the stream itself needs read_contacts.
+		live := readapi.StreamHandler(*read)
+		v1.GET("/stream", a.authenticateWS, a.rateLimit, a.accountFromHeader, live)
+		v1.GET("/accounts/:account_id/stream", a.authenticateWS, a.rateLimit, a.accountFromPath, live)
 	}
 	return r
 }
