@@ -17,6 +17,7 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/httpapi"
 	"contacts/internal/imports"
+	"contacts/readapi"
 )
 
 func newImportEnv(t *testing.T) (*env, *imports.Service) {
@@ -244,5 +245,67 @@ func TestBulkUpsertIdempotencyKey(t *testing.T) {
 		want(http.StatusOK)
 	if again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(first.body) {
 		t.Fatalf("retry: %s %s", again.header, again.body)
+	}
+}
+
+// TestImportAndBulkWithAPIKey: an API key (no user) imports and bulk-upserts;
+// every event records the key as its actor, and the job its creator.
+func TestImportAndBulkWithAPIKey(t *testing.T) {
+	var svc *imports.Service
+	e := newEnvWith(t, func(pool *pgxpool.Pool, d *httpapi.Deps) {
+		svc = imports.New(pool, commands.New(eventstore.New(pool)), imports.Config{Dir: t.TempDir(), MaxFileBytes: 256 << 10}, nil)
+		d.Imports, d.ImportMaxBytes, d.Export = svc, 256<<10, readapi.NewPG(pool)
+	})
+	admin := e.register(t)
+	k := admin.do("POST", "/api/v1/api_keys", map[string]any{"name": "sync", "scopes": []string{"read_contacts", "write_contacts"}}).
+		want(http.StatusCreated).obj()
+	key := &client{e: e, token: str(k["key"])}
+	actor := "key:" + str(k["id"])
+	job := key.do("POST", "/api/v1/contacts/import", "name,email\nAda Lovelace,ada@key.test\n", "Content-Type", "text/csv").
+		want(http.StatusAccepted).obj()
+	runJobs(t, svc)
+	if st := key.do("GET", "/api/v1/contacts/import/"+str(job["job_id"]), nil).want(http.StatusOK).obj(); st["status"] != "completed" || st["success_count"] != 1.0 {
+		t.Fatalf("job: %v", st)
+	}
+	key.do("POST", "/api/v1/contacts/bulk", map[string]any{"contacts": []map[string]any{{"name": "Grace", "phone": "+14155550177"}}}).
+		want(http.StatusOK)
+	readOnly := admin.do("POST", "/api/v1/api_keys", map[string]any{"name": "ro", "scopes": []string{"read_contacts"}}).
+		want(http.StatusCreated).obj()
+	ro := &client{e: e, token: str(readOnly["key"])}
+	ro.do("POST", "/api/v1/contacts/bulk", map[string]any{"contacts": []map[string]any{{"name": "X", "phone": "+14155550178"}}}).
+		want(http.StatusForbidden)
+	ro.do("POST", "/api/v1/contacts/import", "name\nX\n", "Content-Type", "text/csv").want(http.StatusForbidden)
+	// Export is a read (the read model is not projected here: the header only).
+	if r := ro.do("POST", "/api/v1/contacts/export", map[string]any{}).want(http.StatusOK); !strings.HasPrefix(string(r.body), "uuid,") {
+		t.Fatalf("read-only export: %s", r.body)
+	}
+
+	rows, err := e.pool.Query(context.Background(), `SELECT DISTINCT stream_type, coalesce(metadata->>'actor', ''), coalesce(metadata->>'actor_type', '')
+		FROM events WHERE account_id = $1 AND stream_type IN ('contact', 'import_job', 'group')`, admin.accountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	streams := map[string]bool{}
+	for rows.Next() {
+		var st, a, at string
+		if err := rows.Scan(&st, &a, &at); err != nil {
+			t.Fatal(err)
+		}
+		streams[st] = true
+		if a != actor || at != "api_key" {
+			t.Errorf("%s event by %q (%q), want %s (api_key)", st, a, at, actor)
+		}
+	}
+	if !streams["contact"] || !streams["import_job"] {
+		t.Fatalf("no import or contact events: %v", streams)
+	}
+	var createdBy string
+	if err := e.pool.QueryRow(context.Background(), `SELECT data->>'created_by' FROM events WHERE stream_id = $1 AND stream_version = 1`,
+		str(job["job_id"])).Scan(&createdBy); err != nil {
+		t.Fatal(err)
+	}
+	if createdBy != actor {
+		t.Fatalf("job created_by %q, want %s", createdBy, actor)
 	}
 }
