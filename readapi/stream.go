@@ -24,12 +24,12 @@ import (
 // {"event":"subscribed","channels":[…],"position":N}; then pushes; a
 // connection that falls behind gets resync_required and is closed with
 // 4002; an expired token (or API key) closes it with 4001; a revoked
-// session or key, or a removed member, closes it with 1008 (rechecked
-// before pushes, as Deps.Recheck does for actions); a message from the
+// session or key, or a removed member, closes it with 1008 (Deps.Recheck,
+// run when a push finds the last check stale); a message from the
 // client closes it with 1003 (the stream takes none). API keys need the
 // read_contacts scope.
 func StreamHandler(d Deps) gin.HandlerFunc {
-	h := &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings}
+	h := &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings, rechecks: make(chan struct{}, wsPushRechecks)}
 	return h.stream
 }
 

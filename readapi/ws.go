@@ -138,15 +138,19 @@ var wsDefaultTimings = wsTimings{pingEvery: 25 * time.Second, pongWait: 60 * tim
 // without the REST authentication middleware; a missing or invalid token
 // is a 401 with the API's JSON error body and no upgrade.
 func WebSocketHandler(d Deps) gin.HandlerFunc {
-	h := &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings}
+	h := &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings, rechecks: make(chan struct{}, wsPushRechecks)}
 	return h.serve
 }
 
 type wsHandler struct {
-	deps    Deps
-	log     *slog.Logger
-	timings wsTimings
+	deps     Deps
+	log      *slog.Logger
+	timings  wsTimings
+	rechecks chan struct{} // the push rechecks running (at most wsPushRechecks)
 }
+
+// wsPushRechecks bounds the rechecks before pushes running at once.
+const wsPushRechecks = 4
 
 var wsUpgrader = websocket.Upgrader{
 	ReadBufferSize:  4096,
@@ -239,21 +243,22 @@ func (h *wsHandler) upgrade(c *gin.Context, p auth.Principal, listenOnly bool, s
 // a goroutine per request, at most wsMaxInFlight at once, and one writer
 // goroutine that owns every write (gorilla allows a single writer).
 type wsConn struct {
-	h         *wsHandler
-	conn      *websocket.Conn
-	mu        sync.Mutex // guards principal and checkedAt
-	principal auth.Principal
-	checkedAt time.Time
-	denied    atomic.Bool     // the principal may no longer act: close with 1008
-	ctx       context.Context // cancelled when the connection ends: every request's context
-	cancel    context.CancelFunc
-	out       chan []byte   // answers to write
-	sem       chan struct{} // in-flight requests
-	stop      chan struct{} // closed: the writer sends closeCode and ends
-	closeCode int
-	requests  sync.WaitGroup
-	closing   atomic.Bool  // the server is shutting down
-	forced    atomic.Int32 // a close code the server decided on (token expired, subscription failed)
+	h          *wsHandler
+	conn       *websocket.Conn
+	mu         sync.Mutex // guards principal and checkedAt
+	principal  auth.Principal
+	checkedAt  time.Time
+	denied     atomic.Bool     // the principal may no longer act: close with 1008
+	rechecking atomic.Bool     // a recheck started by a push runs
+	ctx        context.Context // cancelled when the connection ends: every request's context
+	cancel     context.CancelFunc
+	out        chan []byte   // answers to write
+	sem        chan struct{} // in-flight requests
+	stop       chan struct{} // closed: the writer sends closeCode and ends
+	closeCode  int
+	requests   sync.WaitGroup
+	closing    atomic.Bool  // the server is shutting down
+	forced     atomic.Int32 // a close code the server decided on (token expired, subscription failed)
 
 	sink       *realtime.Sink // live updates (nil: not enabled)
 	listenOnly bool           // WS /api/v1/stream: no requests; closes after resync_required
@@ -420,6 +425,36 @@ func (c *wsConn) writer() {
 		defer tm.Stop()
 		expiry = tm.C
 	}
+	// push writes the queued live updates; false: the writer ends.
+	push := func() bool {
+		// Pushes go only to a principal that may still read: rechecked
+		// (Deps.Recheck) at most every RecheckEvery, as actions are. A
+		// revoked session or key, or a removed member, is closed with 1008
+		// and gets nothing more.
+		if !c.mayPush() {
+			c.sink.Take()
+			return true
+		}
+		// A cut-off listen-only stream writes what is queued (ending with
+		// resync_required), then closes.
+		cut := c.listenOnly && c.sink.WasCut()
+		for _, body := range c.sink.Take() {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
+			if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
+				fail(err)
+				c.discard()
+				return false
+			}
+		}
+		if cut { // (a cut while writing signals Ready again: written on the next turn)
+			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(WSCloseResyncRequired,
+				wsCloseReason(WSCloseResyncRequired)), time.Now().Add(t.writeWait))
+			fail(errors.New("resync required"))
+			c.discard()
+			return false
+		}
+		return true
+	}
 	for {
 		select {
 		case <-closing:
@@ -430,30 +465,7 @@ func (c *wsConn) writer() {
 			expiry = nil
 			c.forceClose(WSCloseTokenExpired)
 		case <-sinkReady:
-			// Pushes go only to a principal that may still read: rechecked
-			// (Deps.Recheck) at most every RecheckEvery, as actions are. A
-			// revoked session or key, or a removed member, is closed with
-			// 1008 and gets nothing more.
-			if !c.mayPush() {
-				c.sink.Take()
-				continue
-			}
-			// A cut-off listen-only stream writes what is queued (ending
-			// with resync_required), then closes.
-			cut := c.listenOnly && c.sink.WasCut()
-			for _, body := range c.sink.Take() {
-				_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
-				if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
-					fail(err)
-					c.discard()
-					return
-				}
-			}
-			if cut { // (a cut while writing signals Ready again: written on the next turn)
-				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(WSCloseResyncRequired,
-					wsCloseReason(WSCloseResyncRequired)), time.Now().Add(t.writeWait))
-				fail(errors.New("resync required"))
-				c.discard()
+			if !push() {
 				return
 			}
 		case body := <-c.out:
@@ -487,19 +499,56 @@ func (c *wsConn) writer() {
 	}
 }
 
-// mayPush tells whether live updates may still be written: the principal
-// is rechecked like before an action. A failed check (database down) keeps
-// the connection: it is logged and tried again on the next push.
+// mayPush tells whether live updates may still be written. When the last
+// check is older than RecheckEvery, the principal is rechecked off the
+// writer: a database round trip per connection must neither hold its
+// pushes nor, for thousands of streams at once, the server's. Until the
+// check answers, pushes go on (authorization is at most RecheckEvery plus
+// one check stale, as for actions); once it says no, nothing more is
+// written and the reader closes with 1008. A failed check (database down)
+// counts as a check: logged, tried again after RecheckEvery. At most
+// wsPushRechecks run at once per handler (thousands of streams falling due
+// together must not take the pool from the projector and the hub); a push
+// that finds them busy goes out and the next one tries again.
 func (c *wsConn) mayPush() bool {
 	if c.denied.Load() {
 		return false
 	}
-	_, ok, err := c.currentPrincipal()
-	if err != nil {
-		c.h.log.WarnContext(c.ctx, "websocket: rechecking the principal before a push", "err", err)
+	if c.h.deps.Recheck == nil || c.rechecking.Load() {
 		return true
 	}
-	return ok
+	every := c.h.deps.RecheckEvery
+	if every <= 0 {
+		every = wsRecheckEvery
+	}
+	c.mu.Lock()
+	due := time.Since(c.checkedAt) >= every
+	c.mu.Unlock()
+	if !due {
+		return true
+	}
+	select {
+	case c.h.rechecks <- struct{}{}:
+	default: // as many rechecks run as the database should take: the next push tries again
+		return true
+	}
+	if !c.rechecking.CompareAndSwap(false, true) {
+		<-c.h.rechecks
+		return true
+	}
+	go func() {
+		defer func() { <-c.h.rechecks }()
+		defer c.rechecking.Store(false)
+		if _, _, err := c.currentPrincipal(); err != nil {
+			if c.ctx.Err() == nil {
+				c.h.log.WarnContext(c.ctx, "websocket: rechecking the principal before a push", "err", err)
+			}
+			c.mu.Lock()
+			c.checkedAt = time.Now()
+			c.mu.Unlock()
+		}
+	}()
+	return true
 }
 
 // currentPrincipal returns who the connection acts as, rechecked when the
