@@ -24,6 +24,9 @@ type EventStore interface {
 	LookupClaim(ctx context.Context, accountID, kind, value string) (string, bool, error)
 	StreamsMentioning(ctx context.Context, accountID string, eventTypes []string, field, value string) ([]string, error)
 	ExistingStreams(ctx context.Context, accountID, streamType string, ids []string) (map[string]bool, error)
+	// For bulk writes (imports, bulk upsert): set-wise claim lookups and stream reads.
+	LookupClaims(ctx context.Context, accountID, kind string, values []string) (map[string]string, error)
+	ReadStreams(ctx context.Context, streamIDs []string) (map[string][]eventstore.Event, error)
 }
 
 var _ EventStore = (*eventstore.Store)(nil)

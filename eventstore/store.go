@@ -337,8 +337,10 @@ func (s *Store) ReadStream(ctx context.Context, accountID, streamID string, afte
 // ReadStreams returns the events of several streams (any account: this is
 // for system readers such as projections), keyed by stream id, oldest first.
 func (s *Store) ReadStreams(ctx context.Context, streamIDs []string) (map[string][]Event, error) {
+	// QueryExecModeExec: planned for these ids every time (a cached generic
+	// plan for "= ANY(array)" may scan the table; see LookupClaims).
 	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
-		WHERE stream_id = ANY($1::uuid[]) ORDER BY stream_id, stream_version`, streamIDs)
+		WHERE stream_id = ANY($1::uuid[]) ORDER BY stream_id, stream_version`, pgx.QueryExecModeExec, streamIDs)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: read streams: %w", err)
 	}

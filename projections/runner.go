@@ -31,6 +31,11 @@ type Runner struct {
 	Poll      time.Duration // idle wait between reads, default 10ms
 	SaveEvery time.Duration // checkpoint interval, default 200ms
 	Logger    *slog.Logger
+	// Committed, when set, is called after every batch that all handlers
+	// have written, with the place every read model now reflects: live
+	// updates are pushed from there (read-your-writes). Its failure is the
+	// callee's to log: the read models have their batch either way.
+	Committed func(ctx context.Context, upTo eventstore.Cursor)
 }
 
 // after reports whether a is later than b in tail order.
@@ -88,6 +93,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if err == nil && n > 0 && r.Committed != nil {
+			r.Committed(ctx, slowest(cursors))
+		}
 		if err == nil && time.Since(lastSave) >= saveEvery {
 			err = save(ctx)
 		}
@@ -112,12 +120,7 @@ func (r *Runner) Run(ctx context.Context) error {
 // step reads one batch from the slowest handler's place and gives each
 // handler the events past its own place. It returns how many events it read.
 func (r *Runner) step(ctx context.Context, cursors []eventstore.Cursor, batchSize int) (int, error) {
-	from := cursors[0]
-	for _, c := range cursors[1:] {
-		if after(from, c) {
-			from = c
-		}
-	}
+	from := slowest(cursors)
 	batch, err := r.Source.ReadAll(ctx, from, batchSize)
 	if err != nil || len(batch) == 0 {
 		return 0, err
@@ -137,4 +140,15 @@ func (r *Runner) step(ctx context.Context, cursors []eventstore.Cursor, batchSiz
 		cursors[i] = last
 	}
 	return len(batch), nil
+}
+
+// slowest is the earliest of cursors in tail order.
+func slowest(cursors []eventstore.Cursor) eventstore.Cursor {
+	from := cursors[0]
+	for _, c := range cursors[1:] {
+		if after(from, c) {
+			from = c
+		}
+	}
+	return from
 }

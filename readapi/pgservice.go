@@ -564,28 +564,8 @@ type contactRow struct {
 // limit < 0) in the ordering, after/before the cursor, with the document
 // when withDoc. Backward pages come back in the ordering too.
 func (s *PG) selectContacts(ctx context.Context, accountID string, q Query, limit int, withDoc bool) ([]contactRow, error) {
-	keys := q.order()
-	a := &sqlArgs{}
-	w := where(a, accountID, q)
-	backward := q.cursor != nil && q.cursor.Backward
-	if q.cursor != nil {
-		w += " AND " + keysetSQL(a, keys, q.cursor)
-	}
-	cols := []string{"c.uuid::text"}
-	if withDoc {
-		cols = append(cols, "c.doc")
-	}
-	for _, k := range keys {
-		cols = append(cols, orderings[k.Field].expr)
-	}
-	sql := "SELECT " + strings.Join(cols, ", ") + " FROM rm_contacts c WHERE " + w + " ORDER BY " + orderSQL(keys, backward)
-	if limit >= 0 {
-		sql += " LIMIT " + a.add(limit, "bigint")
-	}
-	if q.offset > 0 && q.cursor == nil {
-		sql += " OFFSET " + a.add(q.offset, "bigint")
-	}
-	rows, err := s.pool.Query(ctx, sql, append([]any{execMode}, a.args...)...)
+	sql, args, keys, backward := contactsSQL(accountID, q, limit, withDoc)
+	rows, err := s.pool.Query(ctx, sql, append([]any{execMode}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("readapi: list contacts: %w", err)
 	}
@@ -619,6 +599,33 @@ func (s *PG) selectContacts(ctx context.Context, accountID string, q Query, limi
 		}
 	}
 	return out, nil
+}
+
+// contactsSQL is the statement of selectContacts: uuid, doc (withDoc), the
+// ordering values; limit < 0 is no limit.
+func contactsSQL(accountID string, q Query, limit int, withDoc bool) (sql string, args []any, keys []orderKey, backward bool) {
+	keys = q.order()
+	a := &sqlArgs{}
+	w := where(a, accountID, q)
+	backward = q.cursor != nil && q.cursor.Backward
+	if q.cursor != nil {
+		w += " AND " + keysetSQL(a, keys, q.cursor)
+	}
+	cols := []string{"c.uuid::text"}
+	if withDoc {
+		cols = append(cols, "c.doc")
+	}
+	for _, k := range keys {
+		cols = append(cols, orderings[k.Field].expr)
+	}
+	sql = "SELECT " + strings.Join(cols, ", ") + " FROM rm_contacts c WHERE " + w + " ORDER BY " + orderSQL(keys, backward)
+	if limit >= 0 {
+		sql += " LIMIT " + a.add(limit, "bigint")
+	}
+	if q.offset > 0 && q.cursor == nil {
+		sql += " OFFSET " + a.add(q.offset, "bigint")
+	}
+	return sql, a.args, keys, backward
 }
 
 // ListContacts returns one page: limit contacts (DefaultListLimit when q has

@@ -18,6 +18,7 @@ import (
 	"contacts/commands"
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
+	"contacts/readapi/realtime"
 )
 
 // Deps is what the read API's transports (REST and WebSocket) need.
@@ -41,13 +42,21 @@ type Deps struct {
 	RecheckEvery time.Duration
 	WriteKey     string  // CONTACTS_WRITE_KEY; empty: create_contact answers write_key_not_configured
 	Imports      Imports // CSV import jobs; nil: the import actions answer "not available yet"
-	Lists        Lists   // GET /companies, /groups, /labels; nil: they answer 501
-	Logger       *slog.Logger
+	// MaxUploadBytes is the largest file upload_contacts_csv takes (decoded;
+	// at most wsMaxUpload): its message may be that large, base64-encoded.
+	MaxUploadBytes int64
+	Lists          Lists // GET /companies, /groups, /labels; nil: they answer 501
+	Logger         *slog.Logger
 	// Closing, when closed, ends every WebSocket connection gracefully: no
 	// new request is read, the running ones are answered, then the server
 	// closes with 1001 (going away). Close it from http.Server's
 	// RegisterOnShutdown: Shutdown does not wait for hijacked connections.
 	Closing <-chan struct{}
+	// Realtime, when set, serves live updates: the subscribe/unsubscribe
+	// actions and WS /api/v1/stream. Matcher evaluates contacts filters
+	// (default: Service, when it can).
+	Realtime *realtime.Hub
+	Matcher  ContactMatcher
 }
 
 func (d Deps) logger() *slog.Logger {
@@ -58,18 +67,61 @@ func (d Deps) logger() *slog.Logger {
 }
 
 // WebSocket limits. A message is one request; 1 MiB holds any query and a
-// create_contact. (upload_contacts_csv carries its file base64-encoded in
-// the message: files larger than about 750 KiB need a larger limit, to be
-// raised for that action when the import feature lands.)
+// create_contact. upload_contacts_csv carries its file base64-encoded in the
+// message: its limit is readLimit's.
 const (
 	wsMaxMessage  = 1 << 20 // bytes; larger messages close the connection with 1009
 	wsMaxInFlight = 16      // requests of one connection running at once; more wait
+	// wsMaxUpload caps upload_contacts_csv files: the whole message is in
+	// memory. Larger files go through POST /api/v1/contacts/import, streamed.
+	wsMaxUpload = 64 << 20
 )
 
 // wsRecheckEvery is how stale a connection's authorization may get by
 // default: a signed-out session, a revoked key or a removed member stops
 // within it.
 const wsRecheckEvery = 5 * time.Second
+
+// readLimit is the largest message a connection reads: 1 MiB, or an
+// upload_contacts_csv message carrying a file of MaxUploadBytes.
+func (d Deps) readLimit() int64 {
+	if d.Imports == nil || d.MaxUploadBytes <= 0 {
+		return wsMaxMessage
+	}
+	n := min(d.MaxUploadBytes, wsMaxUpload)
+	return max(wsMaxMessage, (n+2)/3*4+64<<10)
+}
+
+// Close codes of the server (4000-4999: application codes).
+const (
+	// WSCloseTokenExpired: the access token expired; reconnect with a new one
+	// (and from_position to miss nothing).
+	WSCloseTokenExpired = 4001
+	// WSCloseResyncRequired: a listen-only stream fell behind; the last
+	// message was resync_required with the position to reconnect from.
+	WSCloseResyncRequired = 4002
+	// WSCloseSubscribeFailed: a listen-only stream could not subscribe (the
+	// last message says why).
+	WSCloseSubscribeFailed = 4003
+)
+
+func wsCloseReason(code int) string {
+	switch code {
+	case WSCloseTokenExpired:
+		return "token_expired"
+	case WSCloseResyncRequired:
+		return "resync_required"
+	case WSCloseSubscribeFailed:
+		return "subscribe_failed"
+	case websocket.CloseGoingAway:
+		return "server shutting down"
+	case websocket.CloseUnsupportedData:
+		return "listen_only: send actions on /api/v1/contacts/ws"
+	case websocket.ClosePolicyViolation:
+		return "unauthorized"
+	}
+	return ""
+}
 
 // wsTimings are the keep-alive settings (variables so tests can shorten them).
 type wsTimings struct {
@@ -86,15 +138,19 @@ var wsDefaultTimings = wsTimings{pingEvery: 25 * time.Second, pongWait: 60 * tim
 // without the REST authentication middleware; a missing or invalid token
 // is a 401 with the API's JSON error body and no upgrade.
 func WebSocketHandler(d Deps) gin.HandlerFunc {
-	h := &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings}
+	h := &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings, rechecks: make(chan struct{}, wsPushRechecks)}
 	return h.serve
 }
 
 type wsHandler struct {
-	deps    Deps
-	log     *slog.Logger
-	timings wsTimings
+	deps     Deps
+	log      *slog.Logger
+	timings  wsTimings
+	rechecks chan struct{} // the push rechecks running (at most wsPushRechecks)
 }
+
+// wsPushRechecks bounds the rechecks before pushes running at once.
+const wsPushRechecks = 4
 
 var wsUpgrader = websocket.Upgrader{
 	ReadBufferSize:  4096,
@@ -105,6 +161,17 @@ var wsUpgrader = websocket.Upgrader{
 	Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
 		wsHTTPError(w, status, "websocket_upgrade_failed", "WebSocket handshake failed: "+reason.Error())
 	},
+}
+
+// wsStreamUpgrader upgrades listen-only streams, which may number tens of
+// thousands per instance: a small read buffer (clients send only control
+// frames) and write buffers borrowed from a pool only while writing.
+var wsStreamUpgrader = websocket.Upgrader{
+	ReadBufferSize:  1024,
+	WriteBufferSize: 4096,
+	WriteBufferPool: &sync.Pool{},
+	CheckOrigin:     wsUpgrader.CheckOrigin,
+	Error:           wsUpgrader.Error,
 }
 
 func wsHTTPError(w http.ResponseWriter, status int, code, message string) {
@@ -143,7 +210,17 @@ func (h *wsHandler) serve(c *gin.Context) {
 			"a valid access token is required (?token=<jwt> or Authorization: Bearer <jwt>)")
 		return
 	}
-	conn, err := wsUpgrader.Upgrade(c.Writer, c.Request, nil)
+	h.upgrade(c, p, false, nil)
+}
+
+// upgrade turns the request into a connection and serves it until it ends;
+// start, when set, runs once the writer is running.
+func (h *wsHandler) upgrade(c *gin.Context, p auth.Principal, listenOnly bool, start func(*wsConn)) {
+	up := &wsUpgrader
+	if listenOnly {
+		up = &wsStreamUpgrader
+	}
+	conn, err := up.Upgrade(c.Writer, c.Request, nil)
 	if err != nil {
 		c.Abort() // the upgrader has answered (JSON error)
 		return
@@ -151,49 +228,51 @@ func (h *wsHandler) serve(c *gin.Context) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request.Context()))
 	wc := &wsConn{
 		h: h, conn: conn, principal: p, checkedAt: time.Now(), ctx: ctx, cancel: cancel,
-		out:  make(chan []byte, wsMaxInFlight),
-		sem:  make(chan struct{}, wsMaxInFlight),
-		stop: make(chan struct{}),
+		out:        make(chan []byte, wsMaxInFlight),
+		sem:        make(chan struct{}, wsMaxInFlight),
+		stop:       make(chan struct{}),
+		listenOnly: listenOnly,
 	}
-	wc.serveConn()
+	if h.deps.Realtime != nil {
+		wc.sink = h.deps.Realtime.NewSink()
+	}
+	wc.serveConn(start)
 }
 
 // wsConn is one connection: a reader (the handler's goroutine) that starts
 // a goroutine per request, at most wsMaxInFlight at once, and one writer
 // goroutine that owns every write (gorilla allows a single writer).
 type wsConn struct {
-	h         *wsHandler
-	conn      *websocket.Conn
-	mu        sync.Mutex // guards principal and checkedAt
-	principal auth.Principal
-	checkedAt time.Time
-	denied    atomic.Bool     // the principal may no longer act: close with 1008
-	ctx       context.Context // cancelled when the connection ends: every request's context
-	cancel    context.CancelFunc
-	out       chan []byte   // answers to write
-	sem       chan struct{} // in-flight requests
-	stop      chan struct{} // closed: the writer sends closeCode and ends
-	closeCode int
-	requests  sync.WaitGroup
-	closing   atomic.Bool // the server is shutting down
+	h          *wsHandler
+	conn       *websocket.Conn
+	mu         sync.Mutex // guards principal and checkedAt
+	principal  auth.Principal
+	checkedAt  time.Time
+	denied     atomic.Bool     // the principal may no longer act: close with 1008
+	rechecking atomic.Bool     // a recheck started by a push runs
+	ctx        context.Context // cancelled when the connection ends: every request's context
+	cancel     context.CancelFunc
+	out        chan []byte   // answers to write
+	sem        chan struct{} // in-flight requests
+	stop       chan struct{} // closed: the writer sends closeCode and ends
+	closeCode  int
+	requests   sync.WaitGroup
+	closing    atomic.Bool  // the server is shutting down
+	forced     atomic.Int32 // a close code the server decided on (token expired, subscription failed)
+
+	sink       *realtime.Sink // live updates (nil: not enabled)
+	listenOnly bool           // WS /api/v1/stream: no requests; closes after resync_required
 }
 
-// watchClosing interrupts the reader when the server shuts down.
-func (c *wsConn) watchClosing() {
-	if c.h.deps.Closing == nil {
-		return
-	}
-	select {
-	case <-c.h.deps.Closing:
-		c.closing.Store(true)
-		_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
-	case <-c.ctx.Done():
-	}
+// forceClose ends the connection with code (after what is queued).
+func (c *wsConn) forceClose(code int) {
+	c.forced.CompareAndSwap(0, int32(code))
+	_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
 }
 
-func (c *wsConn) serveConn() {
+func (c *wsConn) serveConn(start func(*wsConn)) {
 	t := c.h.timings
-	c.conn.SetReadLimit(wsMaxMessage)
+	c.conn.SetReadLimit(c.h.deps.readLimit())
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(t.pongWait))
 	})
@@ -202,15 +281,27 @@ func (c *wsConn) serveConn() {
 		defer close(writerDone)
 		c.writer()
 	}()
-	go c.watchClosing()
+	if start != nil {
+		c.requests.Add(1)
+		go func() {
+			defer c.requests.Done()
+			start(c)
+		}()
+	}
 	c.closeCode = c.read()
-	if c.closeCode != websocket.CloseGoingAway && c.closeCode != websocket.ClosePolicyViolation {
-		c.cancel() // the peer is gone: nobody waits for the running requests
+	if (c.closeCode != websocket.CloseGoingAway && c.closeCode != websocket.ClosePolicyViolation) || c.listenOnly {
+		// The peer is gone: nobody waits for the running requests (or a
+		// stream's replay would only delay the close). Going away or no
+		// longer authorized, the running requests are answered first.
+		c.cancel()
 	}
 	c.requests.Wait()
 	c.cancel()
 	close(c.stop)
 	<-writerDone
+	if c.sink != nil {
+		c.sink.Close()
+	}
 	_ = c.conn.Close()
 }
 
@@ -234,12 +325,18 @@ func (c *wsConn) read() (closeCode int) {
 		if c.denied.Load() {
 			return websocket.ClosePolicyViolation
 		}
+		if code := c.forced.Load(); code != 0 {
+			return int(code)
+		}
 		_, msg, err := c.conn.ReadMessage()
 		if c.closing.Load() {
 			return websocket.CloseGoingAway
 		}
 		if c.denied.Load() {
 			return websocket.ClosePolicyViolation
+		}
+		if code := c.forced.Load(); code != 0 {
+			return int(code)
 		}
 		if err != nil {
 			// A close frame from the client is answered by gorilla's close
@@ -250,6 +347,12 @@ func (c *wsConn) read() (closeCode int) {
 				c.h.log.DebugContext(c.ctx, "websocket read ended", "err", err)
 			}
 			return 0
+		}
+		if c.listenOnly {
+			return websocket.CloseUnsupportedData // a listen-only stream takes no messages
+		}
+		if len(msg) > wsMaxMessage && !wsIsUpload(msg) {
+			return websocket.CloseMessageTooBig // as gorilla does past the read limit
 		}
 		select {
 		case c.sem <- struct{}{}: // waits while wsMaxInFlight requests run
@@ -265,6 +368,15 @@ func (c *wsConn) read() (closeCode int) {
 			c.answer(msg)
 		}()
 	}
+}
+
+// wsIsUpload tells whether a message is an upload_contacts_csv request,
+// the one action whose messages may exceed wsMaxMessage.
+func wsIsUpload(msg []byte) bool {
+	var env struct {
+		Action string `json:"action"`
+	}
+	return json.Unmarshal(msg, &env) == nil && env.Action == "upload_contacts_csv"
 }
 
 // answer handles one message and queues its answer.
@@ -297,8 +409,65 @@ func (c *wsConn) writer() {
 		c.cancel()
 		_ = c.conn.Close() // unblocks the reader
 	}
+	var sinkReady <-chan struct{}
+	if c.sink != nil {
+		sinkReady = c.sink.Ready()
+	}
+	// The writer also watches the server's shutdown and the token's expiry
+	// (no goroutine of their own: a connection costs two goroutines).
+	closing := c.h.deps.Closing
+	var expiry <-chan time.Time
+	c.mu.Lock()
+	expires := c.principal.Expires // an access token's, or an API key's expires_at; zero: none
+	c.mu.Unlock()
+	if !expires.IsZero() {
+		tm := time.NewTimer(time.Until(expires))
+		defer tm.Stop()
+		expiry = tm.C
+	}
+	// push writes the queued live updates; false: the writer ends.
+	push := func() bool {
+		// Pushes go only to a principal that may still read: rechecked
+		// (Deps.Recheck) at most every RecheckEvery, as actions are. A
+		// revoked session or key, or a removed member, is closed with 1008
+		// and gets nothing more.
+		if !c.mayPush() {
+			c.sink.Take()
+			return true
+		}
+		// A cut-off listen-only stream writes what is queued (ending with
+		// resync_required), then closes.
+		cut := c.listenOnly && c.sink.WasCut()
+		for _, body := range c.sink.Take() {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
+			if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
+				fail(err)
+				c.discard()
+				return false
+			}
+		}
+		if cut { // (a cut while writing signals Ready again: written on the next turn)
+			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(WSCloseResyncRequired,
+				wsCloseReason(WSCloseResyncRequired)), time.Now().Add(t.writeWait))
+			fail(errors.New("resync required"))
+			c.discard()
+			return false
+		}
+		return true
+	}
 	for {
 		select {
+		case <-closing:
+			closing = nil
+			c.closing.Store(true)
+			_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read
+		case <-expiry:
+			expiry = nil
+			c.forceClose(WSCloseTokenExpired)
+		case <-sinkReady:
+			if !push() {
+				return
+			}
 		case body := <-c.out:
 			_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
 			if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
@@ -313,13 +482,73 @@ func (c *wsConn) writer() {
 				return
 			}
 		case <-c.stop:
+			if c.sink != nil && c.closeCode != 0 && !c.denied.Load() { // what is queued goes before the close frame
+				for _, body := range c.sink.Take() {
+					_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
+					if c.conn.WriteMessage(websocket.TextMessage, body) != nil {
+						break
+					}
+				}
+			}
 			if c.closeCode != 0 {
-				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, ""),
+				_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, wsCloseReason(c.closeCode)),
 					time.Now().Add(t.writeWait))
 			}
 			return
 		}
 	}
+}
+
+// mayPush tells whether live updates may still be written. When the last
+// check is older than RecheckEvery, the principal is rechecked off the
+// writer: a database round trip per connection must neither hold its
+// pushes nor, for thousands of streams at once, the server's. Until the
+// check answers, pushes go on (authorization is at most RecheckEvery plus
+// one check stale, as for actions); once it says no, nothing more is
+// written and the reader closes with 1008. A failed check (database down)
+// counts as a check: logged, tried again after RecheckEvery. At most
+// wsPushRechecks run at once per handler (thousands of streams falling due
+// together must not take the pool from the projector and the hub); a push
+// that finds them busy goes out and the next one tries again.
+func (c *wsConn) mayPush() bool {
+	if c.denied.Load() {
+		return false
+	}
+	if c.h.deps.Recheck == nil || c.rechecking.Load() {
+		return true
+	}
+	every := c.h.deps.RecheckEvery
+	if every <= 0 {
+		every = wsRecheckEvery
+	}
+	c.mu.Lock()
+	due := time.Since(c.checkedAt) >= every
+	c.mu.Unlock()
+	if !due {
+		return true
+	}
+	select {
+	case c.h.rechecks <- struct{}{}:
+	default: // as many rechecks run as the database should take: the next push tries again
+		return true
+	}
+	if !c.rechecking.CompareAndSwap(false, true) {
+		<-c.h.rechecks
+		return true
+	}
+	go func() {
+		defer func() { <-c.h.rechecks }()
+		defer c.rechecking.Store(false)
+		if _, _, err := c.currentPrincipal(); err != nil {
+			if c.ctx.Err() == nil {
+				c.h.log.WarnContext(c.ctx, "websocket: rechecking the principal before a push", "err", err)
+			}
+			c.mu.Lock()
+			c.checkedAt = time.Now()
+			c.mu.Unlock()
+		}
+	}()
+	return true
 }
 
 // currentPrincipal returns who the connection acts as, rechecked when the

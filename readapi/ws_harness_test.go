@@ -52,7 +52,10 @@ type envOptions struct {
 	writeKey string
 	noKey    bool
 	imports  readapi.Imports
-	closing  chan struct{}
+	// newImports builds the imports over the env's database (wins over imports).
+	newImports     func(pool *pgxpool.Pool, cmds *commands.Handlers) readapi.Imports
+	maxUploadBytes int64
+	closing        chan struct{}
 	// readCommands builds the read API's command handlers (default: the
 	// router's).
 	readCommands func(*eventstore.Store) *commands.Handlers
@@ -79,10 +82,13 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if o.readCommands != nil {
 		readCmds = o.readCommands(store)
 	}
+	if o.newImports != nil {
+		o.imports = o.newImports(pool, cmds)
+	}
 	h := httpapi.NewRouter(httpapi.Deps{
 		Commands: cmds, Auth: authSvc, Store: store, DB: pool, Progress: store,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBodyBytes: 64 << 10,
-		Read: &readapi.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, Lists: readapi.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
+		Read: &readapi.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, MaxUploadBytes: o.maxUploadBytes, Lists: readapi.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

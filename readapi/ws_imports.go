@@ -42,6 +42,16 @@ type ImportJob struct {
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
 	Errors         []ImportError `json:"errors,omitempty"` // with include_errors
+
+	// Beyond the reference: what the job was asked and what it did in detail.
+	FileName       string   `json:"file_name"`
+	UpsertKey      string   `json:"upsert_key"` // email, phone, identifier or none
+	ProcessedRows  int64    `json:"processed_rows"`
+	CreatedCount   int64    `json:"created_count"`
+	UpdatedCount   int64    `json:"updated_count"`
+	UnchangedCount int64    `json:"unchanged_count"`
+	DuplicateCount int64    `json:"duplicate_count"` // rows superseded by a later row with the same key (counted as errors)
+	UnknownColumns []string `json:"unknown_columns"` // headers that map to no field: ignored
 }
 
 // ImportError is one CSV row the job could not import.

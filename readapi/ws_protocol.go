@@ -99,6 +99,8 @@ func wsDescribeFields(fields map[string]string) string {
 
 // wsRequest is one decoded request.
 type wsRequest struct {
+	conn      *wsConn
+	rawID     json.RawMessage // the envelope's request_id as sent (null when absent)
 	principal auth.Principal
 	requestID string // the envelope's request_id as text (generated when absent)
 	data      map[string]any
@@ -167,7 +169,7 @@ func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
 			return resp
 		}
 	}
-	req := &wsRequest{principal: principal, requestID: wsRequestIDText(resp.RequestID), data: data}
+	req := &wsRequest{conn: c, rawID: resp.RequestID, principal: principal, requestID: wsRequestIDText(resp.RequestID), data: data}
 	out, err := c.runAction(a, action, req)
 	if err != nil {
 		if c.ctx.Err() != nil {
@@ -175,6 +177,9 @@ func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
 		}
 		resp.Error = c.h.toWSError(c.ctx, action, a.code, err)
 		return resp
+	}
+	if _, ok := out.(wsAnswered); ok {
+		return nil // the action queued its answer itself
 	}
 	resp.Status, resp.Data = wsStatusSuccess, out
 	return resp

@@ -27,8 +27,19 @@ import (
 // benchCommand runs the read benchmark: `contacts bench read --email E
 // --password P` against an account (made by `contacts seed`).
 func benchCommand(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "import" {
+		return benchImport(ctx, args[1:])
+	}
+	if len(args) > 0 && args[0] == "realtime" {
+		return benchRealtime(ctx, args[1:])
+	}
+	if len(args) > 0 && args[0] == "realtime-clients" {
+		return benchRealtimeClients(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "read" {
-		return fmt.Errorf("usage: contacts bench read --email E --password P [--iterations N]")
+		return fmt.Errorf("usage: contacts bench read --email E --password P [--iterations N]\n" +
+			"       contacts bench import [--rows N] [--bulk N]\n" +
+			"       contacts bench realtime [--subscribers N] [--accounts A] [--rate W] [--duration D]")
 	}
 	fs := flag.NewFlagSet("bench read", flag.ContinueOnError)
 	email := fs.String("email", "", "a user of the account to query (from `contacts seed`)")

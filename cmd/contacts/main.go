@@ -27,6 +27,10 @@ Usage:
                                           (names: companies, groups, labels, contacts)
   contacts seed --contacts N  generate an account with N realistic contacts (benchmarks, demos)
   contacts bench read --email E --password P   p50/p99 of each read query class
+  contacts bench import [--rows N] [--bulk N]  CSV import until queryable, and bulk upsert timings
+  contacts bench realtime [--subscribers N --accounts A --rate W --duration D]   live-update push latency and memory
+  contacts export --account-id ID [--query JSON] [--columns a,b] [--output FILE]
+                             stream the account's contacts (filtered) as CSV
   contacts version           print the version
 
 Configuration is by environment (flags override): CONTACTS_HTTP_ADDR,
@@ -54,6 +58,8 @@ func main() {
 		err = seedCommand(ctx, os.Args[2:])
 	case "bench":
 		err = benchCommand(ctx, os.Args[2:])
+	case "export":
+		err = exportCommand(ctx, os.Args[2:])
 	case "version":
 		fmt.Println(versionString())
 	case "help", "-h", "--help":

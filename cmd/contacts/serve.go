@@ -17,10 +17,12 @@ import (
 	"contacts/internal/config"
 	"contacts/internal/database"
 	"contacts/internal/httpapi"
+	"contacts/internal/imports"
 	"contacts/internal/leader"
 	"contacts/internal/ratelimit"
 	"contacts/projections"
 	"contacts/readapi"
+	"contacts/readapi/realtime"
 )
 
 // serve runs the roles of this process (all of them by default): the HTTP
@@ -54,7 +56,8 @@ func serve(ctx context.Context, args []string) error {
 			g.Go(func() error { return runKafkaProjector(gctx, cfg, logger, handlers) })
 		} else {
 			// Embedded: fed straight from the event store, on one instance at a time.
-			runner := &projections.Runner{Source: store, Handlers: handlers, Logger: logger}
+			runner := &projections.Runner{Source: store, Handlers: handlers, Logger: logger,
+				Committed: announceCommitted(store, logger)}
 			g.Go(func() error {
 				return leader.Run(gctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run)
 			})
@@ -91,8 +94,11 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 			return err
 		}
 	}
+	cmds := commands.New(store)
+	imp := imports.New(db.Pool, cmds, imports.Config{Dir: cfg.ImportDir, MaxFileBytes: cfg.ImportMaxFileBytes,
+		MaxRows: cfg.ImportMaxRows}, logger)
 	deps := httpapi.Deps{
-		Commands:     commands.New(store),
+		Commands:     cmds,
 		Auth:         auth.New(db.Pool, secret, cfg.AccessTokenTTL),
 		Store:        store,
 		DB:           db.Pool,
@@ -106,11 +112,39 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 			LoginPerUser: ratelimit.New(cfg.LoginRateLimit/60, int(cfg.LoginRateLimit)),
 		},
 		TrustedProxies: cfg.TrustedProxies,
+
+		Imports:          imp,
+		ImportMaxBytes:   cfg.ImportMaxFileBytes,
+		BulkMaxBodyBytes: cfg.BulkMaxBodyBytes,
 	}
 	closing := make(chan struct{})
 	if read != nil {
-		deps.Read = &readapi.Deps{Service: read, Lists: readapi.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing}
+		deps.Read = &readapi.Deps{Service: read, Lists: readapi.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
+			Imports: imp, MaxUploadBytes: cfg.ImportMaxFileBytes}
+		deps.Export = readapi.NewPG(db.Pool)
+		if len(cfg.KafkaBrokers) == 0 {
+			// Live updates follow the embedded projector's announcements
+			// (PostgreSQL NOTIFY), whichever instance runs it.
+			hub := newHub(store, logger)
+			hubCtx, stopHub := context.WithCancel(ctx)
+			hubDone := make(chan struct{})
+			go func() {
+				defer close(hubDone)
+				_ = hub.Run(hubCtx)
+			}()
+			defer func() { stopHub(); <-hubDone }()
+			deps.Read.Realtime = hub
+		} else {
+			logger.Warn("live updates (subscribe, WS /api/v1/stream) are not available with KAFKA_BROKERS yet")
+		}
 	}
+	// The import worker resumes unfinished jobs, then runs queued ones.
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		_ = imp.Run(ctx)
+	}()
+	defer func() { <-workerDone }()
 	router := httpapi.NewRouter(deps)
 	srv := &http.Server{
 		Handler:           router,
@@ -145,4 +179,24 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	}
 	logger.Info("HTTP stopped")
 	return nil
+}
+
+// newHub is the live-update hub of an instance: it starts where the
+// projections are and follows the projector's announcements.
+func newHub(store *eventstore.Store, logger *slog.Logger) *realtime.Hub {
+	return realtime.NewHub(realtime.Options{
+		Source: store, Announcements: store, Logger: logger,
+		Reached: func(ctx context.Context) (eventstore.Cursor, error) { return store.Reached(ctx, projections.Names) },
+	})
+}
+
+// announceCommitted tells every instance's hub (PostgreSQL NOTIFY) how far
+// the read models reflect the event store, after each projected batch.
+func announceCommitted(store *eventstore.Store, logger *slog.Logger) func(context.Context, eventstore.Cursor) {
+	return func(ctx context.Context, c eventstore.Cursor) {
+		if err := store.NotifyCommitted(ctx, c); err != nil && ctx.Err() == nil {
+			// The hubs poll the checkpoints too: late, not lost.
+			logger.WarnContext(ctx, "announcing projected events", "err", err)
+		}
+	}
 }

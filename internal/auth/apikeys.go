@@ -146,10 +146,10 @@ func (s *Service) authenticateKey(ctx context.Context, key string) (Principal, e
 	sum := sha256.Sum256([]byte(key))
 	var p Principal
 	var scopes []string
-	var lastUsed *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT id::text, account_id::text, scopes, last_used_at FROM api_keys
+	var lastUsed, expires *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT id::text, account_id::text, scopes, last_used_at, expires_at FROM api_keys
 		WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`, sum[:], s.now()).
-		Scan(&p.KeyID, &p.AccountID, &scopes, &lastUsed)
+		Scan(&p.KeyID, &p.AccountID, &scopes, &lastUsed, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Principal{}, ErrInvalidToken
 	}
@@ -158,6 +158,9 @@ func (s *Service) authenticateKey(ctx context.Context, key string) (Principal, e
 	}
 	if p.Scopes, err = ParseScopes(scopes); err != nil {
 		return Principal{}, ErrInvalidToken // a scope this version does not know: refuse rather than guess
+	}
+	if expires != nil {
+		p.Expires = expires.UTC() // long-lived connections close then
 	}
 	p.Role = RoleAgent
 	if p.Can(ScopeWriteContacts) {

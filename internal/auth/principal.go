@@ -77,7 +77,10 @@ type Principal struct {
 	SessionID string // the user's sign-in session
 	KeyID     string // the API key
 	Scopes    Scope
-	Expires   time.Time // the access token's expiry (zero for API keys)
+	// Expires is when the access token (or an API key with an expiry) stops
+	// being valid; zero: never (API keys without expires_at). Long-lived
+	// connections (WebSocket) close then.
+	Expires time.Time
 }
 
 // IsAdmin reports the administrator role.

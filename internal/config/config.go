@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -33,12 +34,16 @@ type Config struct {
 	ESReplicas       int      // ELASTICSEARCH_REPLICAS (number_of_replicas of new indices)
 	Roles            []string // CONTACTS_ROLES / --roles: api, relay, projector
 
-	RateLimit        float64  // CONTACTS_RATE_LIMIT: requests (and WebSocket messages) per second per user or API key; 0: off
-	RateLimitBurst   int      // CONTACTS_RATE_LIMIT_BURST
-	IPRateLimit      float64  // CONTACTS_IP_RATE_LIMIT: requests per second per client IP; 0: off
-	IPRateLimitBurst int      // CONTACTS_IP_RATE_LIMIT_BURST
-	LoginRateLimit   float64  // CONTACTS_LOGIN_RATE_LIMIT: sign-in attempts per minute per e-mail (×4 per IP for every auth route); 0: off
-	TrustedProxies   []string // CONTACTS_TRUSTED_PROXIES: proxies allowed to set X-Forwarded-For (IPs or CIDRs)
+	RateLimit          float64  // CONTACTS_RATE_LIMIT: requests (and WebSocket messages) per second per user or API key; 0: off
+	RateLimitBurst     int      // CONTACTS_RATE_LIMIT_BURST
+	IPRateLimit        float64  // CONTACTS_IP_RATE_LIMIT: requests per second per client IP; 0: off
+	IPRateLimitBurst   int      // CONTACTS_IP_RATE_LIMIT_BURST
+	LoginRateLimit     float64  // CONTACTS_LOGIN_RATE_LIMIT: sign-in attempts per minute per e-mail (×4 per IP for every auth route); 0: off
+	TrustedProxies     []string // CONTACTS_TRUSTED_PROXIES: proxies allowed to set X-Forwarded-For (IPs or CIDRs)
+	ImportDir          string   // CONTACTS_IMPORT_DIR; default <DataDir>/imports
+	ImportMaxFileBytes int64    // CONTACTS_IMPORT_MAX_FILE_BYTES
+	ImportMaxRows      int64    // CONTACTS_IMPORT_MAX_ROWS
+	BulkMaxBodyBytes   int64    // CONTACTS_BULK_MAX_BODY_BYTES
 }
 
 // Roles a `serve` process can run.
@@ -86,6 +91,11 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&ipBurst, "ip-rate-limit-burst", getenv("CONTACTS_IP_RATE_LIMIT_BURST"), "burst per client IP (CONTACTS_IP_RATE_LIMIT_BURST), default 100")
 	fs.StringVar(&loginRL, "login-rate-limit", getenv("CONTACTS_LOGIN_RATE_LIMIT"), "sign-in attempts per minute per e-mail (CONTACTS_LOGIN_RATE_LIMIT), default 5; 0: off")
 	fs.StringVar(&proxies, "trusted-proxies", getenv("CONTACTS_TRUSTED_PROXIES"), "proxies allowed to set X-Forwarded-For, comma-separated IPs or CIDRs (CONTACTS_TRUSTED_PROXIES)")
+	var importMax, importRows, bulkMax string
+	fs.StringVar(&c.ImportDir, "import-dir", getenv("CONTACTS_IMPORT_DIR"), "where uploaded CSV files and error files are kept (CONTACTS_IMPORT_DIR)")
+	fs.StringVar(&importMax, "import-max-file-bytes", getenv("CONTACTS_IMPORT_MAX_FILE_BYTES"), "largest CSV import file (CONTACTS_IMPORT_MAX_FILE_BYTES)")
+	fs.StringVar(&importRows, "import-max-rows", getenv("CONTACTS_IMPORT_MAX_ROWS"), "most data rows in one CSV import (CONTACTS_IMPORT_MAX_ROWS)")
+	fs.StringVar(&bulkMax, "bulk-max-body-bytes", getenv("CONTACTS_BULK_MAX_BODY_BYTES"), "largest POST /contacts/bulk body (CONTACTS_BULK_MAX_BODY_BYTES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -134,6 +144,18 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	c.TrustedProxies = splitList(proxies)
+	for _, n := range []struct {
+		name, v string
+		dst     *int64
+	}{{"CONTACTS_IMPORT_MAX_FILE_BYTES", importMax, &c.ImportMaxFileBytes}, {"CONTACTS_IMPORT_MAX_ROWS", importRows, &c.ImportMaxRows},
+		{"CONTACTS_BULK_MAX_BODY_BYTES", bulkMax, &c.BulkMaxBodyBytes}} {
+		if n.v == "" {
+			continue
+		}
+		if _, err := fmt.Sscan(n.v, n.dst); err != nil || *n.dst < 1 {
+			errs = append(errs, fmt.Errorf("%s must be a whole number ≥ 1", n.name))
+		}
+	}
 	c.KafkaBrokers = splitList(brokers)
 	c.Roles = splitList(roles)
 	c.SetDefaults()
@@ -172,6 +194,18 @@ func (c *Config) SetDefaults() {
 	}
 	if len(c.Roles) == 0 {
 		c.Roles = []string{RoleAPI, RoleRelay, RoleProjector}
+	}
+	if c.ImportDir == "" {
+		c.ImportDir = filepath.Join(c.DataDir, "imports")
+	}
+	if c.ImportMaxFileBytes == 0 {
+		c.ImportMaxFileBytes = 2 << 30
+	}
+	if c.ImportMaxRows == 0 {
+		c.ImportMaxRows = 10_000_000
+	}
+	if c.BulkMaxBodyBytes == 0 {
+		c.BulkMaxBodyBytes = 64 << 20
 	}
 }
 

@@ -78,3 +78,25 @@ func TestRateLimitSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestImportSettings(t *testing.T) {
+	c, err := FromEnv(nil, env(map[string]string{"CONTACTS_DATA_DIR": "/d"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ImportDir != "/d/imports" || c.ImportMaxFileBytes != 2<<30 || c.ImportMaxRows != 10_000_000 || c.BulkMaxBodyBytes != 64<<20 {
+		t.Fatalf("import defaults: %+v", c)
+	}
+	c, err = FromEnv([]string{"-import-max-rows", "5"}, env(map[string]string{
+		"CONTACTS_IMPORT_DIR": "/i", "CONTACTS_IMPORT_MAX_FILE_BYTES": "1024", "CONTACTS_BULK_MAX_BODY_BYTES": "2048"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ImportDir != "/i" || c.ImportMaxFileBytes != 1024 || c.ImportMaxRows != 5 || c.BulkMaxBodyBytes != 2048 {
+		t.Fatalf("import settings: %+v", c)
+	}
+	_, err = FromEnv(nil, env(map[string]string{"CONTACTS_IMPORT_MAX_FILE_BYTES": "big", "CONTACTS_IMPORT_MAX_ROWS": "0"}))
+	if err == nil || !strings.Contains(err.Error(), "CONTACTS_IMPORT_MAX_FILE_BYTES") || !strings.Contains(err.Error(), "CONTACTS_IMPORT_MAX_ROWS") {
+		t.Fatalf("bad import settings: %v", err)
+	}
+}

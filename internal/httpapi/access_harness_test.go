@@ -19,11 +19,13 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/httpapi"
+	"contacts/internal/imports"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
+	"contacts/readapi/realtime"
 )
 
 const accessWriteKey = "access-test-write-key"
@@ -35,6 +37,7 @@ type fullEnv struct {
 	store   *eventstore.Store
 	handler http.Handler
 	secret  []byte
+	imports *imports.Service // its worker does not run: RunOnce runs the queued jobs
 }
 
 func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
@@ -46,6 +49,16 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 	store := eventstore.New(pool)
 	secret := []byte("test-secret-test-secret-test-secret!")
 	authSvc := auth.New(pool, secret, time.Hour)
+	imp := imports.New(pool, commands.New(store), imports.Config{Dir: t.TempDir(), MaxFileBytes: 256 << 10}, nil)
+	hub := realtime.NewHub(realtime.Options{Source: store, Announcements: store,
+		Reached: func(ctx context.Context) (eventstore.Cursor, error) { return store.Reached(ctx, projections.Names) }})
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		_ = hub.Run(hubCtx)
+	}()
+	t.Cleanup(func() { stopHub(); <-hubDone })
 	d := httpapi.Deps{
 		Commands:     commands.New(store),
 		Auth:         authSvc,
@@ -54,7 +67,12 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 		Progress:     store,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
-		Read:         &readapi.Deps{Service: readapi.NewPG(pool), Lists: readapi.NewPGLists(pool), WriteKey: accessWriteKey},
+		Read: &readapi.Deps{Service: readapi.NewPG(pool), Lists: readapi.NewPGLists(pool), WriteKey: accessWriteKey,
+			Imports: imp, MaxUploadBytes: 256 << 10, Realtime: hub},
+		Imports:          imp,
+		ImportMaxBytes:   256 << 10,
+		BulkMaxBodyBytes: 1 << 20,
+		Export:           readapi.NewPG(pool),
 	}
 	for _, o := range opts {
 		o(&d)
@@ -62,7 +80,7 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 	h := httpapi.NewRouter(d)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fullEnv{env: &env{t: t, url: srv.URL, pool: pool, auth: authSvc}, store: store, handler: h, secret: secret}
+	return &fullEnv{env: &env{t: t, url: srv.URL, pool: pool, auth: authSvc}, store: store, handler: h, secret: secret, imports: imp}
 }
 
 // project runs every projection over all events so far.
@@ -108,7 +126,11 @@ type wsClient struct {
 // response.
 func (e *fullEnv) dialWS(t *testing.T, path, token string, headers ...string) (*wsClient, response) {
 	t.Helper()
-	u := "ws" + strings.TrimPrefix(e.url, "http") + path + "?token=" + url.QueryEscape(token)
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	u := "ws" + strings.TrimPrefix(e.url, "http") + path + sep + "token=" + url.QueryEscape(token)
 	h := http.Header{}
 	for i := 0; i+1 < len(headers); i += 2 {
 		h.Set(headers[i], headers[i+1])

@@ -33,13 +33,19 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith lets a test add dependencies (imports, export, read API).
+func newEnvWith(t *testing.T, more func(pool *pgxpool.Pool, d *httpapi.Deps)) *env {
+	t.Helper()
 	pool := pgtest.New(t)
 	if _, err := migrations.Apply(context.Background(), pool); err != nil {
 		t.Fatal(err)
 	}
 	store := eventstore.New(pool)
 	authSvc := auth.New(pool, []byte("test-secret-test-secret-test-secret!"), time.Hour)
-	srv := httptest.NewServer(httpapi.NewRouter(httpapi.Deps{
+	deps := httpapi.Deps{
 		Commands:     commands.New(store),
 		Auth:         authSvc,
 		Store:        store,
@@ -47,7 +53,11 @@ func newEnv(t *testing.T) *env {
 		Progress:     store,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
-	}))
+	}
+	if more != nil {
+		more(pool, &deps)
+	}
+	srv := httptest.NewServer(httpapi.NewRouter(deps))
 	t.Cleanup(srv.Close)
 	return &env{t: t, url: srv.URL, pool: pool, auth: authSvc}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"contacts/eventstore"
 	"contacts/readapi"
@@ -50,6 +51,8 @@ type routeClass struct {
 	// want, when set, is the only statuses B may get with the token's own
 	// account (routes with A's ids in the path get 403 or 404 regardless).
 	want []int
+	// headers are sent with every call (the Content-Type of a CSV upload).
+	headers []string
 }
 
 func bodyOf(m map[string]any) func(*victim) any { return func(*victim) any { return m } }
@@ -76,6 +79,19 @@ var isolationRoutes = map[string]routeClass{
 	"GET /api/v1/accounts":                   {kind: routeSelf},
 	"POST /api/v1/accounts":                  {kind: routeSelf, body: bodyOf(map[string]any{"name": "B's second"})},
 	"GET /api/v1/contacts/ws":                {kind: routeWebsocket},
+	"GET /api/v1/stream":                     {kind: routeWebsocket},
+
+	// CSV import jobs, bulk upsert, export.
+	"POST /api/v1/contacts/import": {kind: routeTenant, want: []int{http.StatusAccepted}, headers: []string{"Content-Type", "text/csv"},
+		body: func(v *victim) any { return "first_name,email,phone_number\nB,b@b.test," + v.phone + "\n" }},
+	"GET /api/v1/contacts/import":                    {kind: routeTenant},
+	"GET /api/v1/contacts/import/:job_id":            {kind: routeTenant},
+	"GET /api/v1/contacts/import/:job_id/errors":     {kind: routeTenant},
+	"GET /api/v1/contacts/import/:job_id/errors.csv": {kind: routeTenant},
+	"POST /api/v1/contacts/bulk": {kind: routeTenant, want: []int{http.StatusOK}, body: func(v *victim) any {
+		return map[string]any{"contacts": []map[string]any{{"first_name": "B bulk", "phone_number": v.phone}}}
+	}},
+	"POST /api/v1/contacts/export": {kind: routeTenant, want: []int{http.StatusOK}, body: bodyOf(map[string]any{})},
 
 	"GET /api/v1/account":   {kind: routeTenant},
 	"PATCH /api/v1/account": {kind: routeTenant, body: bodyOf(map[string]any{"name": "B renamed", "settings": map[string]any{"x": 1}})},
@@ -173,8 +189,12 @@ var isolationActions = map[string]struct {
 	"upload_contacts_csv": {data: func(*victim) map[string]any {
 		return map[string]any{"file_name": "b.csv", "file_data": base64.StdEncoding.EncodeToString([]byte("first_name\nB\n"))}
 	}},
-	"get_import_status": {data: func(v *victim) map[string]any { return map[string]any{"job_id": v.contact} }},
-	"get_import_errors": {data: func(v *victim) map[string]any { return map[string]any{"job_id": v.contact} }},
+	"get_import_status": {data: func(v *victim) map[string]any { return map[string]any{"job_id": v.importJob} }, code: "not_found"},
+	"get_import_errors": {data: func(v *victim) map[string]any { return map[string]any{"job_id": v.importJob} }, code: "not_found"},
+	"subscribe": {data: func(v *victim) map[string]any {
+		return map[string]any{"channels": []string{"contact:" + v.contact, "group:" + v.group, "import:" + v.importJob}}
+	}, code: "not_found"},
+	"unsubscribe": {data: func(v *victim) map[string]any { return map[string]any{"channel": "contact:" + v.contact} }, code: "not_subscribed"},
 }
 
 func init() {
@@ -195,6 +215,7 @@ type victim struct {
 	accountID, agentID                             string
 	contact, contact2, note, company, group, label string
 	keyID, keySecret, invitation                   string
+	importJob, phone                               string // an import job (with error rows); the phone of its contact
 	ids                                            []string
 }
 
@@ -229,7 +250,18 @@ func newVictim(t *testing.T, e *fullEnv) *victim {
 		want(http.StatusCreated).obj()
 	v.keyID, v.keySecret = str(key["id"]), str(key["key"])
 	a.do("PATCH", "/api/v1/account", map[string]any{"settings": map[string]any{"secret": m}}).want(http.StatusOK)
-	v.ids = []string{v.accountID, v.admin.userID, v.agentID, v.contact, v.contact2, v.note, v.company, v.group, v.label, v.keyID}
+	// An import job, finished, with one contact and one error row.
+	v.phone = fmt.Sprintf("+1415555%04d", time.Now().UnixNano()%10000)
+	csvFile := "first_name,last_name,email,phone_number\nImp" + m + "," + m + ",imp." + m + "@victim.test," + v.phone +
+		"\nBad" + m + "," + m + ",not-an-email,\n"
+	v.importJob = str(a.do("POST", "/api/v1/contacts/import", csvFile, "Content-Type", "text/csv").want(http.StatusAccepted).obj()["job_id"])
+	if err := e.imports.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if job := a.do("GET", "/api/v1/contacts/import/"+v.importJob, nil).want(http.StatusOK).obj(); job["status"] != "completed" || job["error_count"] != 1.0 {
+		t.Fatalf("victim's import job: %v", job)
+	}
+	v.ids = []string{v.accountID, v.admin.userID, v.agentID, v.contact, v.contact2, v.note, v.company, v.group, v.label, v.keyID, v.importJob}
 	e.project(t)
 	return v
 }
@@ -268,7 +300,9 @@ func (v *victim) snapshot(t *testing.T, e *fullEnv) string {
 		(SELECT count(*) || ':' || count(s.revoked_at) FROM auth_sessions s JOIN memberships m ON m.user_id = s.user_id WHERE m.account_id = $1),
 		(SELECT count(*) || ':' || count(revoked_at) FROM refresh_tokens WHERE account_id = $1),
 		(SELECT count(*) FROM idempotency_keys WHERE account_id = $1),
-		(SELECT count(*) FROM unique_claims WHERE account_id = $1))`, v.accountID).Scan(&s)
+		(SELECT count(*) FROM unique_claims WHERE account_id = $1),
+		(SELECT count(*) || ':' || count(*) FILTER (WHERE open) FROM import_jobs WHERE account_id = $1),
+		(SELECT count(*) FROM import_errors WHERE account_id = $1))`, v.accountID).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,6 +323,8 @@ func (v *victim) fill(path string) string {
 			return v.keyID
 		case ":note_id":
 			return v.note
+		case ":job_id":
+			return v.importJob
 		}
 		switch {
 		case strings.Contains(path, "/companies/"):
@@ -420,9 +456,17 @@ func TestCrossTenantIsolation(t *testing.T) {
 							t.Errorf("%s with A's account in the path: handshake %d, want 404: %s", route, r.status, r.body)
 						}
 					}
+					if path == "/api/v1/stream" && !isTwin {
+						// B's own stream, on channels of A's records.
+						for _, ch := range []string{"contact:" + v.contact, "group:" + v.group, "import:" + v.importJob} {
+							if _, r := e.dialWS(t, filled+"?channels="+ch, attacker.token); r.status != http.StatusNotFound {
+								t.Errorf("%s on A's channel %s: handshake %d, want 404: %s", route, ch, r.status, r.body)
+							}
+						}
+					}
 					checked++
 				case isTwin:
-					if r := call(route, rt.Method, filled, body, attacker.token); r.status != http.StatusNotFound {
+					if r := call(route, rt.Method, filled, body, attacker.token, c.headers...); r.status != http.StatusNotFound {
 						t.Errorf("%s with A's account in the path: %d, want 404: %s", route, r.status, r.body)
 					}
 				case c.kind == routeSelf:
@@ -433,7 +477,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 				case c.kind == routeGlobal:
 					call(route, rt.Method, filled, body, attacker.token)
 				default: // routeTenant
-					r := call(route, rt.Method, filled, body, attacker.token)
+					r := call(route, rt.Method, filled, body, attacker.token, c.headers...)
 					switch {
 					case strings.Contains(rt.Path, ":"):
 						if r.status != http.StatusNotFound && r.status != http.StatusForbidden {
@@ -445,7 +489,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 					if c.body != nil {
 						body = c.body(v)
 					}
-					if r := call(route, rt.Method, filled, body, attacker.token, "organization-id", v.accountID); r.status != http.StatusForbidden {
+					if r := call(route, rt.Method, filled, body, attacker.token, append([]string{"organization-id", v.accountID}, c.headers...)...); r.status != http.StatusForbidden {
 						t.Errorf("%s with organization-id of A: %d, want 403: %s", route, r.status, r.body)
 					}
 				}

@@ -57,11 +57,12 @@ func (a *api) recover(c *gin.Context) {
 }
 
 func (a *api) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > a.MaxBodyBytes {
+	limit := a.bodyLimit(c.FullPath())
+	if c.Request.ContentLength > limit {
 		a.fail(c, errTooLarge)
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.MaxBodyBytes)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 
@@ -196,6 +197,8 @@ func (a *api) useAccount(c *gin.Context, id string) (bool, error) {
 var readPOSTs = map[string]bool{
 	"/api/v1/contacts/search":                      true,
 	"/api/v1/accounts/:account_id/contacts/search": true,
+	routeExport:                        true,
+	accountPrefix + "/contacts/export": true,
 }
 
 // requireScope checks an API key's scopes: reads need read_contacts, writes

@@ -6,6 +6,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -18,6 +19,7 @@ import (
 	"contacts/commands"
 	"contacts/eventstore"
 	"contacts/internal/auth"
+	"contacts/internal/imports"
 	"contacts/projections"
 	"contacts/readapi"
 )
@@ -56,7 +58,23 @@ type Deps struct {
 	// itself from ?token=). Its Commands, Auth and Logger default to the
 	// ones above.
 	Read *readapi.Deps
+	// Imports, when set, mounts the CSV import routes (POST
+	// /contacts/import, status, errors, error CSV); ImportMaxBytes is its
+	// file size limit. BulkMaxBodyBytes is the body limit of POST
+	// /contacts/bulk (default MaxBodyBytes). Export, when set, mounts POST
+	// /contacts/export.
+	Imports          *imports.Service
+	ImportMaxBytes   int64
+	BulkMaxBodyBytes int64
+	Export           Exporter
 }
+
+// Exporter streams contacts as CSV (readapi.PG).
+type Exporter interface {
+	ExportCSV(ctx context.Context, accountID string, req readapi.ExportRequest, start func() io.Writer) error
+}
+
+var _ Exporter = (*readapi.PG)(nil)
 
 type api struct {
 	Deps
@@ -120,17 +138,24 @@ func NewRouter(d Deps) http.Handler {
 	me.POST("/accounts", a.requireUser, a.createAccount)
 
 	read := a.readDeps()
-	p := v1.Group("", a.authenticate, a.rateLimit, a.accountFromHeader, a.requireScope, a.idempotency)
-	a.accountRoutes(p, "/account", read)
+	// Uploads and exports stream: they skip the idempotency middleware,
+	// which buffers bodies.
+	stream := v1.Group("", a.authenticate, a.rateLimit, a.accountFromHeader, a.requireScope)
+	p := stream.Group("", a.idempotency)
+	a.accountRoutes(p, stream, "/account", read)
 	p.GET("/projections", a.projectionStatus)
-	acc := v1.Group("/accounts/:account_id", a.authenticate, a.rateLimit, a.accountFromPath, a.requireScope, a.idempotency)
-	a.accountRoutes(acc, "", read)
+	accStream := v1.Group("/accounts/:account_id", a.authenticate, a.rateLimit, a.accountFromPath, a.requireScope)
+	a.accountRoutes(accStream.Group("", a.idempotency), accStream, "", read)
 	if read != nil {
 		// Each action checks the key's scopes (a write-only key may still
 		// create_contact), so the upgrade needs none.
 		ws := readapi.WebSocketHandler(*read)
 		v1.GET("/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromHeader, ws)
 		v1.GET("/accounts/:account_id/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromPath, ws)
+		// Live updates, listen-only; the stream itself needs read_contacts.
+		live := readapi.StreamHandler(*read)
+		v1.GET("/stream", a.authenticateWS, a.rateLimit, a.accountFromHeader, live)
+		v1.GET("/accounts/:account_id/stream", a.authenticateWS, a.rateLimit, a.accountFromPath, live)
 	}
 	return r
 }
@@ -138,7 +163,9 @@ func NewRouter(d Deps) http.Handler {
 // accountRoutes mounts every route of one account's data and administration
 // on g; self is the path of the account itself within g. New account-scoped
 // routes belong here, so that both ways of naming the account reach them.
-func (a *api) accountRoutes(g *gin.RouterGroup, self string, read *readapi.Deps) {
+// stream is g without the idempotency middleware (for streamed bodies).
+func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *readapi.Deps) {
+	a.importRoutes(stream, g)
 	a.contactRoutes(g)
 	a.companyRoutes(g)
 	a.groupRoutes(g)

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"contacts/commands"
+	"contacts/eventstore"
+	"contacts/internal/auth"
+	"contacts/internal/database"
+	"contacts/internal/httpapi"
+	"contacts/internal/imports"
+	"contacts/internal/leader"
+	"contacts/projections"
+	"contacts/readapi"
+)
+
+// benchImport generates a CSV file, imports it through an import job with
+// the live embedded projector running, and measures until every row is
+// queryable through the read API; then it times bulk upserts of --bulk
+// contacts over HTTP. It prints one JSON object.
+func benchImport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench import", flag.ContinueOnError)
+	rows := fs.Int("rows", 1_000_000, "CSV rows to generate and import")
+	bulk := fs.Int("bulk", 50_000, "contacts per bulk upsert request (0: skip)")
+	batch := fs.Int("batch", imports.DefaultBatchRows, "rows per import transaction")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, logger, db, err := open(ctx, fs.Args(), 16)
+	if err != nil {
+		return err
+	}
+	defer closeDB(ctx, logger, db)
+	secret := []byte(cfg.JWTSecret)
+	if len(secret) == 0 {
+		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	authSvc := auth.New(db.Pool, secret, cfg.AccessTokenTTL)
+	suffix := strings.ReplaceAll(eventstore.NewID(), "-", "")[20:]
+	sess, err := authSvc.Register(ctx, auth.RegisterInput{AccountName: "Bench " + suffix, Name: "Bench",
+		Email: "bench-" + suffix + "@example.com", Password: "bench-" + suffix})
+	if err != nil {
+		return err
+	}
+	p := auth.Principal{UserID: sess.User.ID, AccountID: sess.Account.ID, Role: sess.Account.Role}
+
+	dir, err := os.MkdirTemp("", "contacts-bench-import-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "contacts.csv")
+	genStart := time.Now()
+	size, err := generateCSV(file, *rows, suffix)
+	if err != nil {
+		return err
+	}
+	genTime := time.Since(genStart)
+
+	store := eventstore.New(db.Pool)
+	cmds := commands.New(store)
+	imp := imports.New(db.Pool, cmds, imports.Config{Dir: filepath.Join(dir, "imports"), BatchRows: *batch,
+		MaxFileBytes: cfg.ImportMaxFileBytes, MaxRows: cfg.ImportMaxRows}, logger)
+	rm, err := openReadModel(ctx, cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	// The embedded service's moving parts: the projector and the import worker.
+	runner := &projections.Runner{Source: store, Handlers: projections.New(store, rm), Logger: logger}
+	go func() { _ = leader.Run(wctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run) }()
+	go func() { _ = imp.Run(wctx) }()
+	read := readapi.NewPG(db.Pool)
+	all, err := readapi.ParseQuery(map[string]any{})
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	job, err := imp.Create(ctx, p, "bench.csv", f, imports.UploadOptions{})
+	f.Close()
+	if err != nil {
+		return err
+	}
+	uploaded := time.Since(start)
+	var completed, queryable time.Duration
+	terminal := isTerminal(os.Stderr)
+	for completed == 0 || queryable == 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		st, err := imp.Job(ctx, p.AccountID, job.ID)
+		if err != nil {
+			return err
+		}
+		if st.Status == "failed" {
+			return fmt.Errorf("import failed: %s", st.Reason)
+		}
+		if completed == 0 && st.Finished() {
+			completed = time.Since(start)
+		}
+		n, err := read.CountContacts(ctx, p.AccountID, all)
+		if err != nil {
+			return err
+		}
+		if completed != 0 && n >= st.SuccessCount {
+			queryable = time.Since(start)
+		}
+		if terminal {
+			fmt.Fprintf(os.Stderr, "\r\033[Kimported %d/%d rows, %d queryable, %.1fs", st.ProcessedRows, st.TotalRows, n, time.Since(start).Seconds())
+		}
+	}
+	if terminal {
+		fmt.Fprintln(os.Stderr)
+	}
+	final, err := imp.Job(ctx, p.AccountID, job.ID)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{
+		"rows": *rows, "file_bytes": size, "generate_seconds": genTime.Seconds(),
+		"upload_seconds": uploaded.Seconds(), "job_completed_seconds": completed.Seconds(),
+		"queryable_seconds": queryable.Seconds(), "rows_per_second": float64(*rows) / queryable.Seconds(),
+		"success_count": final.SuccessCount, "error_count": final.ErrorCount,
+		"import_peak_rss_mib": peakRSSMiB(), // this process (service side and the benchmark's client) until queryable
+	}
+
+	if *bulk > 0 {
+		created, updated, err := benchBulk(ctx, db, cmds, authSvc, store, sess.AccessToken, *bulk, suffix)
+		if err != nil {
+			return err
+		}
+		out["bulk_contacts"] = *bulk
+		out["bulk_create_seconds"] = created.Seconds()
+		out["bulk_update_seconds"] = updated.Seconds()
+	}
+	out["peak_rss_mib"] = peakRSSMiB() // with the bulk requests (built and sent by this process too)
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// generateCSV writes rows realistic contacts.
+func generateCSV(path string, rows int, suffix string) (int64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	firsts := []string{"James", "Mary", "Robert", "Patricia", "Wei", "Aisha", "Hiroshi", "Priya", "Olga", "Mateo"}
+	lasts := []string{"Smith", "Johnson", "Garcia", "Nguyen", "Khan", "Tanaka", "Müller", "Rossi", "Okafor", "Silva"}
+	titles := []string{"CEO", "CTO", "Software Engineer", "Product Manager", "Sales Director", "Designer"}
+	places := []string{"San Francisco,CA,United States", "London,England,United Kingdom", "Berlin,Berlin,Germany",
+		"Toronto,ON,Canada", "Bangalore,Karnataka,India"}
+	tags := []string{"lead", "customer", "vip", "newsletter", ""}
+	fmt.Fprintln(w, "first_name,last_name,email,phone_number,title,company_name,city,state,country,tags,custom_fields.tier")
+	for i := 0; i < rows; i++ {
+		fmt.Fprintf(w, "%s,%s,person%d.%s@bench.example,+1%010d,%s,Company %d,%s,%s,%s\n",
+			firsts[i%len(firsts)], lasts[(i/10)%len(lasts)], i, suffix, 3_000_000_000+int64(i), titles[i%len(titles)],
+			i%5000, places[i%len(places)], tags[i%len(tags)], []string{"gold", "silver", "bronze"}[i%3])
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return 0, err
+	}
+	return st.Size(), f.Close()
+}
+
+// benchBulk times POST /api/v1/contacts/bulk with n new contacts, then
+// again with the same phones changed (updates), over a local HTTP server.
+func benchBulk(ctx context.Context, db *database.DB, cmds *commands.Handlers, authSvc *auth.Service, store *eventstore.Store,
+	token string, n int, suffix string) (created, updated time.Duration, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	srv := &http.Server{Handler: httpapi.NewRouter(httpapi.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool,
+		Progress: store, Logger: discardLogger(), MaxBodyBytes: 1 << 20, BulkMaxBodyBytes: 256 << 20})}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	post := func(title string) (time.Duration, error) {
+		contacts := make([]map[string]any, n)
+		for i := range contacts {
+			contacts[i] = map[string]any{"name": "Bulk Person" + strconv.Itoa(i), "phone": fmt.Sprintf("+44%010d", 7_000_000_000+int64(i)),
+				"email": fmt.Sprintf("bulk%d.%s@bench.example", i, suffix), "tags": []string{"bulk"}, "groups": []string{"Bulk " + suffix},
+				"custom_fields": map[string]any{"title": title}}
+		}
+		body, _ := json.Marshal(map[string]any{"contacts": contacts})
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+ln.Addr().String()+"/api/v1/contacts/bulk", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		t0 := time.Now()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer res.Body.Close()
+		var out struct{ Created, Updated, Skipped int }
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		d := time.Since(t0)
+		if res.StatusCode != http.StatusOK || out.Created+out.Updated != n {
+			return 0, fmt.Errorf("bulk: status %d, %+v", res.StatusCode, out)
+		}
+		return d, nil
+	}
+	if created, err = post("first"); err != nil {
+		return 0, 0, err
+	}
+	updated, err = post("second")
+	return created, updated, err
+}
+
+// peakRSSMiB is this process's peak resident set (VmHWM), in MiB; -1 when
+// the platform does not report it.
+func peakRSSMiB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return -1
+}

@@ -1,0 +1,483 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/sync/errgroup"
+
+	"contacts/commands"
+	"contacts/eventstore"
+	"contacts/internal/auth"
+	"contacts/internal/httpapi"
+	"contacts/internal/leader"
+	"contacts/projections"
+	"contacts/projections/pgstore"
+	"contacts/readapi"
+)
+
+// benchRealtime runs `contacts bench realtime`: N listen-only subscribers
+// (WS /api/v1/stream, channel contacts) spread over A accounts, contacts
+// created through the command handlers at a fixed rate, and the latency
+// from each write's commit to each subscriber's receipt of its push. The
+// whole service (projector, hub, HTTP server) and the clients run in this
+// process, over loopback: the RSS reported covers both sides.
+func benchRealtime(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench realtime", flag.ContinueOnError)
+	subscribers := fs.Int("subscribers", 10000, "concurrent WebSocket subscribers")
+	accounts := fs.Int("accounts", 1000, "accounts the subscribers and writes are spread over (subscribers/accounts listen to each write)")
+	rate := fs.Int("rate", 500, "writes (contact creations) per second")
+	duration := fs.Duration("duration", 30*time.Second, "how long to write")
+	writers := fs.Int("writers", 16, "concurrent writers")
+	cpuProfile := fs.String("cpuprofile", "", "write the server process's CPU profile of the writing phase to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *subscribers < 1 || *accounts < 1 || *accounts > *subscribers || *rate < 1 {
+		return errors.New("bench realtime: need subscribers ≥ accounts ≥ 1 and rate ≥ 1")
+	}
+	if err := raiseOpenFiles(uint64(*subscribers + 4096)); err != nil {
+		return fmt.Errorf("raising the open-files limit (a socket per subscriber): %w", err)
+	}
+	cfg, logger, db, err := open(ctx, fs.Args(), 48)
+	if err != nil {
+		return err
+	}
+	defer closeDB(ctx, logger, db)
+	secret := []byte(cfg.JWTSecret)
+	if len(secret) == 0 {
+		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	store := eventstore.New(db.Pool)
+	cmds := commands.New(store)
+	authSvc := auth.New(db.Pool, secret, 24*time.Hour)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	runner := &projections.Runner{Source: store, Handlers: projections.New(store, pgstore.New(db.Pool)), Logger: logger,
+		Committed: announceCommitted(store, logger)}
+	g.Go(func() error {
+		return leader.Run(gctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run)
+	})
+	hub := newHub(store, logger)
+	g.Go(func() error { return hub.Run(gctx) })
+	router := httpapi.NewRouter(httpapi.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
+		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: readapi.NewPG(db.Pool), Realtime: hub}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // closed below
+	defer srv.Close()
+	defer func() { cancel(); _ = g.Wait() }()
+
+	// Accounts: registration hashes a password (slow), so the accounts of a
+	// previous run are reused while their tokens are valid.
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	accts, err := benchAccounts(ctx, authSvc, filepath.Join(cfg.DataDir, "bench-realtime-accounts.json"), *accounts)
+	if err != nil {
+		return err
+	}
+
+	// Subscribers: a child process (each side needs a socket per subscriber,
+	// and one process may not hold both under a 20,000 open-files limit).
+	perAccount := make([]int64, *accounts)
+	for i := range *subscribers {
+		perAccount[i%*accounts]++
+	}
+	tokens := make([]string, len(accts))
+	for i, a := range accts {
+		tokens[i] = a.Token
+	}
+	plan, err := os.CreateTemp("", "contacts-bench-realtime-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(plan.Name())
+	if err := json.NewEncoder(plan).Encode(clientPlan{Addr: ln.Addr().String(), Tokens: tokens, Subscribers: *subscribers}); err != nil {
+		return err
+	}
+	plan.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	child := exec.CommandContext(ctx, exe, "bench", "realtime-clients", plan.Name())
+	child.Stderr = os.Stderr
+	toChild, err := child.StdinPipe()
+	if err != nil {
+		return err
+	}
+	fromChild, err := child.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := child.Start(); err != nil {
+		return err
+	}
+	defer child.Wait() //nolint:errcheck // reported through its output
+	lines := bufio.NewScanner(fromChild)
+	lines.Buffer(make([]byte, 1<<20), 1<<20)
+	if !lines.Scan() || lines.Text() != "ready" {
+		return fmt.Errorf("the subscribers' process failed: %q %v", lines.Text(), lines.Err())
+	}
+	rssConnected := rssBytes("VmRSS")
+	fmt.Fprintf(os.Stderr, "connected; server RSS %s. writing %d/s for %s…\n", mib(rssConnected), *rate, *duration)
+
+	// Writes at a fixed rate (open loop: a slow write does not slow the schedule).
+	jobs := make(chan int, *rate)
+	var wg sync.WaitGroup
+	var writeErrs, writesDone, expected atomic.Int64
+	for range *writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range jobs {
+				a := accts[n%*accounts]
+				_, err := cmds.CreateContact(ctx, commands.CreateContact{AccountID: a.ID, ActorID: a.User,
+					Fields: map[string]any{"first_name": "Bench", "last_name": strconv.Itoa(n), "city": "Austin",
+						"email": fmt.Sprintf("c%d-%s@realtime.test", n, run), "title": "Engineer"}})
+				if err != nil {
+					writeErrs.Add(1)
+					continue
+				}
+				writesDone.Add(1)
+				expected.Add(perAccount[n%*accounts])
+			}
+		}()
+	}
+	progressDone := make(chan struct{})
+	go func() { // once a second: how far the writes, the projector and the hub are
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-progressDone:
+				return
+			case <-t.C:
+			}
+			head, _ := store.Head(ctx)
+			reached, _ := store.Reached(ctx, projections.Names)
+			fmt.Fprintf(os.Stderr, "  head %d, projected %d, pushed up to %d\n", head, reached.Position, hub.Position())
+		}
+	}()
+	defer close(progressDone)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	total := int(float64(*rate) * duration.Seconds())
+	startW := time.Now()
+	interval := time.Second / time.Duration(*rate)
+	for n := range total {
+		if d := time.Until(startW.Add(time.Duration(n) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		select {
+		case jobs <- n:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	wrote := time.Since(startW)
+	if _, err := fmt.Fprintf(toChild, "done %d\n", expected.Load()); err != nil {
+		return err
+	}
+	if !lines.Scan() {
+		return fmt.Errorf("the subscribers' process ended without results: %v", lines.Err())
+	}
+	var res clientResult
+	if err := json.Unmarshal(lines.Bytes(), &res); err != nil {
+		return fmt.Errorf("subscribers' results %q: %w", lines.Text(), err)
+	}
+	rssPeak := rssBytes("VmHWM")
+
+	fmt.Printf("subscribers %d over %d accounts (%d listen to each write), %d writers\n",
+		*subscribers, *accounts, *subscribers / *accounts, *writers)
+	fmt.Printf("writes: %d in %.1f s (%.1f/s, target %d/s), %d failed\n",
+		writesDone.Load(), wrote.Seconds(), float64(writesDone.Load())/wrote.Seconds(), *rate, writeErrs.Load())
+	fmt.Printf("pushes: expected %d, received %d (%d missing, %d extra), resync_required %d, undecodable %d\n",
+		expected.Load(), res.Received, max64(0, expected.Load()-res.Received), max64(0, res.Received-expected.Load()),
+		res.Resyncs, res.Undecodable)
+	fmt.Printf("commit-to-push latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n", res.P50, res.P90, res.P99, res.Max)
+	fmt.Printf("RSS of the server process: %s with every subscriber connected, %s peak (the subscribers' process: %s peak)\n",
+		mib(rssConnected), mib(rssPeak), mib(res.PeakRSS))
+	return nil
+}
+
+// benchAccount is an account of the benchmark and a token of its user.
+type benchAccount struct {
+	ID    string `json:"id"`
+	User  string `json:"user"`
+	Token string `json:"token"`
+}
+
+// benchAccounts returns n accounts: those saved in file by an earlier run
+// when their tokens are still valid for at least an hour, else new ones
+// (saved for the next run).
+func benchAccounts(ctx context.Context, authSvc *auth.Service, file string, n int) ([]benchAccount, error) {
+	var saved []benchAccount
+	if b, err := os.ReadFile(file); err == nil && json.Unmarshal(b, &saved) == nil && len(saved) >= n {
+		ok := true
+		for _, a := range saved[:n] {
+			p, err := authSvc.Authenticate(ctx, a.Token)
+			ok = ok && err == nil && p.AccountID == a.ID && time.Until(p.Expires) > time.Hour
+		}
+		if ok {
+			fmt.Fprintf(os.Stderr, "reusing %d accounts of %s\n", n, file)
+			return saved[:n], nil
+		}
+	}
+	fmt.Fprintf(os.Stderr, "registering %d accounts…\n", n)
+	accts := make([]benchAccount, n)
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	var rg errgroup.Group
+	rg.SetLimit(runtime.GOMAXPROCS(0) * 2)
+	for i := range accts {
+		rg.Go(func() error {
+			s, err := authSvc.Register(ctx, auth.RegisterInput{AccountName: fmt.Sprintf("bench %s %d", run, i), Name: "Bench",
+				Email: fmt.Sprintf("bench-%s-%d@realtime.test", run, i), Password: "bench realtime password"})
+			if err != nil {
+				return err
+			}
+			accts[i] = benchAccount{s.Account.ID, s.User.ID, s.AccessToken}
+			return nil
+		})
+	}
+	if err := rg.Wait(); err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	if b, err := json.Marshal(accts); err == nil {
+		_ = os.WriteFile(file, b, 0o600) // a cache: the next run registers again without it
+	}
+	return accts, nil
+}
+
+// clientPlan is what the subscribers' process is told.
+type clientPlan struct {
+	Addr        string   `json:"addr"`
+	Tokens      []string `json:"tokens"` // one per account; subscriber i uses tokens[i % len]
+	Subscribers int      `json:"subscribers"`
+}
+
+// clientResult is what it reports (latencies in ms).
+type clientResult struct {
+	Received    int64   `json:"received"`
+	Resyncs     int64   `json:"resyncs"`
+	Undecodable int64   `json:"undecodable"`
+	P50         float64 `json:"p50"`
+	P90         float64 `json:"p90"`
+	P99         float64 `json:"p99"`
+	Max         float64 `json:"max"`
+	PeakRSS     int64   `json:"peak_rss"`
+}
+
+// benchRealtimeClients is the subscribers' side of `bench realtime` (run by
+// it): it connects every subscriber, says "ready", and measures, for each
+// push, the time from its event's occurred_at (the write's clock, taken
+// just before the commit: this slightly overstates the latency) to its
+// receipt, until told "done <expected pushes>".
+func benchRealtimeClients(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: contacts bench realtime-clients <plan file> (run by contacts bench realtime)")
+	}
+	b, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	var plan clientPlan
+	if err := json.Unmarshal(b, &plan); err != nil {
+		return err
+	}
+	if err := raiseOpenFiles(uint64(plan.Subscribers + 1024)); err != nil {
+		return fmt.Errorf("raising the open-files limit: %w", err)
+	}
+	lat := newHistogram()
+	var received, resyncs, undecodable atomic.Int64
+	conns := make([]*websocket.Conn, plan.Subscribers)
+	dialer := websocket.Dialer{HandshakeTimeout: 60 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 512}
+	var dg errgroup.Group
+	dg.SetLimit(32)
+	var readers sync.WaitGroup
+	for i := range conns {
+		tok := plan.Tokens[i%len(plan.Tokens)]
+		dg.Go(func() error {
+			u := url.URL{Scheme: "ws", Host: plan.Addr, Path: "/api/v1/stream",
+				RawQuery: url.Values{"token": {tok}, "channels": {"contacts"}}.Encode()}
+			conn, _, err := dialer.DialContext(ctx, u.String(), nil)
+			if err != nil {
+				return err
+			}
+			var first struct{ Event string }
+			if err := conn.ReadJSON(&first); err != nil || first.Event != "subscribed" {
+				return fmt.Errorf("subscriber %d: first message %q: %v", i, first.Event, err)
+			}
+			conns[i] = conn
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				var m struct {
+					Event      string    `json:"event"`
+					OccurredAt time.Time `json:"occurred_at"`
+				}
+				for {
+					_, body, err := conn.ReadMessage()
+					if err != nil {
+						return
+					}
+					now := time.Now()
+					m.Event, m.OccurredAt = "", time.Time{}
+					if err := json.Unmarshal(body, &m); err != nil {
+						undecodable.Add(1)
+						continue
+					}
+					if m.Event == "resync_required" {
+						resyncs.Add(1)
+						continue
+					}
+					received.Add(1)
+					lat.add(now.Sub(m.OccurredAt))
+				}
+			}()
+			return nil
+		})
+	}
+	if err := dg.Wait(); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	fmt.Println("ready")
+	in := bufio.NewScanner(os.Stdin)
+	if !in.Scan() {
+		return errors.New("bench realtime-clients: no end signal")
+	}
+	want, err := strconv.ParseInt(strings.TrimPrefix(in.Text(), "done "), 10, 64)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for received.Load() < want && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // anything extra (duplicates) arrives too
+	res := clientResult{Received: received.Load(), Resyncs: resyncs.Load(), Undecodable: undecodable.Load(),
+		P50: ms(lat.quantile(0.50)), P90: ms(lat.quantile(0.90)), P99: ms(lat.quantile(0.99)), Max: ms(lat.max()),
+		PeakRSS: rssBytes("VmHWM")}
+	out, _ := json.Marshal(res)
+	fmt.Println(string(out))
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	readers.Wait()
+	return nil
+}
+
+// histogram counts latencies in 100 µs buckets up to 60 s.
+type histogram struct {
+	buckets []atomic.Int64
+	maxNs   atomic.Int64
+}
+
+const bucketNs = int64(100 * time.Microsecond)
+
+func newHistogram() *histogram {
+	return &histogram{buckets: make([]atomic.Int64, int64(60*time.Second)/bucketNs+1)}
+}
+
+func (h *histogram) add(d time.Duration) {
+	i := max(int64(d), 0) / bucketNs
+	if i >= int64(len(h.buckets)) {
+		i = int64(len(h.buckets)) - 1
+	}
+	h.buckets[i].Add(1)
+	for {
+		m := h.maxNs.Load()
+		if int64(d) <= m || h.maxNs.CompareAndSwap(m, int64(d)) {
+			return
+		}
+	}
+}
+
+func (h *histogram) quantile(q float64) time.Duration {
+	var total int64
+	for i := range h.buckets {
+		total += h.buckets[i].Load()
+	}
+	if total == 0 {
+		return 0
+	}
+	want := int64(float64(total)*q + 0.5)
+	var seen int64
+	for i := range h.buckets {
+		seen += h.buckets[i].Load()
+		if seen >= want {
+			return time.Duration(int64(i+1) * bucketNs) // the bucket's upper bound
+		}
+	}
+	return h.max()
+}
+
+func (h *histogram) max() time.Duration { return time.Duration(h.maxNs.Load()) }
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// rssBytes reads a memory figure of this process (VmRSS now, VmHWM peak).
+func rssBytes(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func mib(b int64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}

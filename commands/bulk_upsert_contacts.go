@@ -1,0 +1,163 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"contacts/domain"
+	"contacts/eventstore"
+)
+
+// MaxBulkContacts bounds one bulk upsert request.
+const MaxBulkContacts = 50_000
+
+// CodeBulkLimit is the error code of a bulk request over MaxBulkContacts.
+const CodeBulkLimit = "bulk_limit_exceeded"
+
+// BulkUpsertContacts creates or updates up to MaxBulkContacts contacts,
+// matched by phone (required on every contact). Labels are merged into an
+// existing contact's, custom attributes merged, groups named in Groups are
+// created when missing. When several contacts carry the same phone the last
+// one wins and the earlier ones are skipped. Each contact is applied whole
+// or not at all; the request commits in chunks of 5,000 contacts, so a
+// request cut short by an infrastructure failure may have applied its
+// first chunks (sending it again is safe: it upserts).
+type BulkUpsertContacts struct {
+	AccountID string
+	ActorID   string
+	Contacts  []UpsertRow
+}
+
+// BulkRowError is one contact the request could not apply.
+type BulkRowError struct {
+	Index int
+	Phone string
+	Err   error
+}
+
+// BulkUpsertResult counts what the request did.
+type BulkUpsertResult struct {
+	Created, Updated, Skipped int
+	Errors                    []BulkRowError
+}
+
+func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContacts) (BulkUpsertResult, error) {
+	var out BulkUpsertResult
+	if n := len(cmd.Contacts); n > MaxBulkContacts {
+		return out, &domain.Error{Code: CodeBulkLimit, Err: domain.ErrValidation,
+			Message: fmt.Sprintf("at most %d contacts per request; this one has %d", MaxBulkContacts, n),
+			Fields:  map[string]string{"contacts": fmt.Sprintf("must have at most %d items", MaxBulkContacts)}}
+	}
+	if len(cmd.Contacts) == 0 {
+		return out, domain.InvalidField("contacts", "must have at least 1 item")
+	}
+	rows := make([]UpsertRow, len(cmd.Contacts))
+	last := map[string]int{} // phone → index of its last row
+	superseded := make([]bool, len(rows))
+	for i, r := range cmd.Contacts {
+		rows[i] = r
+		if r.Err != nil {
+			continue
+		}
+		phone := UpsertKeyValue("phone", r.Fields)
+		if phone == "" {
+			if raw, _ := r.Fields["phone"].(string); raw == "" {
+				if raw2, _ := r.Fields["phone_number"].(string); raw2 == "" {
+					rows[i].Err = domain.InvalidField("phone", "is required")
+				}
+			}
+			continue // an invalid phone: the domain names the problem
+		}
+		if j, ok := last[phone]; ok {
+			superseded[j] = true
+			rows[j].Err = errSuperseded
+		}
+		last[phone] = i
+	}
+	// Chunks of bulkChunk contacts, each one transaction: memory stays
+	// bounded, and the next chunk is decided while the previous one
+	// commits (a stale decision is made again, see retryPlan).
+	results := make([]RowResult, 0, len(rows))
+	type planned struct {
+		rows []UpsertRow
+		plan *upsertPlan
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan planned, 1)
+	go func() {
+		defer close(next)
+		for start := 0; start < len(rows); start += bulkChunk {
+			chunk := rows[start:min(start+bulkChunk, len(rows))]
+			p, err := h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", chunk)
+			select {
+			case next <- planned{rows: chunk, plan: p, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	chunkCtx := ctx
+	for p := range next {
+		if p.err != nil {
+			return out, p.err
+		}
+		plan := p.plan
+		err := retryPlan(ctx, func() error {
+			if plan == nil {
+				var err error
+				if plan, err = h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", p.rows); err != nil {
+					return err
+				}
+			}
+			current := plan
+			plan = nil
+			if err := h.commitPlan(chunkCtx, current); err != nil {
+				return err
+			}
+			if current.changes() {
+				// An Idempotency-Key is recorded with the first chunk that
+				// appends; the later chunks are the same request.
+				chunkCtx = withoutIdempotencyKey(chunkCtx)
+			}
+			results = append(results, current.results...)
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+	}
+	out = BulkUpsertResult{Errors: []BulkRowError{}}
+	for i, r := range results {
+		switch {
+		case superseded[i], r.Outcome == OutcomeUnchanged:
+			out.Skipped++
+		case r.Outcome == OutcomeCreated:
+			out.Created++
+		case r.Outcome == OutcomeUpdated:
+			out.Updated++
+		default:
+			phone, _ := cmd.Contacts[i].Fields["phone"].(string)
+			out.Errors = append(out.Errors, BulkRowError{Index: i, Phone: phone, Err: r.Err})
+		}
+	}
+	return out, nil
+}
+
+// bulkChunk is the number of contacts a bulk upsert commits at once.
+const bulkChunk = 5000
+
+func withoutIdempotencyKey(ctx context.Context) context.Context {
+	info := eventstore.RequestInfoFrom(ctx)
+	if info.IdempotencyKey == "" {
+		return ctx
+	}
+	info.IdempotencyKey, info.IdempotencyHash = "", ""
+	return eventstore.WithRequestInfo(ctx, info)
+}
+
+var errSuperseded = domain.InvalidState("superseded by a later contact with the same phone")

@@ -1,0 +1,83 @@
+package readapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"contacts/domain"
+	"contacts/readapi/realtime"
+)
+
+// ContactMatcher tells which contacts match a query: the filter of a
+// contacts subscription uses the read API's own query model.
+type ContactMatcher interface {
+	MatchContacts(ctx context.Context, accountID string, q Query, ids []string) (map[string]bool, error)
+}
+
+var _ ContactMatcher = (*PG)(nil)
+
+// MatchContacts returns which of ids are the account's contacts that match
+// q's filters now (ordering and pagination are ignored).
+func (s *PG) MatchContacts(ctx context.Context, accountID string, q Query, ids []string) (map[string]bool, error) {
+	if !domain.IsUUID(accountID) {
+		return nil, invalidAccount()
+	}
+	a := &sqlArgs{}
+	w := where(a, accountID, q)
+	sql := "SELECT c.uuid::text FROM rm_contacts c WHERE " + w + " AND c.uuid = ANY(" + a.add(ids, "uuid[]") + ")"
+	rows, err := s.pool.Query(ctx, sql, append([]any{execMode}, a.args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("readapi: match contacts: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("readapi: match contacts: %w", err)
+	}
+	out := make(map[string]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// queryFilter is a contacts subscription's filter.
+type queryFilter struct {
+	m   ContactMatcher
+	q   Query
+	key string // the filters as canonical JSON
+}
+
+var _ realtime.KeyedFilter = queryFilter{}
+
+func (f queryFilter) Key() string { return f.key }
+
+func (f queryFilter) Match(ctx context.Context, accountID string, ids []string) (map[string]bool, error) {
+	return f.m.MatchContacts(ctx, accountID, f.q, ids)
+}
+
+// liveFilter builds the filter of a contacts subscription from the same
+// keys list_contacts takes (nil data: no filter).
+func (d Deps) liveFilter(data map[string]any) (realtime.Filter, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	q, err := ParseQuery(data)
+	if err != nil {
+		return nil, err
+	}
+	m := d.Matcher
+	if m == nil {
+		m, _ = d.Service.(ContactMatcher)
+	}
+	if m == nil {
+		return nil, &realtime.Error{Code: realtime.CodeInvalidFilter, Message: "filters are not available with this read model"}
+	}
+	key, err := json.Marshal(data) // map keys sorted: equal filters, equal keys
+	if err != nil {
+		return nil, err
+	}
+	return queryFilter{m: m, q: q, key: string(key)}, nil
+}
