@@ -53,11 +53,9 @@ func benchCommand(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeDB(ctx, logger, db)
-	secret := []byte(cfg.JWTSecret)
-	if len(secret) == 0 {
-		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
-			return err
-		}
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return err
 	}
 	authSvc := auth.New(db.Pool, secret, cfg.AccessTokenTTL)
 	sess, err := authSvc.Login(ctx, *email, *password, "")

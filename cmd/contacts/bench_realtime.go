@@ -63,11 +63,9 @@ func benchRealtime(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeDB(ctx, logger, db)
-	secret := []byte(cfg.JWTSecret)
-	if len(secret) == 0 {
-		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
-			return err
-		}
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return err
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	store := eventstore.New(db.Pool)

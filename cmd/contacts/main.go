@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"contacts/internal/auth"
 	"contacts/internal/config"
 	"contacts/internal/database"
 )
@@ -117,4 +118,13 @@ func migrate(ctx context.Context, args []string) error {
 	defer closeDB(ctx, logger, db)
 	fmt.Println("migrations are up to date")
 	return nil
+}
+
+// jwtSecret is CONTACTS_JWT_SECRET, or the secret generated and kept in the
+// data directory when it is unset.
+func jwtSecret(cfg config.Config) ([]byte, error) {
+	if cfg.JWTSecret != "" {
+		return []byte(cfg.JWTSecret), nil
+	}
+	return auth.LoadOrCreateSecret(cfg.DataDir)
 }

@@ -31,11 +31,9 @@ func seedCommand(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeDB(ctx, logger, db)
-	secret := []byte(cfg.JWTSecret)
-	if len(secret) == 0 {
-		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
-			return err
-		}
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return err
 	}
 	raw := make([]byte, 6)
 	_, _ = rand.Read(raw)

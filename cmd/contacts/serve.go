@@ -87,12 +87,9 @@ func readService(cfg config.Config, db *database.DB, logger *slog.Logger) readap
 }
 
 func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store, read readapi.Service) error {
-	secret := []byte(cfg.JWTSecret)
-	if len(secret) == 0 {
-		var err error
-		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
-			return err
-		}
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return err
 	}
 	cmds := commands.New(store)
 	imp := imports.New(db.Pool, cmds, imports.Config{Dir: cfg.ImportDir, MaxFileBytes: cfg.ImportMaxFileBytes,
