@@ -903,24 +903,7 @@ func (s *PG) FieldValues(ctx context.Context, accountID string, field Field, q Q
 		sql = "SELECT " + val + " FROM " + from + " WHERE " + strings.Join(w, " AND ") +
 			" ORDER BY " + orderSQL(q.order(), false) + tail
 	}
-	if opt.Limit != nil {
-		sql += " LIMIT " + a.add(*opt.Limit, "bigint")
-	}
-	if opt.Offset > 0 {
-		sql += " OFFSET " + a.add(opt.Offset, "bigint")
-	}
-	rows, err := s.pool.Query(ctx, sql, append([]any{execMode}, a.args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("readapi: field %s: %w", field, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("readapi: field %s: %w", field, err)
-	}
-	if out == nil {
-		out = []string{}
-	}
-	return out, nil
+	return s.fieldPage(ctx, field, sql, a, opt)
 }
 
 // valuesKey says whether a field action can be answered from
@@ -933,14 +916,12 @@ func valuesKey(field Field, spec fieldSpec, q Query, opt FieldOptions) (string, 
 		return "", false
 	}
 	switch {
+	case spec.col == "" && !opt.Separated:
+		return "", false
 	case spec.col != "" && opt.Separated:
-		return string(field) + "/sep", true
-	case spec.col != "":
-		return string(field), true
-	case opt.Separated:
-		return string(field), true
+		return string(field) + "/sep", true // a text field's comma-separated parts
 	}
-	return "", false
+	return string(field), true
 }
 
 // distinctValues answers a distinct field action from rm_contact_values
@@ -954,6 +935,12 @@ func (s *PG) distinctValues(ctx context.Context, accountID string, field Field, 
 	}
 	sql := `SELECT min(v.value COLLATE "C") FROM rm_contact_values v WHERE ` + w +
 		" GROUP BY lower(v.value) ORDER BY lower(v.value)"
+	return s.fieldPage(ctx, field, sql, a, opt)
+}
+
+// fieldPage runs a field action's statement with opt's page (LIMIT, OFFSET)
+// and returns its values, never nil.
+func (s *PG) fieldPage(ctx context.Context, field Field, sql string, a *sqlArgs, opt FieldOptions) ([]string, error) {
 	if opt.Limit != nil {
 		sql += " LIMIT " + a.add(*opt.Limit, "bigint")
 	}

@@ -36,22 +36,8 @@ func StreamHandler(d Deps) gin.HandlerFunc {
 var defaultStreamChannels = []string{realtime.KindContacts, realtime.KindGroups, realtime.KindLabels, realtime.KindCompanies, realtime.KindImports}
 
 func (h *wsHandler) stream(c *gin.Context) {
-	// Mounted behind internal/httpapi's WebSocket authentication (which
-	// also scopes the account by path or organization-id header), the
-	// principal is there; mounted alone, the handler authenticates.
-	p, err := restPrincipalOrErr(c)
-	if err != nil {
-		tok := wsToken(c.Request)
-		if tok == "" || h.deps.Auth == nil {
-			err = auth.ErrInvalidToken
-		} else {
-			p, err = h.deps.Auth.Authenticate(c.Request.Context(), tok)
-		}
-	}
-	if err != nil {
-		c.Abort()
-		wsHTTPError(c.Writer, http.StatusUnauthorized, "unauthorized",
-			"a valid access token is required (?token=<jwt> or Authorization: Bearer <jwt>)")
+	p, ok := h.principal(c)
+	if !ok {
 		return
 	}
 	if !p.Can(auth.ScopeReadContacts) {

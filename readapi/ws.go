@@ -193,8 +193,19 @@ func wsToken(r *http.Request) string {
 }
 
 func (h *wsHandler) serve(c *gin.Context) {
-	// Mounted behind internal/httpapi's authentication (which also scopes the
-	// account by path or organization-id header), the principal is there.
+	p, ok := h.principal(c)
+	if !ok {
+		return
+	}
+	h.upgrade(c, p, false, nil)
+}
+
+// principal is the caller of a WebSocket handshake. Mounted behind
+// internal/httpapi's authentication (which also scopes the account by path
+// or organization-id header), the principal is there; mounted alone, the
+// handler authenticates the token itself. Without one it answers 401 (no
+// upgrade) and returns false.
+func (h *wsHandler) principal(c *gin.Context) (auth.Principal, bool) {
 	p, err := restPrincipalOrErr(c)
 	if err != nil {
 		tok := wsToken(c.Request)
@@ -208,9 +219,9 @@ func (h *wsHandler) serve(c *gin.Context) {
 		c.Abort()
 		wsHTTPError(c.Writer, http.StatusUnauthorized, "unauthorized",
 			"a valid access token is required (?token=<jwt> or Authorization: Bearer <jwt>)")
-		return
+		return auth.Principal{}, false
 	}
-	h.upgrade(c, p, false, nil)
+	return p, true
 }
 
 // upgrade turns the request into a connection and serves it until it ends;

@@ -462,9 +462,8 @@ func memTotal() int64 {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err == nil {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" { // "MemTotal: 24558276 kB"
+			if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
 				return kb << 10
 			}
 		}

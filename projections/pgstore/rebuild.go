@@ -31,8 +31,8 @@ const rebuildSuffix = "_rebuild"
 // left by an interrupted rebuild) with the live table's columns and primary
 // key but no secondary index: they are built once, at the end, which is far
 // faster than maintaining them row by row. Its storage parameters and
-// extended statistics are copied too (planner statistics on the filter expressions, see migration
-// 0008); they are gathered by ANALYZE before the swap.
+// extended statistics (planner statistics on the filter expressions,
+// migration 0008) are copied too; FinishRebuild gathers them before the swap.
 func (s *Store) StartRebuild(ctx context.Context, name string) (projections.Store, error) {
 	liveTable, key, err := table(name)
 	if err != nil {
