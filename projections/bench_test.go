@@ -45,6 +45,12 @@ func (s *timedStore) UpsertContacts(ctx context.Context, docs []projections.Cont
 // model (p50, p99, max). Each iteration is one write:
 //
 //	PGTEST_DURABLE=1 go test ./projections -run '^$' -bench Visibility -benchtime 10000x
+//
+// The first two seconds of writes are a warm-up and are not measured: on a
+// fresh cluster every new backend first loads its catalog caches, and one
+// slow write transaction holds back the tail (the runner reads only below
+// the oldest open transaction), so a cold start shows ~200 ms of lag that a
+// running service never sees again. cold_max_ms reports that warm-up's worst.
 func BenchmarkVisibility(b *testing.B) {
 	const rate = 1000 // writes per second
 	w := newWorld(b)
@@ -55,63 +61,82 @@ func BenchmarkVisibility(b *testing.B) {
 	go runner.Run(ctx) //nolint:errcheck // stopped by cancel
 
 	account := eventstore.NewID()
-	committed := make(map[string]time.Time, b.N)
-	var mu sync.Mutex
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for g := 0; g < 16; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				st, err := w.cmds.CreateContact(ctx, commands.CreateContact{AccountID: account, Fields: map[string]any{
-					"first_name": fmt.Sprint("Ada", i), "email": fmt.Sprintf("ada%d@example.com", i), "title": "Engineer", "city": "Austin"}})
-				if err != nil {
-					b.Error(err)
-					return
+	next := 0 // contact number, unique across phases
+	// drive writes n contacts at rate from 16 writers and waits until all are
+	// visible; it returns each one's commit time and the achieved rate.
+	drive := func(n int) (map[string]time.Time, float64) {
+		committed := make(map[string]time.Time, n)
+		var mu sync.Mutex
+		jobs := make(chan int)
+		var wg sync.WaitGroup
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range jobs {
+					st, err := w.cmds.CreateContact(ctx, commands.CreateContact{AccountID: account, Fields: map[string]any{
+						"first_name": fmt.Sprint("Ada", i), "email": fmt.Sprintf("ada%d@example.com", i), "title": "Engineer", "city": "Austin"}})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					mu.Lock()
+					committed[st.ID] = time.Now()
+					mu.Unlock()
 				}
-				mu.Lock()
-				committed[st.ID] = time.Now()
-				mu.Unlock()
+			}()
+		}
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / rate)))
+			jobs <- next
+			next++
+		}
+		close(jobs)
+		wg.Wait()
+		achieved := float64(n) / time.Since(start).Seconds()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			store.mu.Lock()
+			missing := 0
+			for id := range committed {
+				if _, ok := store.visible[id]; !ok {
+					missing++
+				}
 			}
-		}()
+			store.mu.Unlock()
+			if missing == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%d contacts never became visible", missing)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return committed, achieved
 	}
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / rate)))
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	achieved := float64(b.N) / time.Since(start).Seconds()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	latencies := func(committed map[string]time.Time) []time.Duration {
 		store.mu.Lock()
-		n := len(store.visible)
-		store.mu.Unlock()
-		if n >= b.N || time.Now().After(deadline) {
-			break
+		defer store.mu.Unlock()
+		lat := make([]time.Duration, 0, len(committed))
+		for id, c := range committed {
+			lat = append(lat, max(0, store.visible[id].Sub(c)))
 		}
-		time.Sleep(10 * time.Millisecond)
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		return lat
 	}
+	cold := latencies(func() map[string]time.Time { c, _ := drive(2 * rate); return c }())
+
+	b.ResetTimer()
+	committed, achieved := drive(b.N)
 	b.StopTimer()
-	var lat []time.Duration
-	store.mu.Lock()
-	for id, c := range committed {
-		v, ok := store.visible[id]
-		if !ok {
-			b.Fatalf("contact %s never became visible", id)
-		}
-		lat = append(lat, max(0, v.Sub(c)))
-	}
-	store.mu.Unlock()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	lat := latencies(committed)
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(achieved, "writes/s")
 	b.ReportMetric(pct(0.50), "p50_ms")
 	b.ReportMetric(pct(0.99), "p99_ms")
 	b.ReportMetric(pct(1), "max_ms")
+	b.ReportMetric(float64(cold[len(cold)-1].Microseconds())/1000, "cold_max_ms")
 }
 
 // BenchmarkRebuild replays an event store of realistic contact histories
