@@ -144,7 +144,7 @@ func (s *PG) ExportCSV(ctx context.Context, accountID string, req ExportRequest,
 	if req.Query.limit != nil {
 		limit = *req.Query.limit
 	}
-	sql, args, _, _ := contactsSQL(accountID, req.Query, limit, true)
+	sql, args, _, _ := contactsSQL(accountID, req.Query, limit, true, nil)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return fmt.Errorf("readapi: export: %w", err)

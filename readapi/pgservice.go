@@ -34,6 +34,9 @@ type PG struct {
 	// scanFieldValues makes FieldValues always scan the contacts (tests
 	// compare it with the values table).
 	scanFieldValues bool
+	// patternFilters keeps every text filter a pattern (tests compare it
+	// with the value sets).
+	patternFilters bool
 }
 
 var _ Service = (*PG)(nil)
@@ -43,8 +46,12 @@ func NewPG(pool *pgxpool.Pool) *PG { return &PG{pool: pool} }
 
 const execMode = pgx.QueryExecModeCacheDescribe
 
-// sqlArgs collects bind parameters.
-type sqlArgs struct{ args []any }
+// sqlArgs collects bind parameters, and holds the value sets the filters
+// may use (see valuesets.go).
+type sqlArgs struct {
+	args []any
+	sets valueSets
+}
 
 // add binds v and returns its placeholder with a cast to typ.
 func (a *sqlArgs) add(v any, typ string) string {
@@ -180,6 +187,9 @@ func textSQL(a *sqlArgs, name string, attr attribute, c *Condition) string {
 	like := func(pattern func(v string) string) string {
 		return anyValue(c.Values, func(v any) string {
 			lv := lowerString(v)
+			if eq, ok := valueSetSQL(a, name, attr, pattern(lv)); ok {
+				return eq
+			}
 			p := a.text(pattern(lv))
 			if name == "name" && c.Operator != OpStartsWith {
 				return nameLike(a, lv, p)
@@ -194,6 +204,9 @@ func textSQL(a *sqlArgs, name string, attr attribute, c *Condition) string {
 	contains := func(v string) string { return "%" + likeEscape(v) + "%" }
 	eq := func() string {
 		return anyValue(c.Values, func(v any) string {
+			if eq, ok := valueSetSQL(a, name, attr, likeEscape(lowerString(v))); ok {
+				return eq
+			}
 			p := a.text(lowerString(v))
 			arms := make([]string, len(attr.cols))
 			for i, col := range attr.cols {
@@ -564,8 +577,18 @@ type contactRow struct {
 // limit < 0) in the ordering, after/before the cursor, with the document
 // when withDoc. Backward pages come back in the ordering too.
 func (s *PG) selectContacts(ctx context.Context, accountID string, q Query, limit int, withDoc bool) ([]contactRow, error) {
-	sql, args, keys, backward := contactsSQL(accountID, q, limit, withDoc)
-	rows, err := s.pool.Query(ctx, sql, append([]any{execMode}, args...)...)
+	var out []contactRow
+	err := s.withValueSets(ctx, accountID, q, func(db querier, sets valueSets) (err error) {
+		out, err = scanContacts(ctx, db, accountID, q, limit, withDoc, sets)
+		return err
+	})
+	return out, err
+}
+
+// scanContacts runs contactsSQL on db and reads its rows.
+func scanContacts(ctx context.Context, db querier, accountID string, q Query, limit int, withDoc bool, sets valueSets) ([]contactRow, error) {
+	sql, args, keys, backward := contactsSQL(accountID, q, limit, withDoc, sets)
+	rows, err := db.Query(ctx, sql, append([]any{execMode}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("readapi: list contacts: %w", err)
 	}
@@ -602,10 +625,10 @@ func (s *PG) selectContacts(ctx context.Context, accountID string, q Query, limi
 }
 
 // contactsSQL is the statement of selectContacts: uuid, doc (withDoc), the
-// ordering values; limit < 0 is no limit.
-func contactsSQL(accountID string, q Query, limit int, withDoc bool) (sql string, args []any, keys []orderKey, backward bool) {
+// ordering values; limit < 0 is no limit. Filters use the value sets given.
+func contactsSQL(accountID string, q Query, limit int, withDoc bool, sets valueSets) (sql string, args []any, keys []orderKey, backward bool) {
 	keys = q.order()
-	a := &sqlArgs{}
+	a := &sqlArgs{sets: sets}
 	w := where(a, accountID, q)
 	backward = q.cursor != nil && q.cursor.Backward
 	if q.cursor != nil {
@@ -618,13 +641,24 @@ func contactsSQL(accountID string, q Query, limit int, withDoc bool) (sql string
 	for _, k := range keys {
 		cols = append(cols, orderings[k.Field].expr)
 	}
-	sql = "SELECT " + strings.Join(cols, ", ") + " FROM rm_contacts c WHERE " + w + " ORDER BY " + orderSQL(keys, backward)
+	order := " ORDER BY " + orderSQL(keys, backward)
+	page := ""
 	if limit >= 0 {
-		sql += " LIMIT " + a.add(limit, "bigint")
+		page += " LIMIT " + a.add(limit, "bigint")
 	}
 	if q.offset > 0 && q.cursor == nil {
-		sql += " OFFSET " + a.add(q.offset, "bigint")
+		page += " OFFSET " + a.add(q.offset, "bigint")
 	}
+	if withDoc && limit >= 0 {
+		// A page picks its rows first and reads their documents after: the
+		// choice can then be made from an index alone (the facet index
+		// holds the filter columns and the default ordering's), and only the
+		// page's rows are read from the table, not every candidate.
+		sql = "SELECT " + strings.Join(cols, ", ") + " FROM rm_contacts c WHERE c.uuid IN (SELECT c.uuid FROM rm_contacts c WHERE " +
+			w + order + page + ")" + order
+		return sql, a.args, keys, backward
+	}
+	sql = "SELECT " + strings.Join(cols, ", ") + " FROM rm_contacts c WHERE " + w + order + page
 	return sql, a.args, keys, backward
 }
 
@@ -735,13 +769,16 @@ func (s *PG) CountContacts(ctx context.Context, accountID string, q Query) (int6
 	if !domain.IsUUID(accountID) {
 		return 0, invalidAccount()
 	}
-	a := &sqlArgs{}
-	sql := "SELECT count(*) FROM rm_contacts c WHERE " + where(a, accountID, q)
 	var n int64
-	if err := s.pool.QueryRow(ctx, sql, append([]any{execMode}, a.args...)...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("readapi: count contacts: %w", err)
-	}
-	return n, nil
+	err := s.withValueSets(ctx, accountID, q, func(db querier, sets valueSets) error {
+		a := &sqlArgs{sets: sets}
+		sql := "SELECT count(*) FROM rm_contacts c WHERE " + where(a, accountID, q)
+		if err := db.QueryRow(ctx, sql, append([]any{execMode}, a.args...)...).Scan(&n); err != nil {
+			return fmt.Errorf("readapi: count contacts: %w", err)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // ContactUUIDs returns the uuids of the contacts q matches, in q's ordering:

@@ -101,8 +101,10 @@ func (s *Store) FinishRebuild(ctx context.Context, name string) error {
 		}
 	}
 	// Statistics before readers see it: without them the first queries of
-	// the swapped-in table would be planned blind.
-	if _, err := s.pool.Exec(ctx, "ANALYZE "+shadow); err != nil {
+	// the swapped-in table would be planned blind. VACUUM also marks its
+	// pages all-visible, without which a count could not be answered from
+	// the facet index alone (migration 0009) until autovacuum came by.
+	if _, err := s.pool.Exec(ctx, "VACUUM (ANALYZE) "+shadow); err != nil {
 		return fmt.Errorf("pgstore: analyze the rebuilt %s: %w", name, err)
 	}
 	var swapValues []string
