@@ -891,7 +891,20 @@ func (s *PG) FieldValues(ctx context.Context, accountID string, field Field, q Q
 	if key, ok := valuesKey(field, spec, q, opt); ok && !s.scanFieldValues {
 		return s.distinctValues(ctx, accountID, field, key, search, opt)
 	}
-	a := &sqlArgs{}
+	var out []string
+	err := s.withValueSets(ctx, accountID, q, func(db querier, sets valueSets) (err error) {
+		sql, a := fieldValuesSQL(accountID, spec, q, opt, search, sets)
+		out, err = fieldPage(ctx, db, field, sql, a, opt)
+		return err
+	})
+	return out, err
+}
+
+// fieldValuesSQL is the statement of a field action that reads the contacts
+// (not rm_contact_values): its values in q's contacts, with q's filters
+// using the value sets given.
+func fieldValuesSQL(accountID string, spec fieldSpec, q Query, opt FieldOptions, search string, sets valueSets) (string, *sqlArgs) {
+	a := &sqlArgs{sets: sets}
 	w := []string{where(a, accountID, q)}
 	var p string
 	if search != "" {
@@ -940,7 +953,7 @@ func (s *PG) FieldValues(ctx context.Context, accountID string, field Field, q Q
 		sql = "SELECT " + val + " FROM " + from + " WHERE " + strings.Join(w, " AND ") +
 			" ORDER BY " + orderSQL(q.order(), false) + tail
 	}
-	return s.fieldPage(ctx, field, sql, a, opt)
+	return sql, a
 }
 
 // valuesKey says whether a field action can be answered from
@@ -972,19 +985,19 @@ func (s *PG) distinctValues(ctx context.Context, accountID string, field Field, 
 	}
 	sql := `SELECT min(v.value COLLATE "C") FROM rm_contact_values v WHERE ` + w +
 		" GROUP BY lower(v.value) ORDER BY lower(v.value)"
-	return s.fieldPage(ctx, field, sql, a, opt)
+	return fieldPage(ctx, s.pool, field, sql, a, opt)
 }
 
 // fieldPage runs a field action's statement with opt's page (LIMIT, OFFSET)
 // and returns its values, never nil.
-func (s *PG) fieldPage(ctx context.Context, field Field, sql string, a *sqlArgs, opt FieldOptions) ([]string, error) {
+func fieldPage(ctx context.Context, db querier, field Field, sql string, a *sqlArgs, opt FieldOptions) ([]string, error) {
 	if opt.Limit != nil {
 		sql += " LIMIT " + a.add(*opt.Limit, "bigint")
 	}
 	if opt.Offset > 0 {
 		sql += " OFFSET " + a.add(opt.Offset, "bigint")
 	}
-	rows, err := s.pool.Query(ctx, sql, append([]any{execMode}, a.args...)...)
+	rows, err := db.Query(ctx, sql, append([]any{execMode}, a.args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("readapi: field %s: %w", field, err)
 	}

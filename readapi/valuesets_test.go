@@ -83,6 +83,20 @@ func TestValueSetsMatchPatterns(t *testing.T) {
 				if gotN != wantN || !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotPage, wantPage) {
 					t.Fatalf("%s: %v in %s: value sets count %d %v, patterns count %d %v", stage, data, account, gotN, got, wantN, want)
 				}
+				// Field actions with contact filters go through the same filters.
+				for _, opt := range []FieldOptions{{Distinct: true}, {}, {Distinct: true, Separated: true, Search: "a"}} {
+					want, err := patterns.FieldValues(ctx, account, FieldCity, q, opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := f.svc.FieldValues(ctx, account, FieldCity, q, opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(got, want) {
+						t.Fatalf("%s: cities %+v of %v in %s: value sets %q, patterns %q", stage, opt, data, account, got, want)
+					}
+				}
 			}
 		}
 		if rewritten < len(queries)-2 {
