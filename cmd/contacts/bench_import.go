@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ func benchImport(ctx context.Context, args []string) error {
 	rows := fs.Int("rows", 1_000_000, "CSV rows to generate and import")
 	bulk := fs.Int("bulk", 50_000, "contacts per bulk upsert request (0: skip)")
 	batch := fs.Int("batch", imports.DefaultBatchRows, "rows per import transaction")
+	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (import and bulk phases) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,6 +91,17 @@ func benchImport(ctx context.Context, args []string) error {
 		return err
 	}
 
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	f, err := os.Open(file)
 	if err != nil {

@@ -190,7 +190,11 @@ func (s *Store) UpsertCompanies(ctx context.Context, docs []projections.CompanyD
 }
 
 // UpsertGroups writes groups and refreshes the group list of every contact
-// that was or now is a member of a group it wrote.
+// whose list a written group changed: the members that joined or left it,
+// and all its members, past and present, when it was renamed, deleted or
+// restored. A group that only gained members (a bulk upsert adds thousands
+// per request to one group) leaves its other members' lists alone, so each
+// write costs the change, not the group's size.
 func (s *Store) UpsertGroups(ctx context.Context, docs []projections.GroupDoc) error {
 	if len(docs) == 0 {
 		return nil
@@ -208,10 +212,26 @@ func (s *Store) UpsertGroups(ctx context.Context, docs []projections.GroupDoc) e
 	query := upsertSQL(s.tables.groups, "id", "u.doc")
 	refresh := fmt.Sprintf(`UPDATE %s c SET doc = jsonb_set(c.doc, '{groups}', %s)
 		WHERE c.uuid = ANY($1::uuid[])`, s.tables.contacts, groupRefsSQL(s.tables.groups, "c.uuid", "c.account_id"))
+	type stored struct {
+		name    string
+		deleted bool
+		members []string
+	}
 	return s.inAccountOrder(ctx, accounts, func(tx pgx.Tx) error {
-		var before []string
-		err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT coalesce(array_agg(DISTINCT m::text), '{}') FROM %s g, unnest(g.member_ids) m
-			WHERE g.id = ANY($1::uuid[])`, s.tables.groups), ids).Scan(&before)
+		// The stored groups as they are before this write (read under the
+		// account locks, so no other writer changes them meanwhile).
+		res, err := tx.Query(ctx, fmt.Sprintf(`SELECT id::text, coalesce(name, ''), deleted, member_ids::text[]
+			FROM %s WHERE id = ANY($1::uuid[])`, s.tables.groups), ids)
+		if err != nil {
+			return err
+		}
+		before := map[string]stored{}
+		var id string
+		var g stored
+		_, err = pgx.ForEachRow(res, []any{&id, &g.name, &g.deleted, &g.members}, func() error {
+			before[id] = g
+			return nil
+		})
 		if err != nil {
 			return err
 		}
@@ -219,20 +239,44 @@ func (s *Store) UpsertGroups(ctx context.Context, docs []projections.GroupDoc) e
 		if err != nil || len(written) == 0 {
 			return err
 		}
-		affected := map[string]bool{}
-		for _, m := range before {
-			affected[m] = true
-		}
 		wrote := map[string]bool{}
 		for _, id := range written {
 			wrote[id] = true
 		}
+		affected := map[string]bool{}
 		for _, d := range docs {
-			if wrote[d.ID] {
+			if !wrote[d.ID] {
+				continue
+			}
+			old, had := before[d.ID]
+			if had && (old.name != d.Name || old.deleted != d.Deleted) {
+				for _, m := range old.members {
+					affected[m] = true
+				}
 				for _, m := range d.ContactIDs {
+					affected[strings.ToLower(m)] = true
+				}
+				continue
+			}
+			// Joined or left: in one list and not the other.
+			was := map[string]bool{}
+			for _, m := range old.members {
+				was[m] = true
+			}
+			for _, m := range d.ContactIDs {
+				m = strings.ToLower(m) // as uuid::text prints it
+				if was[m] {
+					delete(was, m)
+				} else {
 					affected[m] = true
 				}
 			}
+			for m := range was {
+				affected[m] = true
+			}
+		}
+		if len(affected) == 0 {
+			return nil
 		}
 		members := make([]string, 0, len(affected))
 		for m := range affected {
