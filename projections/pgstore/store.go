@@ -147,8 +147,7 @@ func (s *Store) UpsertContacts(ctx context.Context, docs []projections.ContactDo
 	}
 	query := upsertSQL(s.tables.contacts, "uuid", `u.doc || jsonb_build_object(
 		'company', `+companyRefSQL(s.tables.companies, "NULLIF(u.doc ->> 'company_id', '')::uuid", "u.account")+`,
-		'groups', coalesce(r.groups, '[]'::jsonb))`,
-		",\nr AS ("+groupRefsSQL(s.tables.groups, "u")+")", " LEFT JOIN r ON r.id = u.id")
+		'groups', `+groupRefs("u.id", "u.account")+`)`, ",\n"+groupRefsCTE(s.tables.groups, "u"), "")
 	return s.inAccountOrder(ctx, accounts, func(tx pgx.Tx) error {
 		_, err := upsert(ctx, tx, query, rows)
 		return err
@@ -162,22 +161,35 @@ func companyRefSQL(companies, idExpr, accountExpr string) string {
 		WHERE co.id = %s AND co.account_id = %s AND NOT co.deleted), 'null'::jsonb)`, companies, idExpr, accountExpr)
 }
 
-// groupRefsSQL gives (id, groups): the sorted GroupRef list of each contact
-// of the relation src (id, account) that belongs to a live group. It is
-// set-wise: the member lists of the groups of src's accounts are unnested
-// once and joined to src. Testing membership contact by contact
-// (member_ids @> ARRAY[id]) read the whole member list of every group of
-// the account per contact (the planner does not use the GIN index on a
-// table of a few groups): with a 50,000-member group, a 1,000-contact batch
-// compared 50 million ids (0.25 ms a contact), and so did an overlap test
-// (&&) of the batch's ids with each list.
-func groupRefsSQL(groups, src string) string {
-	return fmt.Sprintf(`SELECT s.id, jsonb_agg(jsonb_build_object('id', s.gid, 'name', s.name) ORDER BY s.name, s.gid) AS groups
-		FROM (SELECT DISTINCT x.id, g.id AS gid, g.name
-			FROM %[1]s g CROSS JOIN LATERAL unnest(g.member_ids) AS m(id)
-			JOIN %[2]s x ON x.id = m.id AND x.account = g.account_id
-			WHERE g.account_id IN (SELECT account FROM %[2]s) AND NOT g.deleted) s
-		GROUP BY s.id`, groups, src)
+// groupRefsCTE defines the CTE group_refs: one jsonb object mapping
+// "<account>/<contact>" to the sorted GroupRef list of each contact of the
+// relation src (id, account) that belongs to a live group of its account.
+// groupRefs reads a contact's list from it.
+//
+// It is set-wise and its cost does not depend on the plan: the member lists
+// of the groups of src's accounts are unnested once, and each member is
+// looked up in a jsonb object of src's keys (a binary search). Testing
+// membership contact by contact (member_ids @> ARRAY[id]) read every member
+// list of the account per contact, as the planner does not use the GIN
+// index on a table of a few groups (a 50,000-member group: 0.25 ms a
+// contact); joining unnested lists to the batch was planned as a nested
+// loop (the planner guesses 10 rows per unnest): seconds per batch.
+func groupRefsCTE(groups, src string) string {
+	return fmt.Sprintf(`group_keys AS (SELECT jsonb_object_agg(account::text || '/' || id::text, true) AS keys,
+		array_agg(DISTINCT account) AS accounts FROM %[2]s),
+	group_refs AS (SELECT coalesce(jsonb_object_agg(s.key, s.groups), '{}'::jsonb) AS refs FROM (
+		SELECT s.key, jsonb_agg(jsonb_build_object('id', s.gid, 'name', s.name) ORDER BY s.name, s.gid) AS groups
+		FROM (SELECT DISTINCT g.account_id::text || '/' || m.id::text AS key, g.id AS gid, g.name
+			FROM group_keys k, %[1]s g CROSS JOIN LATERAL unnest(g.member_ids) AS m(id)
+			WHERE g.account_id = ANY(k.accounts) AND NOT g.deleted
+				AND k.keys ? (g.account_id::text || '/' || m.id::text)) s
+		GROUP BY s.key) s)`, groups, src)
+}
+
+// groupRefs is the GroupRef list of contact idExpr of account accountExpr,
+// from group_refs.
+func groupRefs(idExpr, accountExpr string) string {
+	return fmt.Sprintf(`coalesce((SELECT refs FROM group_refs) -> (%s::text || '/' || %s::text), '[]'::jsonb)`, accountExpr, idExpr)
 }
 
 // UpsertCompanies writes companies and refreshes the company fields of the
@@ -228,11 +240,10 @@ func (s *Store) UpsertGroups(ctx context.Context, docs []projections.GroupDoc) e
 	query := upsertSQL(s.tables.groups, "id", "u.doc", "", "")
 	// A contact whose list is unchanged is not rewritten.
 	refresh := fmt.Sprintf(`WITH x AS (SELECT c.uuid AS id, c.account_id AS account FROM %[1]s c WHERE c.uuid = ANY($1::uuid[])),
-		r AS (%[2]s)
-		UPDATE %[1]s c SET doc = jsonb_set(c.doc, '{groups}', coalesce(r.groups, '[]'::jsonb))
-		FROM x LEFT JOIN r ON r.id = x.id
-		WHERE c.uuid = x.id AND c.doc -> 'groups' IS DISTINCT FROM coalesce(r.groups, '[]'::jsonb)`,
-		s.tables.contacts, groupRefsSQL(s.tables.groups, "x"))
+		%[2]s
+		UPDATE %[1]s c SET doc = jsonb_set(c.doc, '{groups}', %[3]s)
+		WHERE c.uuid = ANY($1::uuid[]) AND c.doc -> 'groups' IS DISTINCT FROM %[3]s`,
+		s.tables.contacts, groupRefsCTE(s.tables.groups, "x"), groupRefs("c.uuid", "c.account_id"))
 	type stored struct {
 		name    string
 		deleted bool
