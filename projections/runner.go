@@ -27,7 +27,7 @@ var _ EventSource = (*eventstore.Store)(nil)
 type Runner struct {
 	Source    EventSource
 	Handlers  []Handler
-	BatchSize int           // default 1000
+	BatchSize int // default 1000
 	// MaxBatchSize bounds the batches read while the runner is behind:
 	// each full batch doubles the next read, up to this (default
 	// 8×BatchSize), and a partial one goes back to BatchSize. Catching up
@@ -35,9 +35,9 @@ type Runner struct {
 	// (and its trigger, lock and commit) per 8,000 events, not per 1,000;
 	// caught up, batches stay small and latency low.
 	MaxBatchSize int
-	Poll      time.Duration // idle wait between reads, default 10ms
-	SaveEvery time.Duration // checkpoint interval, default 200ms
-	Logger    *slog.Logger
+	Poll         time.Duration // idle wait between reads, default 10ms
+	SaveEvery    time.Duration // checkpoint interval, default 200ms
+	Logger       *slog.Logger
 	// Committed, when set, is called after every batch that all handlers
 	// have written, with the place every read model now reflects: live
 	// updates are pushed from there (read-your-writes). Its failure is the
