@@ -498,10 +498,14 @@ func TestAppendToSeveralExistingStreams(t *testing.T) {
 		}
 	}
 	for name, r := range map[string]eventstore.AppendRequest{
-		"one stale":   req(3, 3, 1, 3),
-		"one future":  req(3, 3, 3, 9),
-		"new exists":  req(3, 0, 3, 3),
-		"one foreign": func() eventstore.AppendRequest { r := req(3, 3, 3, 3); r.Streams[2].AccountID = eventstore.NewID(); return r }(),
+		"one stale":  req(3, 3, 1, 3),
+		"one future": req(3, 3, 3, 9),
+		"new exists": req(3, 0, 3, 3),
+		"one foreign": func() eventstore.AppendRequest {
+			r := req(3, 3, 3, 3)
+			r.Streams[2].AccountID = eventstore.NewID()
+			return r
+		}(),
 	} {
 		if _, err := s.Append(ctx, r); !errors.Is(err, eventstore.ErrConcurrency) {
 			t.Fatalf("%s: err = %v, want ErrConcurrency", name, err)
