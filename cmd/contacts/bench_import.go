@@ -36,6 +36,7 @@ func benchImport(ctx context.Context, args []string) error {
 	rows := fs.Int("rows", 1_000_000, "CSV rows to generate and import")
 	bulk := fs.Int("bulk", 50_000, "contacts per bulk upsert request (0: skip)")
 	batch := fs.Int("batch", imports.DefaultBatchRows, "rows per import transaction")
+	pad := fs.Int("pad", 0, "bytes of an extra, unmapped column per row (reported as unknown, ignored): large files from fewer rows")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (import and bulk phases) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,7 +66,7 @@ func benchImport(ctx context.Context, args []string) error {
 	defer os.RemoveAll(dir)
 	file := filepath.Join(dir, "contacts.csv")
 	genStart := time.Now()
-	size, err := generateCSV(file, *rows, suffix)
+	size, err := generateCSV(file, *rows, *pad, suffix)
 	if err != nil {
 		return err
 	}
@@ -184,8 +185,9 @@ func benchImport(ctx context.Context, args []string) error {
 	return enc.Encode(out)
 }
 
-// generateCSV writes rows realistic contacts.
-func generateCSV(path string, rows int, suffix string) (int64, error) {
+// generateCSV writes rows realistic contacts, each with pad bytes of an
+// unmapped "padding" column when pad > 0.
+func generateCSV(path string, rows, pad int, suffix string) (int64, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, err
@@ -197,11 +199,16 @@ func generateCSV(path string, rows int, suffix string) (int64, error) {
 	places := []string{"San Francisco,CA,United States", "London,England,United Kingdom", "Berlin,Berlin,Germany",
 		"Toronto,ON,Canada", "Bangalore,Karnataka,India"}
 	tags := []string{"lead", "customer", "vip", "newsletter", ""}
-	fmt.Fprintln(w, "first_name,last_name,email,phone_number,title,company_name,city,state,country,tags,custom_fields.tier")
+	header, padding := "first_name,last_name,email,phone_number,title,company_name,city,state,country,tags,custom_fields.tier", ""
+	if pad > 0 {
+		header += ",padding"
+		padding = "," + strings.Repeat("x", pad)
+	}
+	fmt.Fprintln(w, header)
 	for i := 0; i < rows; i++ {
-		fmt.Fprintf(w, "%s,%s,person%d.%s@bench.example,+1%010d,%s,Company %d,%s,%s,%s\n",
+		fmt.Fprintf(w, "%s,%s,person%d.%s@bench.example,+1%010d,%s,Company %d,%s,%s,%s%s\n",
 			firsts[i%len(firsts)], lasts[(i/10)%len(lasts)], i, suffix, 3_000_000_000+int64(i), titles[i%len(titles)],
-			i%5000, places[i%len(places)], tags[i%len(tags)], []string{"gold", "silver", "bronze"}[i%3])
+			i%5000, places[i%len(places)], tags[i%len(tags)], []string{"gold", "silver", "bronze"}[i%3], padding)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
