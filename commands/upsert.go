@@ -500,6 +500,9 @@ func toStringList(v any) ([]string, bool) {
 // checkpoint, in the same transaction), taking and giving up the unique
 // values they changed. A plan that changes nothing appends nothing.
 func (h *Handlers) commitPlan(ctx context.Context, p *upsertPlan, extra ...*tracked) error {
+	if err := h.rebaseGroups(ctx, p); err != nil {
+		return err
+	}
 	req := eventstore.AppendRequest{RecordedAt: p.now}
 	// Groups were tracked as rows met them; append them before contacts
 	// only for readability of the stream order: the transaction is one.
@@ -541,6 +544,50 @@ func (h *Handlers) commitPlan(ctx context.Context, p *upsertPlan, extra ...*trac
 		return &UniqueValueTakenError{Field: claimField(taken.Kind), Value: taken.Value, OwnerID: taken.Owner}
 	}
 	return err
+}
+
+// rebaseGroups brings the plan's memberships of existing groups up to
+// groups that changed since the plan read them. Consecutive chunks of a
+// bulk upsert or an import add members to the same group, and the next
+// chunk is planned while the previous one commits: without this, every
+// chunk found its group one version further than planned and was decided
+// again from scratch (its lookups, reads and decisions twice). Adding
+// members does not depend on the group's other members, so the plan's
+// additions are made again on the group as it now is, provided it still
+// exists under the name the rows gave; otherwise the append's version check
+// refuses the plan and it is decided again.
+func (h *Handlers) rebaseGroups(ctx context.Context, p *upsertPlan) error {
+	for _, gt := range p.joinOrder {
+		if gt.baseVersion == 0 {
+			continue // created by this plan: the name claim decides
+		}
+		newer, err := h.store.ReadStream(ctx, gt.accountID, gt.id, gt.baseVersion)
+		if err != nil {
+			return err
+		}
+		if len(newer) == 0 {
+			continue
+		}
+		all, err := h.store.ReadStream(ctx, gt.accountID, gt.id, 0)
+		if err != nil {
+			return err
+		}
+		planned := gt.agg.(*group.Group)
+		g := newGroup()
+		if err := replay.Fold(g, groupKind.decode, all); err != nil {
+			return err
+		}
+		if !g.Exists() || g.Deleted() || g.Name() != planned.Name() {
+			continue // the append refuses the stale version: decided again
+		}
+		evs, err := g.AddMembers(keys(p.joining[gt]))
+		if err != nil {
+			continue
+		}
+		gt.agg, gt.baseVersion, gt.before, gt.events = g, g.Version(), g.UniqueKeys(), nil
+		gt.apply(p.now, evs)
+	}
+	return nil
 }
 
 // retryPlan runs plan-and-commit again when a concurrent writer changed a

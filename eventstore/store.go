@@ -66,7 +66,10 @@ func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) 
 
 	// New streams (most of a bulk import) go in one statement; a stream
 	// with an expected version needs its own guarded insert.
-	var fresh []StreamAppend
+	// Streams with an expected version: one guarded insert, or one for all
+	// of them when there are several (a bulk update's thousands of contacts
+	// in one round trip instead of one each).
+	var fresh, existing []StreamAppend
 	recorded := map[string]recordedAt{}
 	for i := range req.Streams {
 		sa := &req.Streams[i]
@@ -77,11 +80,17 @@ func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) 
 		}
 		if sa.ExpectedVersion == 0 {
 			fresh = append(fresh, *sa)
-			continue
+		} else {
+			existing = append(existing, *sa)
 		}
-		if err := appendStream(ctx, tx, *sa, md, at, recorded); err != nil {
-			return nil, err
-		}
+	}
+	if len(existing) == 1 {
+		err = appendStream(ctx, tx, existing[0], md, at, recorded)
+	} else {
+		err = appendExistingStreams(ctx, tx, existing, md, at, recorded)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if err := appendNewStreams(ctx, tx, fresh, md, at, recorded); err != nil {
 		return nil, err
@@ -181,6 +190,61 @@ func appendNewStreams(ctx context.Context, tx pgx.Tx, streams []StreamAppend, md
 	}
 	_, err = collect(rows, got)
 	return err
+}
+
+// insertExistingStreams appends to several streams, each guarded like
+// insertStream: a stream whose version ExpectedVersion is not this
+// account's inserts nothing. Rows are inserted in request order (positions
+// follow versions within each stream).
+const insertExistingStreams = `
+INSERT INTO events (event_id, account_id, stream_type, stream_id, stream_version,
+                    event_type, schema_version, data, metadata, recorded_at)
+SELECT u.id, u.account, u.stype, u.sid, u.ver, u.typ, u.sv, u.data, $1, $2
+FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::bigint[], $8::text[], $9::int[], $10::jsonb[], $11::bigint[])
+	WITH ORDINALITY AS u(id, account, stype, sid, ver, typ, sv, data, expected, ord)
+WHERE EXISTS (SELECT 1 FROM events e
+              WHERE e.stream_id = u.sid AND e.stream_version = u.expected AND e.account_id = u.account)
+ORDER BY u.ord
+RETURNING event_id::text, position, recorded_at, transaction_id::text`
+
+func appendExistingStreams(ctx context.Context, tx pgx.Tx, streams []StreamAppend, md []byte, at time.Time, got map[string]recordedAt) error {
+	var ids, accounts, stypes, sids, types, datas []string
+	var versions, expected []int64
+	var schemas []int32
+	for _, sa := range streams {
+		for i, e := range sa.Events {
+			ids = append(ids, e.ID)
+			accounts = append(accounts, sa.AccountID)
+			stypes = append(stypes, sa.StreamType)
+			sids = append(sids, sa.StreamID)
+			versions = append(versions, sa.ExpectedVersion+int64(i)+1)
+			expected = append(expected, sa.ExpectedVersion)
+			types = append(types, e.Type)
+			schemas = append(schemas, int32(max(e.SchemaVersion, 1)))
+			datas = append(datas, string(e.Data))
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, insertExistingStreams, md, at, ids, accounts, stypes, sids, versions, types, schemas, datas, expected)
+	if err != nil {
+		return mapError(err)
+	}
+	inserted, err := collect(rows, got)
+	if err != nil {
+		return err
+	}
+	if inserted != len(ids) {
+		for _, sa := range streams {
+			for _, e := range sa.Events {
+				if _, ok := got[e.ID]; !ok {
+					return fmt.Errorf("%w: stream %s is not at version %d", ErrConcurrency, sa.StreamID, sa.ExpectedVersion)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // appendStream appends to one stream that must be at ExpectedVersion.

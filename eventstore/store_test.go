@@ -462,3 +462,62 @@ func TestLargeBatchAppend(t *testing.T) {
 		t.Fatalf("append at the right version: %v", err)
 	}
 }
+
+// Several streams with expected versions go in one guarded statement: each
+// is checked (stale, future, another account's), a refused one refuses the
+// whole append, and accepted events keep version order in the tail.
+func TestAppendToSeveralExistingStreams(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	account := eventstore.NewID()
+	streams := make([]string, 4)
+	for i := range streams {
+		streams[i] = eventstore.NewID()
+		if _, err := appendOne(ctx, s, account, streams[i], 0, events("created")...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := func(expected ...int64) eventstore.AppendRequest {
+		var r eventstore.AppendRequest
+		for i, e := range expected {
+			r.Streams = append(r.Streams, eventstore.StreamAppend{AccountID: account, StreamType: "contact",
+				StreamID: streams[i], ExpectedVersion: e, Events: events("u1", "u2")})
+		}
+		return r
+	}
+	got, err := s.Append(ctx, req(1, 1, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 8 {
+		t.Fatalf("recorded %d events, want 8", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Position <= got[i-1].Position {
+			t.Fatalf("positions out of request order: %+v", got)
+		}
+	}
+	for name, r := range map[string]eventstore.AppendRequest{
+		"one stale":  req(3, 3, 1, 3),
+		"one future": req(3, 3, 3, 9),
+		"new exists": req(3, 0, 3, 3),
+		"one foreign": func() eventstore.AppendRequest {
+			r := req(3, 3, 3, 3)
+			r.Streams[2].AccountID = eventstore.NewID()
+			return r
+		}(),
+	} {
+		if _, err := s.Append(ctx, r); !errors.Is(err, eventstore.ErrConcurrency) {
+			t.Fatalf("%s: err = %v, want ErrConcurrency", name, err)
+		}
+	}
+	for _, id := range streams {
+		read, err := s.ReadStream(ctx, account, id, 0)
+		if err != nil || len(read) != 3 {
+			t.Fatalf("stream %s has %d events (%v), want 3: a refused append left a part", id, len(read), err)
+		}
+	}
+	if _, err := s.Append(ctx, req(3, 3, 3, 3)); err != nil {
+		t.Fatal(err)
+	}
+}

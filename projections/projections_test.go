@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -393,3 +394,106 @@ func equal(a, b map[string]string) bool {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// recorder is a handler that records the batches it is given.
+type recorder struct {
+	name    string
+	mu      sync.Mutex
+	batches [][]eventstore.Event
+}
+
+func (r *recorder) Name() string { return r.name }
+
+func (r *recorder) Handle(_ context.Context, events []eventstore.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batches = append(r.batches, slices.Clone(events))
+	return nil
+}
+
+func (r *recorder) snapshot() [][]eventstore.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.batches)
+}
+
+// TestRunnerReadsMoreWhenBehind: behind the tail, the runner's batches grow
+// from BatchSize up to MaxBatchSize; caught up, they are small again. Every
+// event is handled once, in tail order, and the checkpoint reaches the head.
+func TestRunnerReadsMoreWhenBehind(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	appendN := func(n int) {
+		t.Helper()
+		req := eventstore.AppendRequest{}
+		account := eventstore.NewID()
+		for range n {
+			req.Streams = append(req.Streams, eventstore.StreamAppend{AccountID: account, StreamType: "test",
+				StreamID: eventstore.NewID(), Events: []eventstore.NewEvent{{Type: "test.happened", Data: []byte(`{}`)}}})
+		}
+		if _, err := w.events.Append(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendN(3000)
+	rec := &recorder{name: "test-recorder"}
+	runner := &projections.Runner{Source: w.events, Handlers: []projections.Handler{rec}, Logger: discard(),
+		BatchSize: 100, MaxBatchSize: 800}
+	done := make(chan error, 1)
+	go func() { done <- runner.Run(ctx) }()
+	handled := func() int {
+		n := 0
+		for _, b := range rec.snapshot() {
+			n += len(b)
+		}
+		return n
+	}
+	waitFor := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for handled() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("handled %d events of %d", handled(), n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor(3000)
+	var sizes []int
+	for _, b := range rec.snapshot() {
+		sizes = append(sizes, len(b))
+	}
+	// 100, 200, 400, 800, 800, 700: doubling while every read is full.
+	if want := []int{100, 200, 400, 800, 800, 700}; !slices.Equal(sizes, want) {
+		t.Fatalf("batch sizes behind the tail: %v, want %v", sizes, want)
+	}
+	// Caught up: the next reads start from BatchSize again.
+	appendN(150)
+	waitFor(3150)
+	for _, b := range rec.snapshot()[len(sizes):] {
+		if len(b) > 100 {
+			t.Fatalf("a batch of %d after catching up (BatchSize 100)", len(b))
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	all := allEvents(t, w.events)
+	var got []eventstore.Event
+	for _, b := range rec.snapshot() {
+		got = append(got, b...)
+	}
+	if len(got) != len(all) {
+		t.Fatalf("handled %d events, the store has %d", len(got), len(all))
+	}
+	for i := range all {
+		if got[i].Position != all[i].Position {
+			t.Fatalf("event %d: position %d, want %d (tail order, each once)", i, got[i].Position, all[i].Position)
+		}
+	}
+	if c, err := w.events.LoadCheckpoint(context.Background(), rec.name); err != nil || c != all[len(all)-1].Cursor() {
+		t.Fatalf("checkpoint %v (%v), head %v", c, err, all[len(all)-1].Cursor())
+	}
+}

@@ -27,10 +27,17 @@ var _ EventSource = (*eventstore.Store)(nil)
 type Runner struct {
 	Source    EventSource
 	Handlers  []Handler
-	BatchSize int           // default 1000
-	Poll      time.Duration // idle wait between reads, default 10ms
-	SaveEvery time.Duration // checkpoint interval, default 200ms
-	Logger    *slog.Logger
+	BatchSize int // default 1000
+	// MaxBatchSize bounds the batches read while the runner is behind:
+	// each full batch doubles the next read, up to this (default
+	// 8×BatchSize), and a partial one goes back to BatchSize. Catching up
+	// on a bulk import in batches of 8,000 makes a read-model statement
+	// (and its trigger, lock and commit) per 8,000 events, not per 1,000;
+	// caught up, batches stay small and latency low.
+	MaxBatchSize int
+	Poll         time.Duration // idle wait between reads, default 10ms
+	SaveEvery    time.Duration // checkpoint interval, default 200ms
+	Logger       *slog.Logger
 	// Committed, when set, is called after every batch that all handlers
 	// have written, with the place every read model now reflects: live
 	// updates are pushed from there (read-your-writes). Its failure is the
@@ -53,6 +60,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	if poll == 0 {
 		poll = 10 * time.Millisecond
 	}
+	maxBatch := r.MaxBatchSize
+	if maxBatch == 0 {
+		maxBatch = 8 * batchSize
+	}
+	maxBatch = max(maxBatch, batchSize)
+	size := batchSize
 	cursors := make([]eventstore.Cursor, len(r.Handlers))
 	for i, h := range r.Handlers {
 		c, err := r.Source.LoadCheckpoint(ctx, h.Name())
@@ -89,7 +102,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}()
 	backoff := poll
 	for {
-		n, err := r.step(ctx, cursors, batchSize)
+		n, err := r.step(ctx, cursors, size)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -105,9 +118,11 @@ func (r *Runner) Run(ctx context.Context) error {
 			wait, backoff = backoff, min(backoff*2, 5*time.Second)
 		} else {
 			backoff = poll
-			if n == batchSize {
-				continue // behind: read on without waiting
+			if n == size {
+				size = min(2*size, maxBatch)
+				continue // behind: read on without waiting, more at a time
 			}
+			size = batchSize
 		}
 		select {
 		case <-ctx.Done():

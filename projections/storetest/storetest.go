@@ -233,6 +233,45 @@ func Run(t *testing.T, open func(t *testing.T) projections.ReadModel) {
 		}
 	})
 
+	t.Run("group lists follow each kind of group change", func(t *testing.T) {
+		rm := open(t)
+		a, c1, c2, c3, g := id(), id(), id(), id(), id()
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{contactDoc(a, c1, 1, "Ada", ""),
+			contactDoc(a, c2, 1, "Bob", ""), contactDoc(a, c3, 1, "Cy", "")}))
+		check := func(t *testing.T, step string, want map[string][]projections.GroupRef) {
+			t.Helper()
+			for c, w := range want {
+				if w == nil {
+					w = []projections.GroupRef{}
+				}
+				if got := getContact(t, rm, a, c).Groups; !reflect.DeepEqual(got, w) {
+					t.Fatalf("%s: groups of %s: %+v, want %+v", step, c, got, w)
+				}
+			}
+		}
+		in := func(name string) []projections.GroupRef { return []projections.GroupRef{{ID: g, Name: name}} }
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g, 1, "Team", false, c1)}))
+		check(t, "created", map[string][]projections.GroupRef{c1: in("Team"), c2: nil, c3: nil})
+		// Members join in steps (as bulk upserts add them), same name.
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g, 2, "Team", false, c1, c2)}))
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g, 3, "Team", false, c1, c2, c3)}))
+		check(t, "joined", map[string][]projections.GroupRef{c1: in("Team"), c2: in("Team"), c3: in("Team")})
+		// One leaves, the name stays.
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g, 4, "Team", false, c1, c3)}))
+		check(t, "left", map[string][]projections.GroupRef{c1: in("Team"), c2: nil, c3: in("Team")})
+		// Renamed with no member change: every member's list shows it.
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g, 5, "Crew", false, c1, c3)}))
+		check(t, "renamed", map[string][]projections.GroupRef{c1: in("Crew"), c2: nil, c3: in("Crew")})
+		// Deleted, then restored.
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g, 6, "Crew", true, c1, c3)}))
+		check(t, "deleted", map[string][]projections.GroupRef{c1: nil, c2: nil, c3: nil})
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g, 7, "Crew", false, c1, c3)}))
+		check(t, "restored", map[string][]projections.GroupRef{c1: in("Crew"), c2: nil, c3: in("Crew")})
+		// A stale version changes nothing.
+		must(t, rm.UpsertGroups(ctx, []projections.GroupDoc{groupDoc(a, g, 3, "Team", false, c1, c2, c3)}))
+		check(t, "stale", map[string][]projections.GroupRef{c1: in("Crew"), c2: nil, c3: in("Crew")})
+	})
+
 	t.Run("rebuild beside the live read model, then swap", func(t *testing.T) {
 		rm := open(t)
 		a, c := id(), id()
