@@ -25,6 +25,16 @@ CREATE INDEX rm_contacts_facets_idx ON rm_contacts (account_id, country, seniori
         created_at, uuid)
     WHERE NOT hidden;
 
+-- Without skip scans (PostgreSQL 15), the facet index serves a title only
+-- after a seniority: "title in {...} and country = X" reads all of X's
+-- entries (a third of the table for the largest country). Titles with a
+-- country are the commonest prospecting question, so a narrow index keyed
+-- by title answers it from the few matching entries (a count over a
+-- million contacts: ~7,400 index pages read before, ~700 with it).
+CREATE INDEX rm_contacts_title_facets_idx ON rm_contacts (account_id, title, country)
+    INCLUDE (seniority, company_employees)
+    WHERE NOT hidden;
+
 -- The trigram index of the place and seniority fields is superseded by the
 -- value sets and the index above, and each index on rm_contacts costs the
 -- projector write latency.
