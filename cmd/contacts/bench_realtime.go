@@ -80,7 +80,7 @@ func benchRealtime(ctx context.Context, args []string) error {
 	g.Go(func() error {
 		return leader.Run(gctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run)
 	})
-	hub := newHub(store, logger)
+	hub := newHub(store, logger, false)
 	g.Go(func() error { return hub.Run(gctx) })
 	router := httpapi.NewRouter(httpapi.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
 		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: readapi.NewPG(db.Pool), Realtime: hub}})
