@@ -143,8 +143,7 @@ func WebSocketHandler(d Deps) gin.HandlerFunc {
 }
 
 func newWSHandler(d Deps) *wsHandler {
-	return &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings, rechecks: make(chan struct{}, wsPushRechecks),
-		checks: map[string]principalCheck{}}
+	return &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings, rechecks: make(chan struct{}, wsPushRechecks)}
 }
 
 type wsHandler struct {
@@ -158,6 +157,7 @@ type wsHandler struct {
 	// one database round trip per RecheckEvery, not one each.
 	checksMu    sync.Mutex
 	checks      map[string]principalCheck
+	checking    map[string]chan struct{} // closed when the principal's check under way ends
 	checksSwept time.Time
 }
 
@@ -175,32 +175,53 @@ func principalKey(p auth.Principal) string {
 	return p.SessionID + "|" + p.KeyID + "|" + p.UserID + "|" + p.AccountID + "|" + strconv.FormatInt(p.Expires.UnixNano(), 10)
 }
 
-// recentCheck returns the check of p made within every, if any.
-func (h *wsHandler) recentCheck(p auth.Principal, every time.Duration) (principalCheck, bool) {
-	h.checksMu.Lock()
-	defer h.checksMu.Unlock()
-	c, ok := h.checks[principalKey(p)]
-	return c, ok && time.Since(c.at) < every
-}
-
-// saveCheck records a check, and forgets those too old to be used.
-func (h *wsHandler) saveCheck(p auth.Principal, c principalCheck, every time.Duration) {
-	h.checksMu.Lock()
-	defer h.checksMu.Unlock()
-	if h.checks == nil {
-		h.checks = map[string]principalCheck{}
-	}
-	if time.Since(h.checksSwept) >= every {
-		for k, old := range h.checks {
-			if time.Since(old.at) >= every {
-				delete(h.checks, k)
+// checkPrincipal rechecks p, or takes a check of the same principal made
+// within every (waiting for one under way), so its connections share one.
+func (h *wsHandler) checkPrincipal(ctx context.Context, p auth.Principal, every time.Duration) (principalCheck, error) {
+	key := principalKey(p)
+	for {
+		h.checksMu.Lock()
+		if c, ok := h.checks[key]; ok && time.Since(c.at) < every {
+			h.checksMu.Unlock()
+			return c, nil
+		}
+		if wait, ok := h.checking[key]; ok {
+			h.checksMu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return principalCheck{}, ctx.Err()
 			}
 		}
-		h.checksSwept = time.Now()
-	}
-	key := principalKey(p)
-	if prev, ok := h.checks[key]; !ok || prev.at.Before(c.at) {
+		if h.checks == nil {
+			h.checks, h.checking = map[string]principalCheck{}, map[string]chan struct{}{}
+		}
+		done := make(chan struct{})
+		h.checking[key] = done
+		h.checksMu.Unlock()
+
+		began := time.Now()
+		np, err := h.deps.Recheck(ctx, p)
+		h.checksMu.Lock()
+		delete(h.checking, key)
+		close(done)
+		if err != nil && !errors.Is(err, auth.ErrInvalidToken) {
+			h.checksMu.Unlock()
+			return principalCheck{}, err
+		}
+		c := principalCheck{p: np, denied: err != nil, at: began}
+		if time.Since(h.checksSwept) >= every { // forget checks too old to be used
+			for k, old := range h.checks {
+				if time.Since(old.at) >= every {
+					delete(h.checks, k)
+				}
+			}
+			h.checksSwept = time.Now()
+		}
 		h.checks[key] = c
+		h.checksMu.Unlock()
+		return c, nil
 	}
 }
 
@@ -635,15 +656,9 @@ func (c *wsConn) currentPrincipal() (p auth.Principal, ok bool, err error) {
 	if c.h.deps.Recheck == nil || time.Since(c.checkedAt) < every {
 		return c.principal, true, nil
 	}
-	check, recent := c.h.recentCheck(c.principal, every)
-	if !recent {
-		began := time.Now()
-		p, err = c.h.deps.Recheck(c.ctx, c.principal)
-		if err != nil && !errors.Is(err, auth.ErrInvalidToken) {
-			return c.principal, false, err
-		}
-		check = principalCheck{p: p, denied: err != nil, at: began}
-		c.h.saveCheck(c.principal, check, every)
+	check, err := c.h.checkPrincipal(c.ctx, c.principal, every)
+	if err != nil {
+		return c.principal, false, err
 	}
 	if check.denied {
 		c.denied.Store(true)
