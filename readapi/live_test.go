@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ type liveOptions struct {
 	noNotify   bool          // the projector announces nothing: the hubs poll the checkpoints
 	noPoll     bool          // the hubs poll the checkpoints only hourly: announcements alone must drive them
 	recheck    time.Duration // Deps.RecheckEvery (0: the default)
+	rechecks   *atomic.Int64 // when set, counts the principal rechecks
 }
 
 func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
@@ -98,6 +100,16 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 			Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
 			Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck},
 		})
+		if o.rechecks != nil {
+			h = httpapi.NewRouter(httpapi.Deps{
+				Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
+				Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck,
+					Recheck: func(ctx context.Context, p auth.Principal) (auth.Principal, error) {
+						o.rechecks.Add(1)
+						return e.auth.Recheck(ctx, p)
+					}},
+			})
+		}
 		srv := httptest.NewUnstartedServer(h)
 		if o.smallSend {
 			srv.Listener = smallSendListener{srv.Listener}
@@ -807,5 +819,35 @@ func TestLiveAPIKeysAndRevocation(t *testing.T) {
 	var ce *websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != readapi.WSCloseTokenExpired {
 		t.Fatalf("expiring key: %v, want close %d", err, readapi.WSCloseTokenExpired)
+	}
+}
+
+// TestLiveRechecksSharedByPrincipal: the connections of one principal
+// (here five streams of one token) are rechecked with one database round
+// trip per interval, not one each, and all still get their pushes.
+func TestLiveRechecksSharedByPrincipal(t *testing.T) {
+	var rechecks atomic.Int64
+	every := 2 * time.Second
+	e := newLiveEnv(t, liveOptions{recheck: every, rechecks: &rechecks})
+	u := e.register(t)
+	var streams []*liveClient
+	for range 5 {
+		c := e.dial(t, 0, "/api/v1/stream", url.Values{"token": {u.token}, "channels": {"contacts"}})
+		if m := c.next(5 * time.Second); m["event"] != "subscribed" {
+			t.Fatalf("stream: %v", m)
+		}
+		streams = append(streams, c)
+	}
+	time.Sleep(every + 100*time.Millisecond) // every connection's check is now stale
+	before := rechecks.Load()
+	id := e.createContact(t, u, map[string]any{"first_name": "Ada"})
+	for i, c := range streams {
+		if m := c.next(5 * time.Second); m["event"] != "contact.created" || m["id"] != id {
+			t.Fatalf("stream %d: %v", i, m)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the rechecks run off the writers
+	if n := rechecks.Load() - before; n != 1 {
+		t.Fatalf("%d rechecks for five connections of one principal, want 1", n)
 	}
 }

@@ -29,8 +29,7 @@ import (
 // client closes it with 1003 (the stream takes none). API keys need the
 // read_contacts scope.
 func StreamHandler(d Deps) gin.HandlerFunc {
-	h := &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings, rechecks: make(chan struct{}, wsPushRechecks)}
-	return h.stream
+	return newWSHandler(d).stream
 }
 
 var defaultStreamChannels = []string{realtime.KindContacts, realtime.KindGroups, realtime.KindLabels, realtime.KindCompanies, realtime.KindImports}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,8 +139,11 @@ var wsDefaultTimings = wsTimings{pingEvery: 25 * time.Second, pongWait: 60 * tim
 // without the REST authentication middleware; a missing or invalid token
 // is a 401 with the API's JSON error body and no upgrade.
 func WebSocketHandler(d Deps) gin.HandlerFunc {
-	h := &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings, rechecks: make(chan struct{}, wsPushRechecks)}
-	return h.serve
+	return newWSHandler(d).serve
+}
+
+func newWSHandler(d Deps) *wsHandler {
+	return &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings, rechecks: make(chan struct{}, wsPushRechecks)}
 }
 
 type wsHandler struct {
@@ -147,6 +151,78 @@ type wsHandler struct {
 	log      *slog.Logger
 	timings  wsTimings
 	rechecks chan struct{} // the push rechecks running (at most wsPushRechecks)
+
+	// The last recheck of each principal (session or key), shared by its
+	// connections: a user's many tabs, or a service's many streams, cost
+	// one database round trip per RecheckEvery, not one each.
+	checksMu    sync.Mutex
+	checks      map[string]principalCheck
+	checking    map[string]chan struct{} // closed when the principal's check under way ends
+	checksSwept time.Time
+}
+
+// principalCheck is a recheck's verdict: p, or denied; at is when the
+// check began (the verdict is at most that stale).
+type principalCheck struct {
+	p      auth.Principal
+	denied bool
+	at     time.Time
+}
+
+// principalKey identifies what a recheck answers for: the session or key,
+// the account, and the token's expiry (a refreshed token is another).
+func principalKey(p auth.Principal) string {
+	return p.SessionID + "|" + p.KeyID + "|" + p.UserID + "|" + p.AccountID + "|" + strconv.FormatInt(p.Expires.UnixNano(), 10)
+}
+
+// checkPrincipal rechecks p, or takes a check of the same principal made
+// within every (waiting for one under way), so its connections share one.
+func (h *wsHandler) checkPrincipal(ctx context.Context, p auth.Principal, every time.Duration) (principalCheck, error) {
+	key := principalKey(p)
+	for {
+		h.checksMu.Lock()
+		if c, ok := h.checks[key]; ok && time.Since(c.at) < every {
+			h.checksMu.Unlock()
+			return c, nil
+		}
+		if wait, ok := h.checking[key]; ok {
+			h.checksMu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return principalCheck{}, ctx.Err()
+			}
+		}
+		if h.checks == nil {
+			h.checks, h.checking = map[string]principalCheck{}, map[string]chan struct{}{}
+		}
+		done := make(chan struct{})
+		h.checking[key] = done
+		h.checksMu.Unlock()
+
+		began := time.Now()
+		np, err := h.deps.Recheck(ctx, p)
+		h.checksMu.Lock()
+		delete(h.checking, key)
+		close(done)
+		if err != nil && !errors.Is(err, auth.ErrInvalidToken) {
+			h.checksMu.Unlock()
+			return principalCheck{}, err
+		}
+		c := principalCheck{p: np, denied: err != nil, at: began}
+		if time.Since(h.checksSwept) >= every { // forget checks too old to be used
+			for k, old := range h.checks {
+				if time.Since(old.at) >= every {
+					delete(h.checks, k)
+				}
+			}
+			h.checksSwept = time.Now()
+		}
+		h.checks[key] = c
+		h.checksMu.Unlock()
+		return c, nil
+	}
 }
 
 // wsPushRechecks bounds the rechecks before pushes running at once.
@@ -449,8 +525,10 @@ func (c *wsConn) writer() {
 		// A cut-off listen-only stream writes what is queued (ending with
 		// resync_required), then closes.
 		cut := c.listenOnly && c.sink.WasCut()
+		// One deadline for what is queued (at most the sink's limit): a
+		// deadline per message costs a timer update each.
+		_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
 		for _, body := range c.sink.Take() {
-			_ = c.conn.SetWriteDeadline(time.Now().Add(t.writeWait))
 			if err := c.conn.WriteMessage(websocket.TextMessage, body); err != nil {
 				fail(err)
 				c.discard()
@@ -578,17 +656,17 @@ func (c *wsConn) currentPrincipal() (p auth.Principal, ok bool, err error) {
 	if c.h.deps.Recheck == nil || time.Since(c.checkedAt) < every {
 		return c.principal, true, nil
 	}
-	p, err = c.h.deps.Recheck(c.ctx, c.principal)
-	if errors.Is(err, auth.ErrInvalidToken) {
+	check, err := c.h.checkPrincipal(c.ctx, c.principal, every)
+	if err != nil {
+		return c.principal, false, err
+	}
+	if check.denied {
 		c.denied.Store(true)
 		_ = c.conn.SetReadDeadline(time.Now()) // ends the blocked read: the reader closes with 1008
 		return c.principal, false, nil
 	}
-	if err != nil {
-		return c.principal, false, err
-	}
-	c.principal, c.checkedAt = p, time.Now()
-	return p, true, nil
+	c.principal, c.checkedAt = check.p, check.at
+	return check.p, true, nil
 }
 
 // discard drops answers after a failed write until stop.

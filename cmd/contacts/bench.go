@@ -39,7 +39,7 @@ func benchCommand(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "read" {
 		return fmt.Errorf("usage: contacts bench read --email E --password P [--iterations N]\n" +
 			"       contacts bench import [--rows N] [--bulk N]\n" +
-			"       contacts bench realtime [--subscribers N] [--accounts A] [--rate W] [--duration D]")
+			"       contacts bench realtime [--subscribers N] [--accounts A] [--rate W] [--duration D] [--warmup D]")
 	}
 	fs := flag.NewFlagSet("bench read", flag.ContinueOnError)
 	email := fs.String("email", "", "a user of the account to query (from `contacts seed`)")

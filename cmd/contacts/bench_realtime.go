@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -46,13 +47,14 @@ func benchRealtime(ctx context.Context, args []string) error {
 	subscribers := fs.Int("subscribers", 10000, "concurrent WebSocket subscribers")
 	accounts := fs.Int("accounts", 1000, "accounts the subscribers and writes are spread over (subscribers/accounts listen to each write)")
 	rate := fs.Int("rate", 500, "writes (contact creations) per second")
-	duration := fs.Duration("duration", 30*time.Second, "how long to write")
+	duration := fs.Duration("duration", 30*time.Second, "how long to write (and measure), after the warm-up")
+	warmup := fs.Duration("warmup", 2*time.Second, "how long to write first without measuring (reported apart as the cold start)")
 	writers := fs.Int("writers", 16, "concurrent writers")
 	cpuProfile := fs.String("cpuprofile", "", "write the server process's CPU profile of the writing phase to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *subscribers < 1 || *accounts < 1 || *accounts > *subscribers || *rate < 1 {
+	if *subscribers < 1 || *accounts < 1 || *accounts > *subscribers || *rate < 1 || *warmup < 0 {
 		return errors.New("bench realtime: need subscribers ≥ accounts ≥ 1 and rate ≥ 1")
 	}
 	if err := raiseOpenFiles(uint64(*subscribers + 4096)); err != nil {
@@ -80,7 +82,7 @@ func benchRealtime(ctx context.Context, args []string) error {
 	g.Go(func() error {
 		return leader.Run(gctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run)
 	})
-	hub := newHub(store, logger)
+	hub := newHub(store, logger, false)
 	g.Go(func() error { return hub.Run(gctx) })
 	router := httpapi.NewRouter(httpapi.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
 		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: readapi.NewPG(db.Pool), Realtime: hub}})
@@ -144,7 +146,7 @@ func benchRealtime(ctx context.Context, args []string) error {
 		return fmt.Errorf("the subscribers' process failed: %q %v", lines.Text(), lines.Err())
 	}
 	rssConnected := rssBytes("VmRSS")
-	fmt.Fprintf(os.Stderr, "connected; server RSS %s. writing %d/s for %s…\n", mib(rssConnected), *rate, *duration)
+	fmt.Fprintf(os.Stderr, "connected; server RSS %s. writing %d/s: %s of warm-up, then %s measured…\n", mib(rssConnected), *rate, *warmup, *duration)
 
 	// Writes at a fixed rate (open loop: a slow write does not slow the schedule).
 	jobs := make(chan int, *rate)
@@ -195,8 +197,15 @@ func benchRealtime(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	total := int(float64(*rate) * duration.Seconds())
+	cold := int(float64(*rate) * warmup.Seconds())
+	total := cold + int(float64(*rate)*duration.Seconds())
 	startW := time.Now()
+	measureFrom := startW.Add(*warmup)
+	// Pushes of events that occurred from then on are measured; those
+	// before, the cold start, are reported apart.
+	if _, err := fmt.Fprintf(toChild, "measure %d\n", measureFrom.UnixNano()); err != nil {
+		return err
+	}
 	interval := time.Second / time.Duration(*rate)
 	for n := range total {
 		if d := time.Until(startW.Add(time.Duration(n) * interval)); d > 0 {
@@ -212,7 +221,7 @@ func benchRealtime(ctx context.Context, args []string) error {
 	}
 	close(jobs)
 	wg.Wait()
-	wrote := time.Since(startW)
+	wrote := time.Since(measureFrom)
 	if _, err := fmt.Fprintf(toChild, "done %d\n", expected.Load()); err != nil {
 		return err
 	}
@@ -227,12 +236,16 @@ func benchRealtime(ctx context.Context, args []string) error {
 
 	fmt.Printf("subscribers %d over %d accounts (%d listen to each write), %d writers\n",
 		*subscribers, *accounts, *subscribers / *accounts, *writers)
-	fmt.Printf("writes: %d in %.1f s (%.1f/s, target %d/s), %d failed\n",
-		writesDone.Load(), wrote.Seconds(), float64(writesDone.Load())/wrote.Seconds(), *rate, writeErrs.Load())
+	measured := writesDone.Load() - min(writesDone.Load(), int64(cold))
+	fmt.Printf("writes: %d of warm-up, then %d in %.1f s (%.1f/s, target %d/s), %d failed\n",
+		min(writesDone.Load(), int64(cold)), measured, wrote.Seconds(), float64(measured)/wrote.Seconds(), *rate, writeErrs.Load())
 	fmt.Printf("pushes: expected %d, received %d (%d missing, %d extra), resync_required %d, undecodable %d\n",
 		expected.Load(), res.Received, max64(0, expected.Load()-res.Received), max64(0, res.Received-expected.Load()),
 		res.Resyncs, res.Undecodable)
-	fmt.Printf("commit-to-push latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n", res.P50, res.P90, res.P99, res.Max)
+	fmt.Printf("commit-to-push latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (%d pushes after the warm-up)\n",
+		res.P50, res.P90, res.P99, res.Max, res.Measured)
+	fmt.Printf("warm-up (first %s): p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d pushes)\n", *warmup, res.ColdP50, res.ColdP99, res.ColdMax, res.Received-res.Measured)
+	fmt.Printf("p99 by second after the warm-up (ms): %s\n", strings.Join(res.Seconds, " "))
 	fmt.Printf("RSS of the server process: %s with every subscriber connected, %s peak (the subscribers' process: %s peak)\n",
 		mib(rssConnected), mib(rssPeak), mib(res.PeakRSS))
 	return nil
@@ -295,14 +308,19 @@ type clientPlan struct {
 
 // clientResult is what it reports (latencies in ms).
 type clientResult struct {
-	Received    int64   `json:"received"`
-	Resyncs     int64   `json:"resyncs"`
-	Undecodable int64   `json:"undecodable"`
-	P50         float64 `json:"p50"`
-	P90         float64 `json:"p90"`
-	P99         float64 `json:"p99"`
-	Max         float64 `json:"max"`
-	PeakRSS     int64   `json:"peak_rss"`
+	Received    int64    `json:"received"`
+	Resyncs     int64    `json:"resyncs"`
+	Undecodable int64    `json:"undecodable"`
+	P50         float64  `json:"p50"`
+	P90         float64  `json:"p90"`
+	P99         float64  `json:"p99"`
+	Max         float64  `json:"max"`
+	Measured    int64    `json:"measured"` // pushes of events after the warm-up
+	ColdP50     float64  `json:"cold_p50"`
+	ColdP99     float64  `json:"cold_p99"`
+	ColdMax     float64  `json:"cold_max"`
+	Seconds     []string `json:"seconds"` // p99 of each second after the warm-up
+	PeakRSS     int64    `json:"peak_rss"`
 }
 
 // benchRealtimeClients is the subscribers' side of `bench realtime` (run by
@@ -325,8 +343,20 @@ func benchRealtimeClients(ctx context.Context, args []string) error {
 	if err := raiseOpenFiles(uint64(plan.Subscribers + 1024)); err != nil {
 		return fmt.Errorf("raising the open-files limit: %w", err)
 	}
-	lat := newHistogram()
-	var received, resyncs, undecodable atomic.Int64
+	lat, coldLat := newHistogram(), newHistogram()
+	var measureFrom atomic.Int64 // unix ns; pushes of earlier events are the warm-up's
+	measureFrom.Store(math.MaxInt64)
+	var perSecond [600]*histogram // after measureFrom, by the second of the event
+	var perSecondMu sync.Mutex
+	second := func(i int) *histogram {
+		perSecondMu.Lock()
+		defer perSecondMu.Unlock()
+		if perSecond[i] == nil {
+			perSecond[i] = newHistogramOf(5 * time.Millisecond)
+		}
+		return perSecond[i]
+	}
+	var received, measured, resyncs, undecodable atomic.Int64
 	conns := make([]*websocket.Conn, plan.Subscribers)
 	dialer := websocket.Dialer{HandshakeTimeout: 60 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 512}
 	var dg errgroup.Group
@@ -369,7 +399,17 @@ func benchRealtimeClients(ctx context.Context, args []string) error {
 						continue
 					}
 					received.Add(1)
-					lat.add(now.Sub(m.OccurredAt))
+					d := now.Sub(m.OccurredAt)
+					since := m.OccurredAt.UnixNano() - measureFrom.Load()
+					if since < 0 {
+						coldLat.add(d)
+						continue
+					}
+					measured.Add(1)
+					lat.add(d)
+					if i := since / int64(time.Second); i < int64(len(perSecond)) {
+						second(int(i)).add(d)
+					}
 				}
 			}()
 			return nil
@@ -380,6 +420,14 @@ func benchRealtimeClients(ctx context.Context, args []string) error {
 	}
 	fmt.Println("ready")
 	in := bufio.NewScanner(os.Stdin)
+	if !in.Scan() {
+		return errors.New("bench realtime-clients: no start signal")
+	}
+	from, err := strconv.ParseInt(strings.TrimPrefix(in.Text(), "measure "), 10, 64)
+	if err != nil {
+		return err
+	}
+	measureFrom.Store(from)
 	if !in.Scan() {
 		return errors.New("bench realtime-clients: no end signal")
 	}
@@ -394,7 +442,14 @@ func benchRealtimeClients(ctx context.Context, args []string) error {
 	time.Sleep(500 * time.Millisecond) // anything extra (duplicates) arrives too
 	res := clientResult{Received: received.Load(), Resyncs: resyncs.Load(), Undecodable: undecodable.Load(),
 		P50: ms(lat.quantile(0.50)), P90: ms(lat.quantile(0.90)), P99: ms(lat.quantile(0.99)), Max: ms(lat.max()),
+		Measured: measured.Load(), ColdP50: ms(coldLat.quantile(0.50)), ColdP99: ms(coldLat.quantile(0.99)), ColdMax: ms(coldLat.max()),
 		PeakRSS: rssBytes("VmHWM")}
+	for _, h := range perSecond {
+		if h == nil {
+			break
+		}
+		res.Seconds = append(res.Seconds, fmt.Sprintf("%.0f", ms(h.quantile(0.99))))
+	}
 	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
 	for _, c := range conns {
@@ -404,20 +459,21 @@ func benchRealtimeClients(ctx context.Context, args []string) error {
 	return nil
 }
 
-// histogram counts latencies in 100 µs buckets up to 60 s.
+// histogram counts latencies in buckets (100 µs, or coarser) up to 60 s.
 type histogram struct {
-	buckets []atomic.Int64
-	maxNs   atomic.Int64
+	bucketNs int64
+	buckets  []atomic.Int64
+	maxNs    atomic.Int64
 }
 
-const bucketNs = int64(100 * time.Microsecond)
+func newHistogram() *histogram { return newHistogramOf(100 * time.Microsecond) }
 
-func newHistogram() *histogram {
-	return &histogram{buckets: make([]atomic.Int64, int64(60*time.Second)/bucketNs+1)}
+func newHistogramOf(bucket time.Duration) *histogram {
+	return &histogram{bucketNs: int64(bucket), buckets: make([]atomic.Int64, int64(60*time.Second)/int64(bucket)+1)}
 }
 
 func (h *histogram) add(d time.Duration) {
-	i := max(int64(d), 0) / bucketNs
+	i := max(int64(d), 0) / h.bucketNs
 	if i >= int64(len(h.buckets)) {
 		i = int64(len(h.buckets)) - 1
 	}
@@ -443,7 +499,7 @@ func (h *histogram) quantile(q float64) time.Duration {
 	for i := range h.buckets {
 		seen += h.buckets[i].Load()
 		if seen >= want {
-			return time.Duration(int64(i+1) * bucketNs) // the bucket's upper bound
+			return time.Duration(int64(i+1) * h.bucketNs) // the bucket's upper bound
 		}
 	}
 	return h.max()

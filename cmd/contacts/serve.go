@@ -50,16 +50,28 @@ func serve(ctx context.Context, args []string) error {
 	if cfg.Has(config.RoleProjector) {
 		handlers := projections.New(store, rm)
 		if len(cfg.KafkaBrokers) > 0 {
+			// Live updates: every handled event is marked, and the place all
+			// read models reflect is announced as the marks fill it in.
+			marks := projections.NewLiveMarks(store, projections.Names, logger)
 			for i, h := range handlers {
-				handlers[i] = projections.Tracked(h, store, time.Second)
+				handlers[i] = projections.Tracked(marks.Wrap(h), store, time.Second)
 			}
+			g.Go(func() error { return marks.Run(gctx) })
 			g.Go(func() error { return runKafkaProjector(gctx, cfg, logger, handlers) })
 		} else {
 			// Embedded: fed straight from the event store, on one instance at a time.
 			runner := &projections.Runner{Source: store, Handlers: handlers, Logger: logger,
 				Committed: announceCommitted(store, logger)}
 			g.Go(func() error {
-				return leader.Run(gctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run)
+				return leader.Run(gctx, db.Pool, "projector", leader.Options{Logger: logger}, func(ctx context.Context) error {
+					// A live place left by an earlier run with Kafka would be
+					// stale (nothing marks what this runner projects): a
+					// later run with Kafka starts again from the projections'.
+					if err := store.ResetCheckpoint(ctx, projections.LiveCheckpoint); err != nil {
+						return err
+					}
+					return runner.Run(ctx)
+				})
 			})
 		}
 	}
@@ -119,21 +131,17 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 		deps.Read = &readapi.Deps{Service: read, Lists: readapi.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
 			Imports: imp, MaxUploadBytes: cfg.ImportMaxFileBytes}
 		deps.Export = readapi.NewPG(db.Pool)
-		if len(cfg.KafkaBrokers) == 0 {
-			// Live updates follow the embedded projector's announcements
-			// (PostgreSQL NOTIFY), whichever instance runs it.
-			hub := newHub(store, logger)
-			hubCtx, stopHub := context.WithCancel(ctx)
-			hubDone := make(chan struct{})
-			go func() {
-				defer close(hubDone)
-				_ = hub.Run(hubCtx)
-			}()
-			defer func() { stopHub(); <-hubDone }()
-			deps.Read.Realtime = hub
-		} else {
-			logger.Warn("live updates (subscribe, WS /api/v1/stream) are not available with KAFKA_BROKERS yet")
-		}
+		// Live updates follow the projector's announcements (PostgreSQL
+		// NOTIFY), whichever instance runs it.
+		hub := newHub(store, logger, len(cfg.KafkaBrokers) > 0)
+		hubCtx, stopHub := context.WithCancel(ctx)
+		hubDone := make(chan struct{})
+		go func() {
+			defer close(hubDone)
+			_ = hub.Run(hubCtx)
+		}()
+		defer func() { stopHub(); <-hubDone }()
+		deps.Read.Realtime = hub
 	}
 	// The import worker resumes unfinished jobs, then runs queued ones.
 	workerDone := make(chan struct{})
@@ -179,12 +187,16 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 }
 
 // newHub is the live-update hub of an instance: it starts where the
-// projections are and follows the projector's announcements.
-func newHub(store *eventstore.Store, logger *slog.Logger) *realtime.Hub {
-	return realtime.NewHub(realtime.Options{
-		Source: store, Announcements: store, Logger: logger,
-		Reached: func(ctx context.Context) (eventstore.Cursor, error) { return store.Reached(ctx, projections.Names) },
-	})
+// projections are and follows the projector's announcements. Embedded, the
+// runner's checkpoints are places in the global order; with Kafka, the
+// projector's live checkpoint is (projections.LiveMarks), the projections'
+// own checkpoints only show the furthest event each has handled.
+func newHub(store *eventstore.Store, logger *slog.Logger, kafka bool) *realtime.Hub {
+	reached := func(ctx context.Context) (eventstore.Cursor, error) { return store.Reached(ctx, projections.Names) }
+	if kafka {
+		reached = func(ctx context.Context) (eventstore.Cursor, error) { return projections.LivePlace(ctx, store) }
+	}
+	return realtime.NewHub(realtime.Options{Source: store, Announcements: store, Logger: logger, Reached: reached})
 }
 
 // announceCommitted tells every instance's hub (PostgreSQL NOTIFY) how far
