@@ -40,14 +40,25 @@ func (s *Store) LoadCheckpoint(ctx context.Context, name string) (Cursor, error)
 	return c, nil
 }
 
+// checkpointAdvances is the upsert of a checkpoint that never moves back:
+// in tail order for places of the event store's tail, and by position for
+// a place without a transaction id — what a projection fed by Kafka records
+// (a message carries no transaction id). Such a place replaces a tail
+// place it passes, so that the projection's progress shows after a switch
+// from the embedded runner to Kafka; a runner that later resumes from it
+// reads the store from the start (every event's transaction id is above 0),
+// which is safe because projections are idempotent, as Kafka's out-of-order
+// partitions make "the furthest handled" no promise about the ones before.
+const checkpointAdvances = `ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
+		WHERE (checkpoints.tx_id, checkpoints.position) < (excluded.tx_id, excluded.position)
+		   OR excluded.tx_id = '0'::xid8 AND checkpoints.position < excluded.position`
+
 // SaveCheckpoint records cur for name through db (pass a transaction to
 // commit it with the work it covers). A checkpoint never moves backwards.
 func SaveCheckpoint(ctx context.Context, db Execer, name string, cur Cursor) error {
 	_, err := db.Exec(ctx, `INSERT INTO checkpoints (name, tx_id, position, updated_at)
 		VALUES ($1, $2::text::xid8, $3, now())
-		ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
-		WHERE (checkpoints.tx_id, checkpoints.position) < (excluded.tx_id, excluded.position)`,
-		name, strconv.FormatUint(cur.TxID, 10), cur.Position)
+		`+checkpointAdvances, name, strconv.FormatUint(cur.TxID, 10), cur.Position)
 	if err != nil {
 		return fmt.Errorf("eventstore: save checkpoint %s: %w", name, err)
 	}
@@ -74,8 +85,7 @@ func (s *Store) SaveCheckpoints(ctx context.Context, cps map[string]Cursor) erro
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO checkpoints (name, tx_id, position, updated_at)
 		SELECT n, t::xid8, p, now() FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(n, t, p)
-		ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
-		WHERE (checkpoints.tx_id, checkpoints.position) < (excluded.tx_id, excluded.position)`, names, txs, positions)
+		`+checkpointAdvances, names, txs, positions)
 	if err != nil {
 		return fmt.Errorf("eventstore: save checkpoints: %w", err)
 	}

@@ -521,3 +521,40 @@ func TestAppendToSeveralExistingStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckpointsNeverMoveBack: a tail place advances in tail order; a place
+// without a transaction id (a projection fed by Kafka) advances by position
+// and passes a tail place left by an embedded run, so progress shows after
+// a switch to Kafka.
+func TestCheckpointsNeverMoveBack(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	steps := []struct {
+		save, want eventstore.Cursor
+	}{
+		{eventstore.Cursor{TxID: 900, Position: 10}, eventstore.Cursor{TxID: 900, Position: 10}},
+		{eventstore.Cursor{TxID: 800, Position: 50}, eventstore.Cursor{TxID: 900, Position: 10}}, // earlier in tail order
+		{eventstore.Cursor{TxID: 900, Position: 12}, eventstore.Cursor{TxID: 900, Position: 12}},
+		{eventstore.Cursor{Position: 11}, eventstore.Cursor{TxID: 900, Position: 12}}, // Kafka, not past it
+		{eventstore.Cursor{Position: 40}, eventstore.Cursor{Position: 40}},            // Kafka, past it
+		{eventstore.Cursor{Position: 30}, eventstore.Cursor{Position: 40}},
+		{eventstore.Cursor{TxID: 950, Position: 45}, eventstore.Cursor{TxID: 950, Position: 45}},
+	}
+	for i, st := range steps {
+		if err := s.SaveCheckpoints(ctx, map[string]eventstore.Cursor{"p": st.save}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveCheckpoint(ctx, "q", st.save); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"p", "q"} {
+			got, err := s.LoadCheckpoint(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != st.want {
+				t.Fatalf("step %d (%s): saved %+v, have %+v, want %+v", i, name, st.save, got, st.want)
+			}
+		}
+	}
+}
