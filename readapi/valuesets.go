@@ -71,7 +71,10 @@ func valueSetLookups(q Query) []valueSetKey {
 		if c == nil {
 			return
 		}
-		for _, sub := range append(append([]*Condition{}, c.And...), c.Or...) {
+		for _, sub := range c.And {
+			walk(sub)
+		}
+		for _, sub := range c.Or {
 			walk(sub)
 		}
 		name, attr, ok := lookupAttribute(c.Attribute)
@@ -171,8 +174,12 @@ func resolveValueSets(ctx context.Context, db querier, accountID string, keys []
 	}
 	sets := valueSets{}
 	for i, k := range keys {
-		if len(found[i]) <= maxValueSet {
-			sets[k] = append([]string{}, found[i]...) // an empty set matches nothing
+		switch {
+		case len(found[i]) > maxValueSet:
+		case found[i] == nil:
+			sets[k] = []string{} // matches nothing (nil would be SQL NULL)
+		default:
+			sets[k] = found[i]
 		}
 	}
 	return sets, nil
