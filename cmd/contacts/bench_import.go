@@ -30,7 +30,9 @@ import (
 // benchImport generates a CSV file, imports it through an import job with
 // the live embedded projector running, and measures until every row is
 // queryable through the read API; then it times bulk upserts of --bulk
-// contacts over HTTP. It prints one JSON object.
+// contacts over HTTP. It prints one JSON object. --projector=false leaves
+// the projector out, to tell the commands' own time from the time lost to
+// the read model's writes on the same cores.
 func benchImport(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench import", flag.ContinueOnError)
 	rows := fs.Int("rows", 1_000_000, "CSV rows to generate and import")
@@ -38,6 +40,7 @@ func benchImport(ctx context.Context, args []string) error {
 	batch := fs.Int("batch", imports.DefaultBatchRows, "rows per import transaction")
 	pad := fs.Int("pad", 0, "bytes of an extra, unmapped column per row (reported as unknown, ignored): large files from fewer rows")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (import and bulk phases) to this file")
+	project := fs.Bool("projector", true, "run the live projector; with false, the import and bulk upserts are timed without the read model's writes beside them (nothing becomes queryable: queryable_seconds is omitted)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +87,9 @@ func benchImport(ctx context.Context, args []string) error {
 	defer stop()
 	// The embedded service's moving parts: the projector and the import worker.
 	runner := &projections.Runner{Source: store, Handlers: projections.New(store, rm), Logger: logger}
-	go func() { _ = leader.Run(wctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run) }()
+	if *project {
+		go func() { _ = leader.Run(wctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run) }()
+	}
 	go func() { _ = imp.Run(wctx) }()
 	read := readapi.NewPG(db.Pool)
 	all, err := readapi.ParseQuery(map[string]any{})
@@ -122,7 +127,7 @@ func benchImport(ctx context.Context, args []string) error {
 	// for the progress line, every second.
 	var lastCount time.Time
 	var n int64
-	for completed == 0 || queryable == 0 {
+	for completed == 0 || (*project && queryable == 0) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -142,7 +147,7 @@ func benchImport(ctx context.Context, args []string) error {
 		if completed != 0 {
 			every = 200 * time.Millisecond
 		}
-		if (completed != 0 || terminal) && time.Since(lastCount) >= every {
+		if *project && (completed != 0 || terminal) && time.Since(lastCount) >= every {
 			lastCount = time.Now()
 			if n, err = read.CountContacts(ctx, p.AccountID, all); err != nil {
 				return err
@@ -165,9 +170,11 @@ func benchImport(ctx context.Context, args []string) error {
 	out := map[string]any{
 		"rows": *rows, "file_bytes": size, "generate_seconds": genTime.Seconds(),
 		"upload_seconds": uploaded.Seconds(), "job_completed_seconds": completed.Seconds(),
-		"queryable_seconds": queryable.Seconds(), "rows_per_second": float64(*rows) / queryable.Seconds(),
 		"success_count": final.SuccessCount, "error_count": final.ErrorCount,
 		"import_peak_rss_mib": peakRSSMiB(), // this process (service side and the benchmark's client) until queryable
+	}
+	if *project {
+		out["queryable_seconds"], out["rows_per_second"] = queryable.Seconds(), float64(*rows)/queryable.Seconds()
 	}
 
 	if *bulk > 0 {
