@@ -379,6 +379,15 @@ func TestRebuildEqualsLive(t *testing.T) {
 	if len(phases) == 0 || phases[len(phases)-1] != "done" {
 		t.Fatalf("progress phases: %v", phases)
 	}
+	// Each checkpoint is where its rebuild stopped, so the live runner's
+	// next start does not read the history again.
+	head := allEvents(t, w.events)
+	for _, name := range projections.Names {
+		c, err := w.events.LoadCheckpoint(ctx, name)
+		if err != nil || c != head[len(head)-1].Cursor() {
+			t.Fatalf("checkpoint %s = %v (%v) after the rebuild, head %v", name, c, err, head[len(head)-1].Cursor())
+		}
+	}
 }
 
 func equal(a, b map[string]string) bool {
