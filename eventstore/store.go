@@ -64,11 +64,10 @@ func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) 
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
 
-	// New streams (most of a bulk import) go in one statement; a stream
-	// with an expected version needs its own guarded insert.
-	// Streams with an expected version: one guarded insert, or one for all
-	// of them when there are several (a bulk update's thousands of contacts
-	// in one round trip instead of one each).
+	// New streams (most of a bulk import) go in one statement. Streams with
+	// an expected version: one guarded insert, or one for all of them when
+	// there are several (a bulk update's thousands of contacts in one round
+	// trip instead of one each).
 	var fresh, existing []StreamAppend
 	recorded := map[string]recordedAt{}
 	for i := range req.Streams {
@@ -165,26 +164,38 @@ FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::bigint[], $8::te
 	AS u(id, account, stype, sid, ver, typ, sv, data)
 RETURNING event_id::text, position, recorded_at, transaction_id::text`
 
-func appendNewStreams(ctx context.Context, tx pgx.Tx, streams []StreamAppend, md []byte, at time.Time, got map[string]recordedAt) error {
-	var ids, accounts, stypes, sids, types, datas []string
-	var versions []int64
-	var schemas []int32
+// eventRows are the events of several streams as the columns of a
+// multi-stream insert, in request order.
+type eventRows struct {
+	ids, accounts, stypes, sids, types, datas []string
+	versions, expected                        []int64
+	schemas                                   []int32
+}
+
+func eventRowsOf(streams []StreamAppend) eventRows {
+	var r eventRows
 	for _, sa := range streams {
 		for i, e := range sa.Events {
-			ids = append(ids, e.ID)
-			accounts = append(accounts, sa.AccountID)
-			stypes = append(stypes, sa.StreamType)
-			sids = append(sids, sa.StreamID)
-			versions = append(versions, int64(i)+1)
-			types = append(types, e.Type)
-			schemas = append(schemas, int32(max(e.SchemaVersion, 1)))
-			datas = append(datas, string(e.Data))
+			r.ids = append(r.ids, e.ID)
+			r.accounts = append(r.accounts, sa.AccountID)
+			r.stypes = append(r.stypes, sa.StreamType)
+			r.sids = append(r.sids, sa.StreamID)
+			r.versions = append(r.versions, sa.ExpectedVersion+int64(i)+1)
+			r.expected = append(r.expected, sa.ExpectedVersion)
+			r.types = append(r.types, e.Type)
+			r.schemas = append(r.schemas, int32(max(e.SchemaVersion, 1)))
+			r.datas = append(r.datas, string(e.Data))
 		}
 	}
-	if len(ids) == 0 {
+	return r
+}
+
+func appendNewStreams(ctx context.Context, tx pgx.Tx, streams []StreamAppend, md []byte, at time.Time, got map[string]recordedAt) error {
+	r := eventRowsOf(streams)
+	if len(r.ids) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, insertNewStreams, md, at, ids, accounts, stypes, sids, versions, types, schemas, datas)
+	rows, err := tx.Query(ctx, insertNewStreams, md, at, r.ids, r.accounts, r.stypes, r.sids, r.versions, r.types, r.schemas, r.datas)
 	if err != nil {
 		return mapError(err)
 	}
@@ -208,26 +219,11 @@ ORDER BY u.ord
 RETURNING event_id::text, position, recorded_at, transaction_id::text`
 
 func appendExistingStreams(ctx context.Context, tx pgx.Tx, streams []StreamAppend, md []byte, at time.Time, got map[string]recordedAt) error {
-	var ids, accounts, stypes, sids, types, datas []string
-	var versions, expected []int64
-	var schemas []int32
-	for _, sa := range streams {
-		for i, e := range sa.Events {
-			ids = append(ids, e.ID)
-			accounts = append(accounts, sa.AccountID)
-			stypes = append(stypes, sa.StreamType)
-			sids = append(sids, sa.StreamID)
-			versions = append(versions, sa.ExpectedVersion+int64(i)+1)
-			expected = append(expected, sa.ExpectedVersion)
-			types = append(types, e.Type)
-			schemas = append(schemas, int32(max(e.SchemaVersion, 1)))
-			datas = append(datas, string(e.Data))
-		}
-	}
-	if len(ids) == 0 {
+	r := eventRowsOf(streams)
+	if len(r.ids) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, insertExistingStreams, md, at, ids, accounts, stypes, sids, versions, types, schemas, datas, expected)
+	rows, err := tx.Query(ctx, insertExistingStreams, md, at, r.ids, r.accounts, r.stypes, r.sids, r.versions, r.types, r.schemas, r.datas, r.expected)
 	if err != nil {
 		return mapError(err)
 	}
@@ -235,7 +231,7 @@ func appendExistingStreams(ctx context.Context, tx pgx.Tx, streams []StreamAppen
 	if err != nil {
 		return err
 	}
-	if inserted != len(ids) {
+	if inserted != len(r.ids) {
 		for _, sa := range streams {
 			for _, e := range sa.Events {
 				if _, ok := got[e.ID]; !ok {
@@ -253,20 +249,9 @@ func appendStream(ctx context.Context, tx pgx.Tx, sa StreamAppend, md []byte, at
 	if n == 0 {
 		return nil
 	}
-	ids := make([]string, n)
-	versions := make([]int64, n)
-	types := make([]string, n)
-	schemas := make([]int32, n)
-	datas := make([]string, n)
-	for i, e := range sa.Events {
-		ids[i] = e.ID
-		versions[i] = sa.ExpectedVersion + int64(i) + 1
-		types[i] = e.Type
-		schemas[i] = int32(max(e.SchemaVersion, 1))
-		datas[i] = string(e.Data)
-	}
+	r := eventRowsOf([]StreamAppend{sa})
 	rows, err := tx.Query(ctx, insertStream, sa.AccountID, sa.StreamType, sa.StreamID,
-		sa.ExpectedVersion, md, ids, versions, types, schemas, datas, at)
+		sa.ExpectedVersion, md, r.ids, r.versions, r.types, r.schemas, r.datas, at)
 	if err != nil {
 		return mapError(err)
 	}

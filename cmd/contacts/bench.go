@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -164,6 +165,26 @@ func benchCommand(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f ms\t%.2f ms\n", r.name, n, ms(r.p50), ms(r.p99))
 	}
 	return tw.Flush()
+}
+
+// startCPUProfile profiles this process into path until stop is called
+// (nothing when path is empty).
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

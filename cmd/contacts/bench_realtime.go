@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -186,17 +185,11 @@ func benchRealtime(ctx context.Context, args []string) error {
 		}
 	}()
 	defer close(progressDone)
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	cold := int(float64(*rate) * warmup.Seconds())
 	total := cold + int(float64(*rate)*duration.Seconds())
 	startW := time.Now()

@@ -177,16 +177,7 @@ func TestServeKafkaRolesPushLiveUpdates(t *testing.T) {
 	}
 
 	stop()
-	for range roles {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("serve did not stop")
-		}
-	}
+	waitServed(t, done, len(roles))
 }
 
 // call makes a request and decodes the answer (into out, when not nil).

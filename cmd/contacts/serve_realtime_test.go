@@ -95,7 +95,13 @@ func TestServeTwoInstancesPushLiveUpdates(t *testing.T) {
 		}
 	}
 	stop()
-	for range addrs {
+	waitServed(t, done, len(addrs))
+}
+
+// waitServed waits for n serve calls, stopped, to return without error.
+func waitServed(t *testing.T, done <-chan error, n int) {
+	t.Helper()
+	for range n {
 		select {
 		case err := <-done:
 			if err != nil {
