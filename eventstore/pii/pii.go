@@ -1,0 +1,222 @@
+// Package pii is the crypto-shredding codec of the event store: the personal
+// fields of a contact's events are sealed with that contact's own data key
+// (AES-256-GCM), so destroying the key makes every copy of those events
+// unreadable — the events table, backups, the Kafka topic, exports of the
+// stream. Pure functions; the keys live in the contact_keys table (see
+// eventstore/keys.go).
+//
+// Data layout of a sealed event: the clear part of the event's top-level
+// JSON object (the keys of ClearFields) plus
+//
+//	"pii": "<base64(nonce | ciphertext)>"
+//
+// where the plaintext is the JSON object of every other top-level key. The
+// AAD is account id + contact id + event id, so a ciphertext cannot be moved
+// to another event, contact or account. When the key is gone, Open returns
+// the clear part with "pii_erased": true instead of the personal fields.
+package pii
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+const (
+	// Field holds the sealed personal fields in a stored event's data.
+	Field = "pii"
+	// ErasedField marks an event whose personal fields were erased.
+	ErasedField = "pii_erased"
+	// KeySize is the size of a data key (AES-256).
+	KeySize = 32
+)
+
+// ClearFields are the top-level event fields that stay readable: ids and
+// labels (the event store finds label members by SQL over data -> 'labels').
+// Everything else of a contact event is personal data: names, e-mails,
+// phones, identifier, address, avatar, title, departments, profile changes,
+// note contents, custom and additional attributes, associations, absorbed
+// fields of a merge. An allowlist, so a field added later is sealed by
+// default.
+var ClearFields = map[string]bool{
+	"id": true, "account_id": true, "created_by": true, "labels": true,
+	"note_id": true, "author_id": true, "assigned_to": true, "teams": true,
+	"into": true, "from": true,
+	// The codec's own fields: a sealed blob or an erasure marker is not
+	// clear personal data.
+	Field: true, ErasedField: true,
+}
+
+// ErrKey: the key cannot open this ciphertext (wrong key, moved ciphertext,
+// corrupt data).
+var ErrKey = errors.New("pii: ciphertext does not open with this key")
+
+// NewKey returns a random data key.
+func NewKey() ([]byte, error) {
+	k := make([]byte, KeySize)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("pii: new key: %w", err)
+	}
+	return k, nil
+}
+
+// AAD binds a ciphertext to its account, contact and event.
+func AAD(accountID, contactID, eventID string) []byte {
+	return []byte(accountID + "|" + contactID + "|" + eventID)
+}
+
+func gcm(key []byte) (cipher.AEAD, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("pii: %w", err)
+	}
+	return cipher.NewGCM(b)
+}
+
+// seal returns nonce | ciphertext.
+func seal(key, plain, aad []byte) ([]byte, error) {
+	g, err := gcm(key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, g.NonceSize(), g.NonceSize()+len(plain)+g.Overhead())
+	if _, err := rand.Read(out); err != nil {
+		return nil, fmt.Errorf("pii: nonce: %w", err)
+	}
+	return g.Seal(out, out, plain, aad), nil
+}
+
+func open(key, sealed, aad []byte) ([]byte, error) {
+	g, err := gcm(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < g.NonceSize() {
+		return nil, ErrKey
+	}
+	plain, err := g.Open(nil, sealed[:g.NonceSize()], sealed[g.NonceSize():], aad)
+	if err != nil {
+		return nil, ErrKey
+	}
+	return plain, nil
+}
+
+// Wrap seals a data key with the deployment's master key (nil master: the
+// key is stored as is).
+func Wrap(master, key, aad []byte) ([]byte, error) {
+	if master == nil {
+		return key, nil
+	}
+	return seal(master, key, aad)
+}
+
+// Unwrap undoes Wrap. A stored key of KeySize bytes was not wrapped.
+func Unwrap(master, stored, aad []byte) ([]byte, error) {
+	if len(stored) == KeySize {
+		return stored, nil
+	}
+	if master == nil {
+		return nil, errors.New("pii: data keys are wrapped but no master key (CONTACTS_ENCRYPTION_KEY) is configured")
+	}
+	return open(master, stored, aad)
+}
+
+// split separates data's top-level fields into the clear part and the
+// personal part (nil when there is none). data must be a JSON object.
+func split(data []byte) (clear, personal map[string]json.RawMessage, err error) {
+	if err := json.Unmarshal(data, &clear); err != nil {
+		return nil, nil, fmt.Errorf("pii: event data: %w", err)
+	}
+	for k, v := range clear {
+		if ClearFields[k] {
+			continue
+		}
+		if personal == nil {
+			personal = map[string]json.RawMessage{}
+		}
+		personal[k] = v
+		delete(clear, k)
+	}
+	return clear, personal, nil
+}
+
+// HasPersonal tells whether clear event data has fields Seal would seal.
+func HasPersonal(data []byte) bool {
+	_, personal, err := split(data)
+	return err == nil && personal != nil
+}
+
+// Seal returns data with its personal fields sealed under key. Data without
+// personal fields comes back unchanged.
+func Seal(key, aad, data []byte) ([]byte, error) {
+	clear, personal, err := split(data)
+	if err != nil || personal == nil {
+		return data, err
+	}
+	plain, err := json.Marshal(personal)
+	if err != nil {
+		return nil, err
+	}
+	s, err := seal(key, plain, aad)
+	if err != nil {
+		return nil, err
+	}
+	clear[Field], _ = json.Marshal(base64.StdEncoding.EncodeToString(s))
+	return json.Marshal(clear)
+}
+
+// Open returns stored data with its personal fields restored. With a nil key
+// (the contact was erased) the personal fields are left out and the data
+// carries "pii_erased": true. Data that was not sealed comes back unchanged.
+func Open(key, aad, data []byte) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("pii: event data: %w", err)
+	}
+	raw, ok := m[Field]
+	if !ok {
+		return data, nil
+	}
+	delete(m, Field)
+	if key == nil {
+		m[ErasedField] = json.RawMessage("true")
+		return json.Marshal(m)
+	}
+	var b64 string
+	if err := json.Unmarshal(raw, &b64); err != nil {
+		return nil, fmt.Errorf("pii: sealed field: %w", err)
+	}
+	s, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("pii: sealed field: %w", err)
+	}
+	plain, err := open(key, s, aad)
+	if err != nil {
+		return nil, err
+	}
+	var personal map[string]json.RawMessage
+	if err := json.Unmarshal(plain, &personal); err != nil {
+		return nil, fmt.Errorf("pii: sealed fields: %w", err)
+	}
+	for k, v := range personal {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
+// Redact returns data without its personal fields (clear or sealed), marked
+// "pii_erased": true; nil when there is nothing to redact. It is what the
+// erasure of a contact writes over events recorded in clear before sealing
+// existed.
+func Redact(data []byte) ([]byte, error) {
+	clear, personal, err := split(data)
+	if err != nil || personal == nil {
+		return nil, err
+	}
+	clear[ErasedField] = json.RawMessage("true")
+	return json.Marshal(clear)
+}
