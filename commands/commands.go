@@ -166,7 +166,7 @@ func (h *Handlers) commit(ctx context.Context, changes ...change) error {
 		}
 		req.Streams = append(req.Streams, sa)
 		if c.erase {
-			req.Erasures = append(req.Erasures, eventstore.Erasure{AccountID: c.accountID, ContactID: c.id})
+			req.Erasures = append(req.Erasures, eventstore.Erasure{AccountID: c.accountID, ContactID: c.id, Audit: true})
 		}
 	}
 	if len(req.Streams) == 0 {

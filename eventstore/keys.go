@@ -322,6 +322,9 @@ func (s *Store) Open(ctx context.Context, events []Event) error {
 type Erasure struct {
 	AccountID string
 	ContactID string
+	// Audit records the erasure in the account's audit_log, in the same
+	// transaction, with the actor and request id of the request's metadata.
+	Audit bool
 }
 
 // erase destroys the data keys of es and redacts, in place, the personal
@@ -369,6 +372,14 @@ func erase(ctx context.Context, tx pgx.Tx, es []Erasure) error {
 				WHERE e.stream_id = $1 AND e.account_id = $2 AND e.stream_version = r.ver`,
 				e.ContactID, e.AccountID, versions, datas); err != nil {
 				return fmt.Errorf("eventstore: erase legacy events: %w", err)
+			}
+		}
+		if e.Audit {
+			md := RequestInfoFrom(ctx).Metadata
+			if _, err := tx.Exec(ctx, `INSERT INTO audit_log (account_id, actor, actor_type, action, target, details, request_id)
+				VALUES ($1, $2, $3, 'contact.erased', $4, jsonb_build_object('legacy_events_redacted', $5::int), $6)`,
+				e.AccountID, md.Actor, md.ActorType, e.ContactID, len(versions), md.RequestID); err != nil {
+				return fmt.Errorf("eventstore: audit erase: %w", err)
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE idempotency_keys

@@ -69,7 +69,7 @@ func benchRealtime(ctx context.Context, args []string) error {
 		return err
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	store := eventstore.New(db.Pool)
+	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	cmds := commands.New(store)
 	authSvc := auth.New(db.Pool, secret, 24*time.Hour)
 

@@ -22,9 +22,9 @@ func runRelay(ctx context.Context, cfg config.Config, logger *slog.Logger, db *d
 
 // runKafkaProjector consumes the events topic, one consumer group per
 // projection, so projector instances share the partitions.
-func runKafkaProjector(ctx context.Context, cfg config.Config, logger *slog.Logger, handlers []projections.Handler) error {
+func runKafkaProjector(ctx context.Context, cfg config.Config, logger *slog.Logger, store *eventstore.Store, handlers []projections.Handler) error {
 	return kafkaconsumer.Run(ctx, kafkaconsumer.Config{
-		Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.KafkaTopicPrefix, Logger: logger,
+		Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.KafkaTopicPrefix, Logger: logger, Opener: store,
 	}, handlers...)
 }
 

@@ -49,7 +49,7 @@ func projectionsCommand(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		store := eventstore.New(db.Pool)
+		store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 		report := progressPrinter(isTerminal(os.Stderr))
 		for _, name := range names {
 			if err := projections.Rebuild(ctx, store, rm, name, 5000, report); err != nil {

@@ -45,7 +45,7 @@ func seedCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store := eventstore.New(db.Pool)
+	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	terminal := isTerminal(os.Stderr)
 	start := time.Now()
 	events, err := seed.Run(ctx, store, seed.Options{

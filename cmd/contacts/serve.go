@@ -35,7 +35,7 @@ func serve(ctx context.Context, args []string) error {
 	slog.SetDefault(logger)
 	defer closeDB(ctx, logger, db)
 
-	store := eventstore.New(db.Pool)
+	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	rm, err := openReadModel(ctx, cfg, db, logger)
 	if err != nil {
 		return err
@@ -57,7 +57,7 @@ func serve(ctx context.Context, args []string) error {
 				handlers[i] = projections.Tracked(marks.Wrap(h), store, time.Second)
 			}
 			g.Go(func() error { return marks.Run(gctx) })
-			g.Go(func() error { return runKafkaProjector(gctx, cfg, logger, handlers) })
+			g.Go(func() error { return runKafkaProjector(gctx, cfg, logger, store, handlers) })
 		} else {
 			// Embedded: fed straight from the event store, on one instance at a time.
 			runner := &projections.Runner{Source: store, Handlers: handlers, Logger: logger,

@@ -3,6 +3,8 @@
 package config
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +22,7 @@ type Config struct {
 	DatabaseURL    string        // DATABASE_URL; empty: a private cluster in DataDir
 	DataDir        string        // CONTACTS_DATA_DIR
 	JWTSecret      string        // CONTACTS_JWT_SECRET; empty: generated, kept in DataDir
+	EncryptionKey  string        // CONTACTS_ENCRYPTION_KEY: wraps contacts' data keys (base64 or hex of 32 bytes); empty: not wrapped
 	WriteKey       string        // CONTACTS_WRITE_KEY
 	LogLevel       string        // LOG_LEVEL: debug, info, warn, error
 	AccessTokenTTL time.Duration // CONTACTS_ACCESS_TOKEN_TTL
@@ -71,6 +74,7 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.DatabaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL); empty starts a private cluster")
 	fs.StringVar(&c.DataDir, "data-dir", getenv("CONTACTS_DATA_DIR"), "data directory (CONTACTS_DATA_DIR)")
 	fs.StringVar(&c.JWTSecret, "jwt-secret", getenv("CONTACTS_JWT_SECRET"), "HS256 signing secret (CONTACTS_JWT_SECRET)")
+	fs.StringVar(&c.EncryptionKey, "encryption-key", getenv("CONTACTS_ENCRYPTION_KEY"), "master key wrapping contacts' data keys, 32 bytes as base64 or hex (CONTACTS_ENCRYPTION_KEY)")
 	fs.StringVar(&c.WriteKey, "write-key", getenv("CONTACTS_WRITE_KEY"), "write key for WebSocket create_contact (CONTACTS_WRITE_KEY)")
 	fs.StringVar(&c.LogLevel, "log-level", getenv("LOG_LEVEL"), "debug, info, warn or error (LOG_LEVEL)")
 	var ttl, grace, maxBody, maxConns, brokers, roles, replicas string
@@ -231,6 +235,9 @@ func (c Config) Validate() error {
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, fmt.Errorf("CONTACTS_JWT_SECRET must be at least 32 characters"))
 	}
+	if _, err := parseMasterKey(c.EncryptionKey); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
@@ -283,3 +290,23 @@ func ParseLevel(s string) (slog.Level, error) {
 
 // Getenv is os.Getenv, named for wiring.
 var Getenv = os.Getenv
+
+// MasterKey is CONTACTS_ENCRYPTION_KEY decoded (nil when unset; Validate
+// refuses a malformed one).
+func (c Config) MasterKey() []byte {
+	k, _ := parseMasterKey(c.EncryptionKey)
+	return k
+}
+
+func parseMasterKey(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if k, err := hex.DecodeString(s); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	if k, err := base64.StdEncoding.DecodeString(s); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	return nil, fmt.Errorf("CONTACTS_ENCRYPTION_KEY must be 32 bytes as 64 hex digits or base64 (openssl rand -base64 32)")
+}
