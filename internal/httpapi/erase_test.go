@@ -44,7 +44,7 @@ func TestEraseLeavesNothingReadable(t *testing.T) {
 	store := eventstore.New(pool)
 	rm := pgstore.New(pool)
 	runner := &projections.Runner{Source: store, Handlers: projections.New(store, rm), Logger: quiet}
-	go runner.Run(ctx) //nolint:errcheck // ends with ctx
+	go runner.Run(ctx)                                                            //nolint:errcheck // ends with ctx
 	go relay.Run(ctx, store, pool, relay.Config{Brokers: brokers, Logger: quiet}) //nolint:errcheck // ends with ctx
 
 	admin := e.register(t)
