@@ -57,15 +57,15 @@ type Options struct {
 // Cluster is a running private PostgreSQL server. Its methods are safe for
 // concurrent use.
 type Cluster struct {
-	binDir  string
-	dataDir string
-	pgData  string
-	sockDir string // "" = Unix sockets disabled (path too long)
-	logFile string
+	binDir   string
+	dataDir  string
+	pgData   string
+	sockDir  string // "" = Unix sockets disabled (path too long)
+	logFile  string
 	port     int
 	password string // the superuser's; "" only when attached to an older, password-less server
 	log      *slog.Logger
-	runAs   *runAs
+	runAs    *runAs
 
 	mu       sync.Mutex
 	lock     *os.File
