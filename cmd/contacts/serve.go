@@ -55,7 +55,7 @@ func serveConfig(ctx context.Context, cfg config.Config) error {
 
 	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: cfg.DBMaxConns, Logger: logger})
 	if err != nil {
-		return err
+		return startupError(ctx, logger, err)
 	}
 	defer closeDB(ctx, logger, db)
 
@@ -65,7 +65,15 @@ func serveConfig(ctx context.Context, cfg config.Config) error {
 	}
 	rm, err := openReadModel(ctx, cfg, db, logger)
 	if err != nil {
-		return err
+		return startupError(ctx, logger, err)
+	}
+	if len(cfg.KafkaBrokers) > 0 && (cfg.Has(config.RoleRelay) || cfg.Has(config.RoleProjector)) {
+		if front != nil {
+			front.setWaiting("kafka")
+		}
+		if err := waitKafka(ctx, cfg.KafkaBrokers, logger); err != nil {
+			return startupError(ctx, logger, err)
+		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.Has(config.RoleAPI) {
@@ -184,6 +192,16 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	front.srv.RegisterOnShutdown(func() { close(closing) })
 	front.setHandler(httpapi.NewRouter(deps))
 	return front.wait(ctx, cfg.ShutdownGrace)
+}
+
+// startupError is err, unless the process was told to stop while it waited
+// for a dependency: that is a clean shutdown.
+func startupError(ctx context.Context, logger *slog.Logger, err error) error {
+	if ctx.Err() != nil {
+		logger.Info("stopped while starting", "err", err)
+		return nil
+	}
+	return err
 }
 
 // Pinger is what the health listener checks.
