@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -98,5 +100,32 @@ func TestImportSettings(t *testing.T) {
 	_, err = FromEnv(nil, env(map[string]string{"CONTACTS_IMPORT_MAX_FILE_BYTES": "big", "CONTACTS_IMPORT_MAX_ROWS": "0"}))
 	if err == nil || !strings.Contains(err.Error(), "CONTACTS_IMPORT_MAX_FILE_BYTES") || !strings.Contains(err.Error(), "CONTACTS_IMPORT_MAX_ROWS") {
 		t.Fatalf("bad import settings: %v", err)
+	}
+}
+
+// TestFlagsAreTypedWithDefaults: help shows each setting's type, default and
+// variable; a bad flag value is refused when parsed, naming the flag.
+func TestFlagsAreTypedWithDefaults(t *testing.T) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	AddFlags(fs)
+	usage := fs.FlagUsages()
+	for _, want := range []string{
+		`--http-addr host:port`, `(CONTACTS_HTTP_ADDR) (default 127.0.0.1:8080)`,
+		`--db-max-conns int`, `(default 32)`, `--access-token-ttl duration`, `(default 1h)`,
+		`--health-addr host:port`, `CONTACTS_HEALTH_ADDR`,
+	} {
+		if !strings.Contains(usage, want) {
+			t.Errorf("usage lacks %q:\n%s", want, usage)
+		}
+	}
+	if err := fs.Parse([]string{"--db-max-conns", "many"}); err == nil || !strings.Contains(err.Error(), "--db-max-conns") {
+		t.Errorf("bad flag value: %v", err)
+	}
+	if _, err := FromEnv(nil, env(map[string]string{"CONTACTS_HEALTH_ADDR": "nope"})); err == nil || !strings.Contains(err.Error(), "CONTACTS_HEALTH_ADDR") {
+		t.Errorf("bad CONTACTS_HEALTH_ADDR: %v", err)
+	}
+	c, err := FromEnv([]string{"--health-addr", "0.0.0.0:8081"}, env(nil))
+	if err != nil || c.HealthAddr != "0.0.0.0:8081" {
+		t.Errorf("health addr: %q %v", c.HealthAddr, err)
 	}
 }
