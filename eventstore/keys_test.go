@@ -147,3 +147,27 @@ func TestEraseDestroysKey(t *testing.T) {
 	// erasing instance forgot it at once (checked above).
 	_ = warm
 }
+
+// TestMasterKeyWrapsDataKeys: with CONTACTS_ENCRYPTION_KEY the stored data
+// key is wrapped: a store without the master key cannot open the events
+// (it says why), one with it can.
+func TestMasterKeyWrapsDataKeys(t *testing.T) {
+	ctx := context.Background()
+	_, pool := newStore(t)
+	master := []byte(strings.Repeat("m", 32))
+	s := eventstore.New(pool, eventstore.WithMasterKey(master))
+	account, stream := eventstore.NewID(), eventstore.NewID()
+	if _, err := appendOne(ctx, s, account, stream, 0, eventstore.NewEvent{Type: "contact.created", Data: []byte(`{"first_name":"Wrapped"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT length(key) FROM contact_keys WHERE contact_id = $1`, stream).Scan(&n); err != nil || n == 32 {
+		t.Fatalf("stored key of %d bytes, %v: want it wrapped", n, err)
+	}
+	if _, err := eventstore.New(pool).ReadStream(ctx, account, stream, 0); err == nil || !strings.Contains(err.Error(), "CONTACTS_ENCRYPTION_KEY") {
+		t.Fatalf("read without the master key: %v", err)
+	}
+	if got := rawData(t, eventstore.New(pool, eventstore.WithMasterKey(master)), account, stream); !strings.Contains(got, "Wrapped") {
+		t.Fatalf("read with the master key: %s", got)
+	}
+}
