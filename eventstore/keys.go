@@ -247,6 +247,9 @@ func (s *Store) sealStreams(ctx context.Context, tx pgx.Tx, streams []StreamAppe
 			// Another account's contact: the stream guard refuses the
 			// append; never seal with that account's key.
 			return nil, nil, fmt.Errorf("%w: stream %s is not this account's", ErrConcurrency, sa.StreamID)
+		case c.key == nil && sa.ExpectedVersion == 0:
+			// A new stream under an erased contact's id: the stream exists.
+			return nil, nil, fmt.Errorf("%w: stream %s exists (an erased contact)", ErrConcurrency, sa.StreamID)
 		case c.key == nil:
 			return nil, nil, fmt.Errorf("%w: %s", ErrErased, sa.StreamID)
 		}

@@ -102,6 +102,9 @@ func TestEraseLeavesNothingReadable(t *testing.T) {
 	noSecret(t, "erase answer", string(erased.body), secrets)
 	// Idempotent: erasing again changes nothing.
 	admin.do("DELETE", "/api/v1/contacts/"+id+"?erase=true", nil).want(http.StatusOK)
+	// Its uuid stays taken (a client error, not a 500), and it cannot come back.
+	admin.do("POST", "/api/v1/contacts", map[string]any{"uuid": id, "first_name": "Zoltan"}).want(http.StatusConflict)
+	admin.do("POST", "/api/v1/contacts/"+id+"/restore", nil).want(http.StatusConflict)
 
 	waitFor(t, "the read model shows the contact as erased", func() bool {
 		var ok bool
