@@ -116,3 +116,29 @@ func sameJSON(t *testing.T, a []byte, b string) bool {
 	jb, _ := json.Marshal(y)
 	return bytes.Equal(ja, jb)
 }
+
+// A contact.created of an import row: the sealing cost per event.
+var benchData = []byte(`{"id":"0193a0d2-1111-7000-8000-000000000001","account_id":"0193a0d2-2222-7000-8000-000000000002","created_by":"u","identifier":"","first_name":"Grace","last_name":"Hopper","title":"Rear Admiral","seniority":"","departments":["engineering"],"email":"grace.hopper@navy.example","email_status":"","secondary_email":"","phone":"+14155550100","mobile_phone":"","language_code":"","avatar_url":"","address_line":"1 Main St","street":"","city":"Arlington","state":"VA","postcode":"22201","country":"US","text_search":"","company_id":"","opt_out":false,"opt_out_marketing":false,"reply_bot_enabled":true,"blocked":false,"last_activity_at":"","additional_attributes":{},"labels":["vip"],"custom_attributes":{"tier":"gold"}}`)
+
+func BenchmarkSeal(b *testing.B) {
+	key, _ := NewKey()
+	aad := AAD("a", "c", "e")
+	b.SetBytes(int64(len(benchData)))
+	for i := 0; i < b.N; i++ {
+		if _, err := Seal(key, aad, benchData); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	key, _ := NewKey()
+	aad := AAD("a", "c", "e")
+	sealed, _ := Seal(key, aad, benchData)
+	b.SetBytes(int64(len(benchData)))
+	for i := 0; i < b.N; i++ {
+		if _, err := Open(key, aad, sealed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
