@@ -102,6 +102,11 @@ func TestEraseLeavesNothingReadable(t *testing.T) {
 	noSecret(t, "erase answer", string(erased.body), secrets)
 	// Idempotent: erasing again changes nothing.
 	admin.do("DELETE", "/api/v1/contacts/"+id+"?erase=true", nil).want(http.StatusOK)
+	// The contact's own routes show nothing of it.
+	for _, path := range []string{"", "/notes", "/labels"} {
+		r := admin.do("GET", "/api/v1/contacts/"+id+path, nil)
+		noSecret(t, "GET /contacts/{uuid}"+path, string(r.body), secrets)
+	}
 	// Its uuid stays taken (a client error, not a 500), and it cannot come back.
 	admin.do("POST", "/api/v1/contacts", map[string]any{"uuid": id, "first_name": "Zoltan"}).want(http.StatusConflict)
 	admin.do("POST", "/api/v1/contacts/"+id+"/restore", nil).want(http.StatusConflict)
