@@ -29,9 +29,10 @@ const sealedStreamType = "contact"
 var ErrErased = errors.New("eventstore: the contact was erased")
 
 // keyTTL bounds how long an instance trusts a cached data key. An erase
-// drops the key from the erasing instance's cache at once; another instance
-// may still open that contact's events for up to keyTTL (its projections
-// cannot bring the data back: the contact.erased event wipes the state).
+// drops the key from the erasing instance's cache at once, and from the
+// others' when they hear of it (ListenErased); failing that, another
+// instance may still open that contact's events for up to keyTTL (its
+// projections cannot bring the data back: contact.erased wipes the state).
 const keyTTL = 5 * time.Second
 
 const maxCachedKeys = 200_000
@@ -86,6 +87,12 @@ func (k *keyring) put(entries map[string]cachedKey) {
 	for id, c := range entries {
 		k.cache[id] = c
 	}
+}
+
+func (k *keyring) flush() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.cache = nil
 }
 
 func (k *keyring) forget(ids []string) {
@@ -321,6 +328,39 @@ func (s *Store) Open(ctx context.Context, events []Event) error {
 	return nil
 }
 
+// ErasedChannel is the PostgreSQL NOTIFY channel on which an erasure
+// announces its contact id when it commits.
+const ErasedChannel = "contacts_erased"
+
+// ListenErased holds one connection of the pool listening on ErasedChannel
+// and drops each erased contact's key from this store's cache, until ctx
+// ends (nil) or the connection fails (the error; listen again). With it, an
+// erase on another instance takes effect here at once rather than within
+// keyTTL; a key read just before the erase committed may still be cached
+// for keyTTL after it.
+func (s *Store) ListenErased(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("eventstore: listen erased: %w", err)
+	}
+	pc := conn.Hijack()                        // carries a LISTEN: never back to the pool
+	defer pc.Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing a connection we are done with
+	if _, err := pc.Exec(ctx, "LISTEN "+ErasedChannel); err != nil {
+		return fmt.Errorf("eventstore: listen erased: %w", err)
+	}
+	s.keys.flush() // whatever was erased while nobody listened
+	for {
+		n, err := pc.WaitForNotification(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("eventstore: listen erased: %w", err)
+		}
+		s.keys.forget([]string{n.Payload})
+	}
+}
+
 // Erasure destroys a contact's data key in an append (see AppendRequest).
 type Erasure struct {
 	AccountID string
@@ -376,6 +416,11 @@ func erase(ctx context.Context, tx pgx.Tx, es []Erasure) error {
 				e.ContactID, e.AccountID, versions, datas); err != nil {
 				return fmt.Errorf("eventstore: erase legacy events: %w", err)
 			}
+		}
+		// Delivered at commit: every instance listening (ListenErased)
+		// drops the key from its cache.
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ErasedChannel, e.ContactID); err != nil {
+			return fmt.Errorf("eventstore: notify erase: %w", err)
 		}
 		if e.Audit {
 			md := RequestInfoFrom(ctx).Metadata

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"contacts/eventstore"
 )
@@ -169,5 +170,42 @@ func TestMasterKeyWrapsDataKeys(t *testing.T) {
 	}
 	if got := rawData(t, eventstore.New(pool, eventstore.WithMasterKey(master)), account, stream); !strings.Contains(got, "Wrapped") {
 		t.Fatalf("read with the master key: %s", got)
+	}
+}
+
+// TestListenErasedDropsCachedKeys: an instance listening for erasures stops
+// opening an erased contact's events at once, though its cache had the key
+// (well within keyTTL).
+func TestListenErasedDropsCachedKeys(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, pool := newStore(t)
+	other := eventstore.New(pool)
+	done := make(chan error, 1)
+	go func() { done <- other.ListenErased(ctx) }()
+	time.Sleep(200 * time.Millisecond) // the LISTEN is in place (and its start-up flush done)
+	account, stream := eventstore.NewID(), eventstore.NewID()
+	if _, err := appendOne(ctx, s, account, stream, 0, eventstore.NewEvent{Type: "contact.created", Data: []byte(`{"first_name":"Cached"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rawData(t, other, account, stream); !strings.Contains(got, "Cached") {
+		t.Fatalf("before: %s", got)
+	}
+	if _, err := s.Append(ctx, eventstore.AppendRequest{
+		Streams:  []eventstore.StreamAppend{{AccountID: account, StreamType: "contact", StreamID: stream, ExpectedVersion: 1, Events: []eventstore.NewEvent{{Type: "contact.erased", Data: []byte(`{}`)}}}},
+		Erasures: []eventstore.Erasure{{AccountID: account, ContactID: stream}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second) // keyTTL is 5 s
+	for strings.Contains(rawData(t, other, account, stream), "Cached") {
+		if time.Now().After(deadline) {
+			t.Fatal("the other instance still opens the erased contact's events")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

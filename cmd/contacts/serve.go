@@ -82,6 +82,7 @@ func serveConfig(ctx context.Context, cfg config.Config) error {
 		front.setHandler(healthHandler(db.Pool, logger))
 		g.Go(func() error { return front.wait(gctx, cfg.ShutdownGrace) })
 	}
+	g.Go(func() error { return listenErased(gctx, store, logger) })
 	if cfg.Has(config.RoleRelay) && len(cfg.KafkaBrokers) > 0 {
 		g.Go(func() error { return runRelay(gctx, cfg, logger, db, store) })
 	}
