@@ -312,7 +312,7 @@ func (s *Store) Open(ctx context.Context, events []Event) error {
 	for i := range events {
 		e := &events[i]
 		c, ok := keys[e.StreamID]
-		if !ok {
+		if !ok || e.StreamType != sealedStreamType || !bytes.Contains(e.Data, sealedMark) {
 			continue
 		}
 		key := c.key
