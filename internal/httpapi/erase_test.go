@@ -171,6 +171,18 @@ func TestEraseLeavesNothingReadable(t *testing.T) {
 		}
 	}
 
+	// An API key with write_contacts acts as an administrator of contact
+	// data (and is audited as itself); a read-only key cannot erase.
+	other := str(admin.do("POST", "/api/v1/contacts", map[string]any{"first_name": "Keyed"}).want(http.StatusCreated).obj()["uuid"])
+	ro := admin.do("POST", "/api/v1/api_keys", map[string]any{"name": "ro", "scopes": []string{"read_contacts"}}).want(http.StatusCreated).obj()
+	(&client{e: e, token: str(ro["key"])}).do("DELETE", "/api/v1/contacts/"+other+"?erase=true", nil).want(http.StatusForbidden)
+	rw := admin.do("POST", "/api/v1/api_keys", map[string]any{"name": "rw", "scopes": []string{"read_contacts", "write_contacts"}}).want(http.StatusCreated).obj()
+	(&client{e: e, token: str(rw["key"])}).do("DELETE", "/api/v1/contacts/"+other+"?erase=true", nil).want(http.StatusOK)
+	var keyActor string
+	if err := pool.QueryRow(ctx, `SELECT actor FROM audit_log WHERE action = 'contact.erased' AND target = $1`, other).Scan(&keyActor); err != nil || keyActor != "key:"+str(rw["id"]) {
+		t.Fatalf("audit actor of a key's erasure: %q, %v", keyActor, err)
+	}
+
 	// Audited.
 	var actor, target string
 	if err := pool.QueryRow(ctx, `SELECT actor, target FROM audit_log WHERE account_id = $1 AND action = 'contact.erased'`,
