@@ -1,8 +1,8 @@
 // Package pii is the crypto-shredding codec of the event store: the personal
 // fields of a contact's events are sealed with that contact's own data key
 // (AES-256-GCM), so destroying the key makes every copy of those events
-// unreadable — the events table, backups, the Kafka topic, exports of the
-// stream. Pure functions; the keys live in the contact_keys table (see
+// unreadable — the events table, the Kafka topic, replays of the stream
+// (not a backup that still holds the key). Pure functions; the keys live in the contact_keys table (see
 // eventstore/keys.go).
 //
 // Data layout of a sealed event: the clear part of the event's top-level
