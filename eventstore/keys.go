@@ -149,20 +149,23 @@ func (s *Store) sealStreams(ctx context.Context, tx pgx.Tx, streams []StreamAppe
 	keys := map[string]cachedKey{}
 	var lookup []string // existing streams whose key is not cached
 	var need []int      // indexes of streams with personal data
+	fields := map[int][]pii.Fields{}
 	for i, sa := range streams {
 		if sa.StreamType != sealedStreamType {
 			continue
 		}
+		fs := make([]pii.Fields, len(sa.Events))
 		personal := false
-		for _, e := range sa.Events {
-			if pii.HasPersonal(e.Data) {
-				personal = true
-				break
-			}
+		for j, e := range sa.Events {
+			// Data that is not a JSON object has no fields to seal: stored
+			// as it is (the database refuses what is not JSON).
+			f, _ := pii.Split(e.Data)
+			fs[j], personal = f, personal || f.Personal()
 		}
 		if !personal {
 			continue
 		}
+		fields[i] = fs
 		need = append(need, i)
 		if sa.ExpectedVersion == 0 {
 			continue
@@ -262,11 +265,13 @@ func (s *Store) sealStreams(ctx context.Context, tx pgx.Tx, streams []StreamAppe
 		}
 		evs := make([]NewEvent, len(sa.Events))
 		for j, e := range sa.Events {
-			sealed, err := pii.Seal(c.key, pii.AAD(sa.AccountID, sa.StreamID, e.ID), e.Data)
+			sealed, err := fields[i][j].Seal(c.key, pii.AAD(sa.AccountID, sa.StreamID, e.ID))
 			if err != nil {
 				return nil, nil, fmt.Errorf("eventstore: sealing event %s: %w", e.ID, err)
 			}
-			e.Data = sealed
+			if sealed != nil {
+				e.Data = sealed
+			}
 			evs[j] = e
 		}
 		out[i].Events = evs

@@ -137,7 +137,7 @@ func split(data []byte) (clear, personal map[string]json.RawMessage, err error) 
 			continue
 		}
 		if personal == nil {
-			personal = map[string]json.RawMessage{}
+			personal = make(map[string]json.RawMessage, len(clear))
 		}
 		personal[k] = v
 		delete(clear, k)
@@ -145,25 +145,46 @@ func split(data []byte) (clear, personal map[string]json.RawMessage, err error) 
 	return clear, personal, nil
 }
 
-// HasPersonal tells whether clear event data has fields Seal would seal.
-func HasPersonal(data []byte) bool {
-	_, personal, err := split(data)
-	return err == nil && personal != nil
+// Fields is event data split into its clear and personal top-level fields.
+type Fields struct {
+	clear, personal map[string]json.RawMessage
+}
+
+// Split parses clear event data (a JSON object) once, for Personal and Seal.
+func Split(data []byte) (Fields, error) {
+	clear, personal, err := split(data)
+	return Fields{clear: clear, personal: personal}, err
+}
+
+// Personal tells whether the data has fields Seal seals.
+func (f Fields) Personal() bool { return f.personal != nil }
+
+// Seal returns the data with its personal fields sealed under key (nil when
+// it has none: store it as it is).
+func (f Fields) Seal(key, aad []byte) ([]byte, error) {
+	if f.personal == nil {
+		return nil, nil
+	}
+	s, err := seal(key, object(f.personal), aad)
+	if err != nil {
+		return nil, err
+	}
+	clear := make(map[string]json.RawMessage, len(f.clear)+1)
+	for k, v := range f.clear {
+		clear[k] = v
+	}
+	clear[Field] = quoted(base64.StdEncoding.EncodeToString(s))
+	return object(clear), nil
 }
 
 // Seal returns data with its personal fields sealed under key. Data without
 // personal fields comes back unchanged.
 func Seal(key, aad, data []byte) ([]byte, error) {
-	clear, personal, err := split(data)
-	if err != nil || personal == nil {
+	f, err := Split(data)
+	if err != nil || !f.Personal() {
 		return data, err
 	}
-	s, err := seal(key, object(personal), aad)
-	if err != nil {
-		return nil, err
-	}
-	clear[Field] = quoted(base64.StdEncoding.EncodeToString(s))
-	return object(clear), nil
+	return f.Seal(key, aad)
 }
 
 // object writes m as a JSON object, keys sorted. Its values came from
@@ -192,6 +213,17 @@ func object(m map[string]json.RawMessage) []byte {
 
 // quoted is s as a JSON string.
 func quoted(s string) json.RawMessage {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	if plain { // field names, base64: nothing to escape
+		out := make([]byte, 0, len(s)+2)
+		out = append(out, '"')
+		out = append(out, s...)
+		return append(out, '"')
+	}
 	b, _ := json.Marshal(s) // a string always marshals
 	return b
 }
@@ -225,14 +257,22 @@ func Open(key, aad, data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var personal map[string]json.RawMessage
-	if err := json.Unmarshal(plain, &personal); err != nil {
-		return nil, fmt.Errorf("pii: sealed fields: %w", err)
+	// plain is the JSON object Seal wrote (authenticated: not parsed again);
+	// its keys and the clear part's are disjoint, so the two objects'
+	// members are joined as they are.
+	if len(plain) < 2 || plain[0] != '{' || plain[len(plain)-1] != '}' {
+		return nil, fmt.Errorf("pii: sealed fields are not a JSON object")
 	}
-	for k, v := range personal {
-		m[k] = v
+	if len(m) == 0 {
+		return plain, nil
 	}
-	return object(m), nil
+	rest := object(m)
+	out := make([]byte, 0, len(plain)+len(rest))
+	out = append(out, plain[:len(plain)-1]...)
+	if len(plain) > 2 {
+		out = append(out, ',')
+	}
+	return append(out, rest[1:]...), nil
 }
 
 // Redact returns data without its personal fields (clear or sealed), marked

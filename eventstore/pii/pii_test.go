@@ -142,3 +142,12 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+func TestQuoted(t *testing.T) {
+	for _, s := range []string{"first_name", "", "a\"b", `back\slash`, "<tag>&", "tab\there", "é", "AbC+/=="} {
+		want, _ := json.Marshal(s)
+		if got := quoted(s); string(got) != string(want) {
+			t.Errorf("quoted(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
