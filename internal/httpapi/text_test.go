@@ -1,0 +1,107 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// The text rule (internal/text) at the REST edge: query and path
+// parameters of every route, and JSON bodies.
+
+func TestTextRuleQueryOnEveryRoute(t *testing.T) {
+	e := newFullEnv(t)
+	v := newVictim(t, e)
+	n := 0
+	for _, rt := range e.routes() {
+		path := v.fill(rt.Path)
+		for _, bad := range []string{"%00", "a%FFb", "%C3"} {
+			var body any
+			if rt.Method != "GET" && rt.Method != "DELETE" {
+				body = map[string]any{}
+			}
+			r := v.admin.do(rt.Method, path+"?search="+bad, body)
+			if r.status != http.StatusUnprocessableEntity || r.errCode() != "validation_error" || r.errFields()["search"] == nil {
+				t.Errorf("%s %s?search=%s: %d %s", rt.Method, rt.Path, bad, r.status, r.body)
+			}
+			n++
+		}
+	}
+	t.Logf("%d requests over %d routes", n, len(e.routes()))
+	// A path parameter that is not text at all.
+	r := v.admin.do("GET", "/api/v1/contacts/import/%00", nil).wantError(http.StatusUnprocessableEntity, "validation_error")
+	if r.errFields()["job_id"] == nil {
+		t.Errorf("path parameter not named: %s", r.body)
+	}
+}
+
+func TestTextRuleBodies(t *testing.T) {
+	e := newFullEnv(t)
+	a := e.register(t)
+	id := str(a.do("POST", "/api/v1/contacts", map[string]any{"first_name": "Ada", "phone": "+14155550100"}).want(http.StatusCreated).obj()["uuid"])
+	a.do("PUT", "/api/v1/contacts/"+id+"/assignment", map[string]any{"assigned_to": []string{a.userID}}).want(http.StatusOK)
+	events := func() int {
+		var n int
+		if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := events()
+	cases := []struct {
+		method, path, body string
+		status             int
+		code, field        string
+	}{
+		{"POST", "/api/v1/contacts", `{"first_name":"a\u0000b"}`, 422, "validation_error", "first_name"},
+		{"POST", "/api/v1/contacts", "{\"first_name\":\"a\xffb\"}", 422, "validation_error", "first_name"},
+		{"POST", "/api/v1/contacts", `{"first_name":"\ud800"}`, 422, "validation_error", "first_name"},
+		{"POST", "/api/v1/contacts", `{"first_name":"Ann","custom_attributes":{"k":["x","\u0000"]}}`, 422, "validation_error", "custom_attributes.k[1]"},
+		{"POST", "/api/v1/contacts", `{"first_name":"A"}{"first_name":"B"}`, 400, "invalid_json", ""},
+		{"POST", "/api/v1/contacts", `null`, 400, "invalid_json", ""},
+		{"PUT", "/api/v1/contacts/" + id, `{"city":"x\u0000"}`, 422, "validation_error", "city"},
+		{"PUT", "/api/v1/contacts/" + id, `{"city":"A"} {"city":"B"}`, 400, "invalid_json", ""},
+		{"PUT", "/api/v1/contacts/" + id + "/assignment", `null`, 400, "invalid_json", ""},
+		{"PUT", "/api/v1/contacts/" + id + "/assignment", `{"assigned_to":[]} {}`, 400, "invalid_json", ""},
+		{"POST", "/api/v1/contacts/" + id + "/notes", `{"content":"\u0000"}`, 422, "validation_error", "content"},
+		{"POST", "/api/v1/companies", `{"name":"Acme\u0000"}`, 422, "validation_error", "name"},
+		{"POST", "/api/v1/groups", `{"name":"G\u0000"}`, 422, "validation_error", "name"},
+		{"POST", "/api/v1/labels", `{"title":"` + "\xc3" + `"}`, 422, "validation_error", "title"},
+		{"POST", "/api/v1/contacts/bulk", `{"contacts":[{"phone":"+14155550101","first_name":"x\u0000"}]}`, 422, "validation_error", "contacts[0].first_name"},
+		{"POST", "/api/v1/contacts/export", `{"first_name":"\u0000"}`, 422, "validation_error", "first_name"},
+		{"POST", "/api/v1/api_keys", `{"name":"k\u0000","scopes":["read_contacts"]}`, 422, "validation_error", "name"},
+	}
+	for _, c := range cases {
+		r := a.do(c.method, c.path, c.body)
+		if r.status != c.status || r.errCode() != c.code {
+			t.Errorf("%s %s %q: %d %s", c.method, c.path, c.body, r.status, r.body)
+			continue
+		}
+		if c.field != "" && r.errFields()[c.field] == nil {
+			t.Errorf("%s %s %q: field %s not named: %s", c.method, c.path, c.body, c.field, r.body)
+		}
+	}
+	if after := events(); after != before {
+		t.Errorf("refused requests appended %d events", after-before)
+	}
+	// The null body did not clear the assignment.
+	got := a.do("GET", "/api/v1/contacts/"+id, nil).want(http.StatusOK).obj()["assigned_to"]
+	if l, _ := got.([]any); len(l) != 1 {
+		t.Errorf("assignment after a null body: %v", got)
+	}
+	// Text that is text goes through.
+	a.do("POST", "/api/v1/contacts", `{"first_name":"Zoë \ud83d\ude42","last_name":"�"}`).want(http.StatusCreated)
+}
+
+func TestAuditLogBeforeOverflow(t *testing.T) {
+	e := newFullEnv(t)
+	a := e.register(t)
+	for _, before := range []string{"9223372036854775807", "2147483648"} {
+		a.do("GET", "/api/v1/audit_log?before="+before, nil).want(http.StatusOK)
+	}
+	r := a.do("GET", "/api/v1/audit_log?before=9223372036854775808", nil).wantError(http.StatusUnprocessableEntity, "validation_error")
+	if !strings.Contains(string(r.body), "before") {
+		t.Errorf("field not named: %s", r.body)
+	}
+}
