@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"net/http"
 	"strings"
 	"testing"
@@ -103,5 +105,46 @@ func TestAuditLogBeforeOverflow(t *testing.T) {
 	r := a.do("GET", "/api/v1/audit_log?before=9223372036854775808", nil).wantError(http.StatusUnprocessableEntity, "validation_error")
 	if !strings.Contains(string(r.body), "before") {
 		t.Errorf("field not named: %s", r.body)
+	}
+}
+
+// CSV export neutralises cells a spreadsheet would run as formulas (OWASP:
+// a single quote before =, +, -, @, tab, CR); our import strips that quote,
+// so the export imports back unchanged (E.164 phones included).
+func TestExportNeutralisesFormulasAndImportsBack(t *testing.T) {
+	e := newFullEnv(t)
+	a := e.register(t)
+	a.do("POST", "/api/v1/contacts", map[string]any{"first_name": `=HYPERLINK("http://evil.test","x")`, "last_name": "-2+3",
+		"title": "@SUM(A1)", "email": "ann@x.test", "phone": "+14155550100", "city": "Paris", "labels": []string{"+vip", "b"}}).
+		want(http.StatusCreated)
+	e.project(t)
+	r := a.do("POST", "/api/v1/contacts/export", map[string]any{"columns": []string{"first_name", "last_name", "title", "email", "phone", "city", "labels"}}).
+		want(http.StatusOK)
+	recs, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("export: %v %q", err, r.body)
+	}
+	want := []string{`'=HYPERLINK("http://evil.test","x")`, "'-2+3", "'@SUM(A1)", "ann@x.test", "'+14155550100", "Paris", "'+vip, b"}
+	if strings.Join(recs[1], "|") != strings.Join(want, "|") {
+		t.Fatalf("exported row %q, want %q", recs[1], want)
+	}
+	// Imported into another account, the values are the original ones.
+	b := e.register(t)
+	job := str(b.do("POST", "/api/v1/contacts/import", string(r.body), "Content-Type", "text/csv").want(http.StatusAccepted).obj()["job_id"])
+	if err := e.imports.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.do("GET", "/api/v1/contacts/import/"+job, nil).want(http.StatusOK).obj(); st["status"] != "completed" || st["success_count"] != 1.0 {
+		t.Fatalf("import: %v", st)
+	}
+	e.project(t)
+	got := b.do("GET", "/api/v1/contacts", nil).want(http.StatusOK).obj()
+	res, _ := got["results"].([]any)
+	if len(res) != 1 {
+		t.Fatalf("contacts: %v", got)
+	}
+	c := res[0].(map[string]any)
+	if c["first_name"] != `=HYPERLINK("http://evil.test","x")` || c["last_name"] != "-2+3" || c["title"] != "@SUM(A1)" || c["phone"] != "+14155550100" {
+		t.Fatalf("imported back: %v", c)
 	}
 }

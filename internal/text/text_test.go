@@ -105,3 +105,18 @@ func FuzzCheckJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestFormulaEscaping(t *testing.T) {
+	for in, want := range map[string]string{
+		"=HYPERLINK(\"http://x\")": "'=HYPERLINK(\"http://x\")", "+14155550100": "'+14155550100", "-2+3": "'-2+3",
+		"@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx", "\rx": "'\rx", "Ada": "Ada", "": "", "'quoted": "'quoted", "a=b": "a=b",
+	} {
+		got := EscapeFormula(in)
+		if got != want {
+			t.Errorf("EscapeFormula(%q) = %q, want %q", in, got, want)
+		}
+		if back := UnescapeFormula(got); back != in {
+			t.Errorf("UnescapeFormula(%q) = %q, want %q", got, back, in)
+		}
+	}
+}
