@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,4 +134,26 @@ func TestWSBufferBudget(t *testing.T) {
 		}
 	}
 	c.ok("count_contacts", map[string]any{})
+}
+
+// Every message spends the principal's rate limit: unknown actions and
+// messages refused for their text too (unknown actions used to be free).
+func TestWSUnknownActionsAreRateLimited(t *testing.T) {
+	var spent atomic.Int64
+	e := newEnv(t, func(o *envOptions) {
+		o.limit = func(auth.Principal) (time.Duration, bool) {
+			return time.Second, spent.Add(1) <= 3
+		}
+	})
+	c := e.dial(t, e.register(t))
+	for i, want := range []string{"unknown_action", "unknown_action", "unknown_action", "rate_limited", "rate_limited"} {
+		msg := `{"action":"no_such_action","request_id":"x","data":{}}`
+		if i == 4 { // refused for its text: still counted
+			msg = `{"action":"count_contacts","request_id":"x","data":{"first_name":"\u0000"}}`
+		}
+		c.sendRaw(msg)
+		if a := c.recv(); a.code() != want {
+			t.Fatalf("message %d: want %s, got %s", i, want, a)
+		}
+	}
 }
