@@ -47,7 +47,12 @@ func (a *api) readObject(c *gin.Context) ([]byte, bool) {
 	return raw, true
 }
 
-func readObjectBody(r io.Reader) ([]byte, error) {
+func readObjectBody(r io.Reader) ([]byte, error) { return readJSONBody(r, true) }
+
+// readJSONBody reads a JSON body under the edge checks; object demands an
+// object, otherwise any document but null is taken (export bodies may be a
+// list of conditions). An empty body is io.EOF.
+func readJSONBody(r io.Reader, object bool) ([]byte, error) {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
@@ -59,7 +64,7 @@ func readObjectBody(r io.Reader) ([]byte, error) {
 	if err := text.CheckJSON(raw); err != nil {
 		return nil, err
 	}
-	if trimmed[0] != '{' {
+	if object && trimmed[0] != '{' || string(trimmed) == "null" {
 		return nil, errNotObject
 	}
 	return raw, nil

@@ -339,7 +339,7 @@ func (a *api) exportContacts(c *gin.Context) {
 		return
 	}
 	var body any
-	raw, err := readObjectBody(c.Request.Body)
+	raw, err := readJSONBody(c.Request.Body, false)
 	if err != nil && !errors.Is(err, io.EOF) { // an empty body exports everything
 		a.fail(c, bindError(err))
 		return

@@ -92,6 +92,9 @@ func TestTextRuleBodies(t *testing.T) {
 	if l, _ := got.([]any); len(l) != 1 {
 		t.Errorf("assignment after a null body: %v", got)
 	}
+	// An export body may be a condition list, but not null.
+	a.do("POST", "/api/v1/contacts/export", `[{"attribute_key":"city","filter_operator":"equal_to","values":["x"]}]`).want(http.StatusOK)
+	a.do("POST", "/api/v1/contacts/export", `null`).wantError(http.StatusBadRequest, "invalid_json")
 	// Text that is text goes through.
 	a.do("POST", "/api/v1/contacts", `{"first_name":"Zoë \ud83d\ude42","last_name":"�"}`).want(http.StatusCreated)
 }
