@@ -19,6 +19,7 @@ import (
 	"contacts/internal/httpapi"
 	"contacts/internal/imports"
 	"contacts/internal/leader"
+	"contacts/internal/phonereview"
 	"contacts/internal/ratelimit"
 	"contacts/projections"
 	"contacts/readapi"
@@ -112,6 +113,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	deps := httpapi.Deps{
 		Commands:     cmds,
 		Auth:         authSvc,
+		PhoneReview:  phonereview.New(db.Pool, authSvc),
 		Store:        store,
 		DB:           db.Pool,
 		Progress:     store,

@@ -371,7 +371,7 @@ func View(j importjob.State) readapi.ImportJob {
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 		FileName: j.FileName, UpsertKey: upsertKeyName(j.UpsertKey), ProcessedRows: j.ProcessedRows,
 		CreatedCount: j.CreatedCount, UpdatedCount: j.UpdatedCount, UnchangedCount: j.UnchangedCount,
-		DuplicateCount: j.DuplicateCount, UnknownColumns: j.UnknownColumns,
+		DuplicateCount: j.DuplicateCount, UnknownColumns: j.UnknownColumns, PhoneRegion: j.PhoneRegion,
 	}
 	if j.ErrorFilePath != "" {
 		p := j.ErrorFilePath
