@@ -32,6 +32,9 @@ Usage:
   contacts bench realtime [--subscribers N --accounts A --rate W --duration D]   live-update push latency and memory
   contacts export --account-id ID [--query JSON] [--columns a,b] [--output FILE]
                              stream the account's contacts (filtered) as CSV
+  contacts phone-review [--account-id ID] [--region R]
+                             flag stored phone numbers that were probably misread (nothing is
+                             rewritten; administrators list them: GET /api/v1/phone_review)
   contacts version           print the version
 
 Configuration is by environment (flags override): CONTACTS_HTTP_ADDR,
@@ -61,6 +64,8 @@ func main() {
 		err = benchCommand(ctx, os.Args[2:])
 	case "export":
 		err = exportCommand(ctx, os.Args[2:])
+	case "phone-review":
+		err = phoneReviewCommand(ctx, os.Args[2:])
 	case "version":
 		fmt.Println(versionString())
 	case "help", "-h", "--help":

@@ -127,6 +127,28 @@ func (s *Service) Run(ctx context.Context, accountID, region string) (Scan, erro
 	return scan, nil
 }
 
+// RunAll scans every account (each in its own region, or region when
+// given), in account id order, calling each after every account: the
+// operator's pass after an upgrade.
+func (s *Service) RunAll(ctx context.Context, region string, each func(accountID string, sc Scan)) error {
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM accounts ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		sc, err := s.Run(ctx, id, region)
+		if err != nil {
+			return fmt.Errorf("account %s: %w", id, err)
+		}
+		each(id, sc)
+	}
+	return nil
+}
+
 // Report is the account's last scan and a page of its flags.
 type Report struct {
 	Scan  *Scan  `json:"scan"` // null: never scanned
