@@ -7,8 +7,8 @@ import (
 
 	"contacts/eventstore"
 	"contacts/internal/migrations"
-	"contacts/internal/phonereview"
 	"contacts/internal/pgtest"
+	"contacts/internal/phonereview"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -52,7 +52,7 @@ func TestRunAll(t *testing.T) {
 	put("rm_contacts", us, map[string]any{"phone": "+4155550124", "deleted": true}) // not live: skipped
 	put("rm_contacts", us, map[string]any{"phone": "+14155550100"})
 	company := put("rm_companies", us, map[string]any{"name": "Acme", "phone": "+4155550125"})
-	put("rm_contacts", gb, map[string]any{"phone": "+2079460958"})  // "020 7946 0958" read as +20 (Egypt)
+	put("rm_contacts", gb, map[string]any{"phone": "+2079460958"}) // "020 7946 0958" read as +20 (Egypt)
 	put("rm_contacts", gb, map[string]any{"phone": "+4155550123"}) // not British, and invalid: invalid only
 
 	svc := phonereview.New(pool, regions{us: "US", gb: "GB"})
