@@ -139,8 +139,12 @@ const SettingPhoneRegion = "default_phone_region"
 // DefaultPhoneRegion returns the account's default_phone_region setting
 // ("" when unset or the account is unknown).
 func (s *Service) DefaultPhoneRegion(ctx context.Context, accountID string) (string, error) {
+	if !domain.IsUUID(accountID) {
+		return "", nil
+	}
 	var r *string
-	err := s.pool.QueryRow(ctx, `SELECT settings ->> $2 FROM accounts WHERE id::text = $1`, accountID, SettingPhoneRegion).Scan(&r)
+	// By primary key: this runs on every write that carries phone numbers.
+	err := s.pool.QueryRow(ctx, `SELECT settings ->> $2 FROM accounts WHERE id = $1`, accountID, SettingPhoneRegion).Scan(&r)
 	if errors.Is(err, pgx.ErrNoRows) || r == nil {
 		return "", nil
 	}
