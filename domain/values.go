@@ -3,6 +3,7 @@ package domain
 import (
 	"net/mail"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -46,6 +47,60 @@ func NormalizePhone(s, region string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
+	k := phoneKey{s, region}
+	if r, ok := phones.get(k); ok {
+		return r.value, r.err()
+	}
+	v, err := normalizePhone(s, region)
+	r := phoneResult{value: v}
+	if err != nil {
+		r.problem = problemOf(err)
+	}
+	phones.put(k, r)
+	return v, err
+}
+
+// phones memoises NormalizePhone, a pure function of its input: an import
+// reads each number several times (the duplicate scan, the upsert key, the
+// decision) and libphonenumber's parse and validation cost about 20 µs of
+// CPU a number. Bounded: emptied when full, which keeps the latest batch's.
+var phones = phoneMemo{m: map[phoneKey]phoneResult{}}
+
+const phoneMemoSize = 16384
+
+type phoneKey struct{ s, region string }
+
+type phoneResult struct{ value, problem string }
+
+func (r phoneResult) err() error {
+	if r.problem == "" {
+		return nil
+	}
+	return InvalidField("phone", r.problem)
+}
+
+type phoneMemo struct {
+	mu sync.Mutex
+	m  map[phoneKey]phoneResult
+}
+
+func (m *phoneMemo) get(k phoneKey) (phoneResult, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.m[k]
+	return r, ok
+}
+
+func (m *phoneMemo) put(k phoneKey, r phoneResult) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.m) >= phoneMemoSize {
+		clear(m.m)
+	}
+	m.m[k] = r
+}
+
+func normalizePhone(s, region string) (string, error) {
 	if len(s) > 64 {
 		return "", InvalidField("phone", "is longer than 64 characters")
 	}
