@@ -50,8 +50,9 @@ type ImportJob struct {
 	CreatedCount   int64    `json:"created_count"`
 	UpdatedCount   int64    `json:"updated_count"`
 	UnchangedCount int64    `json:"unchanged_count"`
-	DuplicateCount int64    `json:"duplicate_count"` // rows superseded by a later row with the same key (counted as errors)
-	UnknownColumns []string `json:"unknown_columns"` // headers that map to no field: ignored
+	DuplicateCount int64    `json:"duplicate_count"`        // rows superseded by a later row with the same key (counted as errors)
+	UnknownColumns []string `json:"unknown_columns"`        // headers that map to no field: ignored
+	PhoneRegion    string   `json:"phone_region,omitempty"` // country of national phone numbers; fixed at upload
 }
 
 // ImportError is one CSV row the job could not import.

@@ -10,10 +10,12 @@ import (
 
 // CreateInput is what Create needs: identities chosen by the caller and the
 // raw JSON-decoded fields. NoteID names the first note when Fields carries
-// "notes" as a string.
+// "notes" as a string. PhoneRegion is the country of phone numbers given
+// without a country code ("" refuses them).
 type CreateInput struct {
 	ID, AccountID, CreatedBy, NoteID string
 	Fields                           map[string]any
+	PhoneRegion                      string
 }
 
 func none() []domain.Event { return []domain.Event{} }
@@ -21,7 +23,7 @@ func none() []domain.Event { return []domain.Event{} }
 // Create validates a new contact: ContactCreated, then NoteAdded when the
 // input carries a first note.
 func Create(in CreateInput) ([]domain.Event, error) {
-	parsed, errs := parse(in.Fields, true)
+	parsed, errs := parse(domain.Context{PhoneRegion: in.PhoneRegion}, in.Fields, true)
 	if strings.TrimSpace(in.ID) == "" {
 		errs.Add("id", "is required")
 	}
@@ -76,12 +78,18 @@ func (c *Contact) check() error {
 }
 
 // Update changes profile fields (only real changes are recorded), replaces
-// the label set and merges custom and additional attributes.
+// the label set and merges custom and additional attributes. Phone numbers
+// without a country code are refused (see UpdateIn).
 func (c *Contact) Update(fields map[string]any) ([]domain.Event, error) {
+	return c.UpdateIn(domain.Context{}, fields)
+}
+
+// UpdateIn is Update with a normalisation context (the default phone region).
+func (c *Contact) UpdateIn(ctx domain.Context, fields map[string]any) ([]domain.Event, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	in, errs := parse(fields, false)
+	in, errs := parse(ctx, fields, false)
 	if in.Has(fieldNotes) {
 		errs.Add(in.Key(fieldNotes), "cannot be changed by an update; use the note commands")
 	}

@@ -119,6 +119,39 @@ func checkSettings(errs domain.Errors, settings map[string]any) {
 	if raw, _ := json.Marshal(settings); len(raw) > 64<<10 {
 		errs.Add("settings", "must be at most 64 KiB of JSON")
 	}
+	// default_phone_region: the country national phone numbers are read
+	// in (stored upper-case); null removes it.
+	if v, ok := settings[SettingPhoneRegion]; ok && v != nil {
+		s, _ := v.(string)
+		r, err := domain.NormalizePhoneRegion(s)
+		if err != nil || r == "" {
+			errs.Add("settings."+SettingPhoneRegion, "must be an ISO 3166 alpha-2 country code, like US or GB (null removes it)")
+		} else {
+			settings[SettingPhoneRegion] = r
+		}
+	}
+}
+
+// SettingPhoneRegion is the account setting that holds the default phone
+// region (ISO 3166 alpha-2).
+const SettingPhoneRegion = "default_phone_region"
+
+// DefaultPhoneRegion returns the account's default_phone_region setting
+// ("" when unset or the account is unknown).
+func (s *Service) DefaultPhoneRegion(ctx context.Context, accountID string) (string, error) {
+	if !domain.IsUUID(accountID) {
+		return "", nil
+	}
+	var r *string
+	// By primary key: this runs on every write that carries phone numbers.
+	err := s.pool.QueryRow(ctx, `SELECT settings ->> $2 FROM accounts WHERE id = $1`, accountID, SettingPhoneRegion).Scan(&r)
+	if errors.Is(err, pgx.ErrNoRows) || r == nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return *r, nil
 }
 
 // Accounts lists the user's accounts with their role in each.

@@ -234,7 +234,7 @@ func TestBulkUpsertIdempotencyKey(t *testing.T) {
 	admin := e.register(t)
 	contacts := make([]map[string]any, 5001)
 	for i := range contacts {
-		contacts[i] = map[string]any{"phone": fmt.Sprintf("+1555%07d", i), "first_name": "K"}
+		contacts[i] = map[string]any{"phone": fmt.Sprintf("+1201555%04d", i), "first_name": "K"} // valid US numbers
 	}
 	first := admin.do("POST", "/api/v1/contacts/bulk", map[string]any{"contacts": contacts}, "Idempotency-Key", "bulk-1").
 		want(http.StatusOK)

@@ -20,6 +20,7 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/imports"
+	"contacts/internal/phonereview"
 	"contacts/projections"
 	"contacts/readapi"
 )
@@ -67,6 +68,10 @@ type Deps struct {
 	ImportMaxBytes   int64
 	BulkMaxBodyBytes int64
 	Export           Exporter
+	// PhoneReview, when set, mounts GET /phone_review and POST
+	// /phone_review/scan (administrators): stored phone numbers that were
+	// probably misread.
+	PhoneReview *phonereview.Service
 }
 
 // Exporter streams contacts as CSV (readapi.PG).
@@ -174,6 +179,7 @@ func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *reada
 		readapi.Mount(g, *read)
 	}
 	a.adminRoutes(g.Group("", a.requireUser), self)
+	a.phoneReviewRoutes(g)
 }
 
 // readDeps fills the read API's unset dependencies from the router's.
