@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/binding"
@@ -24,11 +25,14 @@ import (
 	"contacts/readapi"
 )
 
-// Store is what the API reads from the event store directly: stored
-// idempotent responses and a stream's history.
+// Store is what the API reads from the event store directly: Idempotency-Key
+// reservations and stored answers, and a stream's history.
 type Store interface {
+	ReserveIdempotencyKey(ctx context.Context, accountID, key, hash, owner string, lease time.Duration) (bool, error)
+	ExtendIdempotencyKey(ctx context.Context, accountID, key, owner string, lease time.Duration) (bool, error)
+	ReleaseIdempotencyKey(ctx context.Context, accountID, key, owner string) error
 	LookupIdempotency(ctx context.Context, accountID, key string) (*eventstore.IdempotentResponse, error)
-	SaveIdempotentResponse(ctx context.Context, accountID, key string, status int, body []byte) error
+	SaveIdempotentResponse(ctx context.Context, accountID, key, owner string, resp eventstore.IdempotentResponse) error
 	ReadStream(ctx context.Context, accountID, streamID string, afterVersion int64) ([]eventstore.Event, error)
 }
 
@@ -48,6 +52,11 @@ type Deps struct {
 	Progress     projections.StatusSource // projection checkpoints and the event store head
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+	// IdempotencyLease is how long an Idempotency-Key reservation lasts
+	// unless its request extends it (default 30s): a crashed process's keys
+	// are free again after it. IdempotencyWait is how long a request waits
+	// for another one with the same key (default 10s).
+	IdempotencyLease, IdempotencyWait time.Duration
 	// Limits are the rate limits; the zero value limits nothing.
 	Limits Limits
 	// TrustedProxies may set X-Forwarded-For (CIDRs or IPs); none by default:

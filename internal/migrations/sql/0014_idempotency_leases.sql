@@ -1,0 +1,11 @@
+-- Idempotency-Key reservations end with their request. A request reserves its
+-- key before it runs (owner = a token of that request) under a lease that it
+-- extends while it runs; on success it stores its whole answer (status,
+-- headers, body), on failure it gives the key up. A process that dies holding
+-- a key stops extending the lease, so the key is free again once locked_until
+-- has passed: no key stays "in progress" for ever.
+ALTER TABLE idempotency_keys
+    ADD COLUMN owner            uuid,
+    ADD COLUMN locked_until     timestamptz,
+    ADD COLUMN appended_at      timestamptz, -- when the request's events committed (diagnostics)
+    ADD COLUMN response_headers jsonb;
