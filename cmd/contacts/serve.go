@@ -106,6 +106,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	cmds := commands.New(store)
 	imp := imports.New(db.Pool, cmds, imports.Config{Dir: cfg.ImportDir, MaxFileBytes: cfg.ImportMaxFileBytes,
 		MaxRows: cfg.ImportMaxRows}, logger)
+	requestLogLevel, requestLogOff, _ := config.ParseRequestLog(cfg.RequestLog)
 	deps := httpapi.Deps{
 		Commands:     cmds,
 		Auth:         auth.New(db.Pool, secret, cfg.AccessTokenTTL),
@@ -114,6 +115,9 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 		Progress:     store,
 		Logger:       logger,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		// Validated by config.
+		RequestLogLevel: requestLogLevel,
+		RequestLogOff:   requestLogOff,
 		Limits: httpapi.Limits{
 			PerPrincipal: ratelimit.New(cfg.RateLimit, cfg.RateLimitBurst),
 			PerIP:        ratelimit.New(cfg.IPRateLimit, cfg.IPRateLimitBurst),

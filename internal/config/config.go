@@ -22,6 +22,7 @@ type Config struct {
 	JWTSecret      string        // CONTACTS_JWT_SECRET; empty: generated, kept in DataDir
 	WriteKey       string        // CONTACTS_WRITE_KEY
 	LogLevel       string        // LOG_LEVEL: debug, info, warn, error
+	RequestLog     string        // CONTACTS_REQUEST_LOG: the level of the per-request line, or off
 	AccessTokenTTL time.Duration // CONTACTS_ACCESS_TOKEN_TTL
 	MaxBodyBytes   int64         // CONTACTS_MAX_BODY_BYTES
 	DBMaxConns     int32         // CONTACTS_DB_MAX_CONNS
@@ -73,6 +74,7 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.JWTSecret, "jwt-secret", getenv("CONTACTS_JWT_SECRET"), "HS256 signing secret (CONTACTS_JWT_SECRET)")
 	fs.StringVar(&c.WriteKey, "write-key", getenv("CONTACTS_WRITE_KEY"), "write key for WebSocket create_contact (CONTACTS_WRITE_KEY)")
 	fs.StringVar(&c.LogLevel, "log-level", getenv("LOG_LEVEL"), "debug, info, warn or error (LOG_LEVEL)")
+	fs.StringVar(&c.RequestLog, "request-log", getenv("CONTACTS_REQUEST_LOG"), "level of the one line logged per request: debug, info, warn, error, or off (CONTACTS_REQUEST_LOG)")
 	var ttl, grace, maxBody, maxConns, brokers, roles, replicas string
 	fs.StringVar(&replicas, "elasticsearch-replicas", getenv("ELASTICSEARCH_REPLICAS"), "number_of_replicas of new indices (ELASTICSEARCH_REPLICAS), default 1; 0 on a single node")
 	fs.StringVar(&brokers, "kafka-brokers", getenv("KAFKA_BROKERS"), "Kafka bootstrap brokers, comma-separated (KAFKA_BROKERS); empty: no broker")
@@ -174,6 +176,9 @@ func (c *Config) SetDefaults() {
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
+	if c.RequestLog == "" {
+		c.RequestLog = "info"
+	}
 	if c.AccessTokenTTL == 0 {
 		c.AccessTokenTTL = time.Hour
 	}
@@ -234,6 +239,9 @@ func (c Config) Validate() error {
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
+	if _, _, err := ParseRequestLog(c.RequestLog); err != nil {
+		errs = append(errs, err)
+	}
 	if c.AccessTokenTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("CONTACTS_ACCESS_TOKEN_TTL must be at least 1m"))
 	}
@@ -279,6 +287,18 @@ func ParseLevel(s string) (slog.Level, error) {
 		return l, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// ParseRequestLog maps CONTACTS_REQUEST_LOG to the level of the per-request
+// line; off reports no line at all.
+func ParseRequestLog(s string) (level slog.Level, off bool, err error) {
+	if strings.EqualFold(s, "off") {
+		return 0, true, nil
+	}
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return level, false, fmt.Errorf("CONTACTS_REQUEST_LOG %q: want debug, info, warn, error or off", s)
+	}
+	return level, false, nil
 }
 
 // Getenv is os.Getenv, named for wiring.

@@ -26,22 +26,54 @@ const (
 	ctxPrincipal = "principal"
 )
 
+// requestID names the request: the client's X-Request-Id when it is sane (a
+// short token of visible ASCII, so it cannot forge log lines or headers),
+// else a new one. It is echoed in the answer and recorded with events.
 func (a *api) requestID(c *gin.Context) {
-	id := c.GetHeader("X-Request-ID")
-	if id == "" || len(id) > 128 {
+	id := c.GetHeader("X-Request-Id")
+	if !saneRequestID(id) {
 		id = eventstore.NewID()
 	}
 	c.Set(ctxRequestID, id)
-	c.Header("X-Request-ID", id)
+	c.Header("X-Request-Id", id)
 	c.Next()
 }
 
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if b := id[i]; b <= ' ' || b > '~' || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// accessLog writes one line per request at the request log's level (info
+// unless CONTACTS_REQUEST_LOG says otherwise): method, route template (never
+// the path, which carries ids), status, latency, request id and the kind of
+// principal. Never headers, query strings or bodies: they carry tokens and
+// personal data.
 func (a *api) accessLog(c *gin.Context) {
+	if a.RequestLogOff {
+		c.Next()
+		return
+	}
 	start := time.Now()
 	c.Next()
-	// Never log headers or bodies: they carry tokens and personal data.
-	a.Logger.DebugContext(c.Request.Context(), "http request", "method", c.Request.Method, "route", c.FullPath(),
-		"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds(), "request_id", c.GetString(ctxRequestID))
+	route := c.FullPath()
+	if route == "" {
+		route = "(no route)"
+	}
+	kind := "anonymous"
+	if p, ok := c.Get(ctxPrincipal); ok {
+		kind = p.(auth.Principal).ActorType()
+	}
+	a.Logger.Log(c.Request.Context(), a.RequestLogLevel, "http request", "method", c.Request.Method, "route", route,
+		"status", c.Writer.Status(), "duration_ms", float64(time.Since(start).Microseconds())/1000,
+		"request_id", c.GetString(ctxRequestID), "principal", kind)
 }
 
 func (a *api) recover(c *gin.Context) {

@@ -45,13 +45,17 @@ type Pinger interface {
 
 // Deps is what the router needs.
 type Deps struct {
-	Commands     *commands.Handlers
-	Auth         *auth.Service
-	Store        Store
-	DB           Pinger
-	Progress     projections.StatusSource // projection checkpoints and the event store head
-	Logger       *slog.Logger
-	MaxBodyBytes int64
+	Commands *commands.Handlers
+	Auth     *auth.Service
+	Store    Store
+	DB       Pinger
+	Progress projections.StatusSource // projection checkpoints and the event store head
+	Logger   *slog.Logger
+	// RequestLogLevel is the level of the one line logged per request (the
+	// zero value: info); RequestLogOff logs none (CONTACTS_REQUEST_LOG).
+	RequestLogLevel slog.Level
+	RequestLogOff   bool
+	MaxBodyBytes    int64
 	// IdempotencyLease is how long an Idempotency-Key reservation lasts
 	// unless its request extends it (default 30s): a crashed process's keys
 	// are free again after it. IdempotencyWait is how long a request waits
