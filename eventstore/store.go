@@ -437,6 +437,34 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 	return pos, err
 }
 
+// AccountProgress is how far consumers at positions have got through one
+// account's events: the position of the account's newest event, and for each
+// position the account's last event at or before it and how many of the
+// account's events come after it. It depends only on the account's own events
+// and the positions: another account's writes change nothing in it.
+func (s *Store) AccountProgress(ctx context.Context, accountID string, positions []int64) (head int64, reached, behind []int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT COALESCE(max(position), 0) FROM events WHERE account_id = $1`, accountID).Scan(&head)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("eventstore: account head: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT
+			(SELECT COALESCE(max(position), 0) FROM events WHERE account_id = $1 AND position <= p.pos),
+			(SELECT count(*) FROM events WHERE account_id = $1 AND position > p.pos)
+		FROM unnest($2::bigint[]) WITH ORDINALITY AS p(pos, i) ORDER BY p.i`, accountID, positions)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("eventstore: account progress: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r, b int64
+		if err := rows.Scan(&r, &b); err != nil {
+			return 0, nil, nil, err
+		}
+		reached, behind = append(reached, r), append(behind, b)
+	}
+	return head, reached, behind, rows.Err()
+}
+
 // LookupClaim returns the stream that owns a unique value, if any.
 func (s *Store) LookupClaim(ctx context.Context, accountID, kind, value string) (string, bool, error) {
 	var owner string

@@ -124,7 +124,8 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 			AuthPerIP:    ratelimit.New(cfg.LoginRateLimit*4/60, int(cfg.LoginRateLimit*4)),
 			LoginPerUser: ratelimit.New(cfg.LoginRateLimit/60, int(cfg.LoginRateLimit)),
 		},
-		TrustedProxies: cfg.TrustedProxies,
+		TrustedProxies:   cfg.TrustedProxies,
+		OperatorAccounts: cfg.OperatorAccounts,
 
 		Imports:          imp,
 		ImportMaxBytes:   cfg.ImportMaxFileBytes,

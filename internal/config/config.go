@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Config is everything `contacts serve` needs.
@@ -41,6 +43,7 @@ type Config struct {
 	IPRateLimitBurst   int      // CONTACTS_IP_RATE_LIMIT_BURST
 	LoginRateLimit     float64  // CONTACTS_LOGIN_RATE_LIMIT: sign-in attempts per minute per e-mail (×4 per IP for every auth route); 0: off
 	TrustedProxies     []string // CONTACTS_TRUSTED_PROXIES: proxies allowed to set X-Forwarded-For (IPs or CIDRs)
+	OperatorAccounts   []string // CONTACTS_OPERATOR_ACCOUNTS: accounts whose administrators see store-wide projection figures
 	ImportDir          string   // CONTACTS_IMPORT_DIR; default <DataDir>/imports
 	ImportMaxFileBytes int64    // CONTACTS_IMPORT_MAX_FILE_BYTES
 	ImportMaxRows      int64    // CONTACTS_IMPORT_MAX_ROWS
@@ -93,6 +96,8 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&ipBurst, "ip-rate-limit-burst", getenv("CONTACTS_IP_RATE_LIMIT_BURST"), "burst per client IP (CONTACTS_IP_RATE_LIMIT_BURST), default 100")
 	fs.StringVar(&loginRL, "login-rate-limit", getenv("CONTACTS_LOGIN_RATE_LIMIT"), "sign-in attempts per minute per e-mail (CONTACTS_LOGIN_RATE_LIMIT), default 5; 0: off")
 	fs.StringVar(&proxies, "trusted-proxies", getenv("CONTACTS_TRUSTED_PROXIES"), "proxies allowed to set X-Forwarded-For, comma-separated IPs or CIDRs (CONTACTS_TRUSTED_PROXIES)")
+	var operators string
+	fs.StringVar(&operators, "operator-accounts", getenv("CONTACTS_OPERATOR_ACCOUNTS"), "account ids whose administrators see the store-wide projection figures, comma-separated (CONTACTS_OPERATOR_ACCOUNTS)")
 	var importMax, importRows, bulkMax string
 	fs.StringVar(&c.ImportDir, "import-dir", getenv("CONTACTS_IMPORT_DIR"), "where uploaded CSV files and error files are kept (CONTACTS_IMPORT_DIR)")
 	fs.StringVar(&importMax, "import-max-file-bytes", getenv("CONTACTS_IMPORT_MAX_FILE_BYTES"), "largest CSV import file (CONTACTS_IMPORT_MAX_FILE_BYTES)")
@@ -146,6 +151,14 @@ func FromEnv(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	c.TrustedProxies = splitList(proxies)
+	for _, id := range splitList(operators) {
+		u, err := uuid.Parse(id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CONTACTS_OPERATOR_ACCOUNTS: %q is not an account id", id))
+			continue
+		}
+		c.OperatorAccounts = append(c.OperatorAccounts, u.String())
+	}
 	for _, n := range []struct {
 		name, v string
 		dst     *int64

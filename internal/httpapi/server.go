@@ -21,7 +21,6 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/imports"
-	"contacts/projections"
 	"contacts/readapi"
 )
 
@@ -49,8 +48,12 @@ type Deps struct {
 	Auth     *auth.Service
 	Store    Store
 	DB       Pinger
-	Progress projections.StatusSource // projection checkpoints and the event store head
-	Logger   *slog.Logger
+	Progress Progress // projection checkpoints, the event store's head and an account's
+	// OperatorAccounts are the accounts whose administrators see the
+	// store-wide projection figures (CONTACTS_OPERATOR_ACCOUNTS); everyone
+	// else sees their own account's.
+	OperatorAccounts []string
+	Logger           *slog.Logger
 	// RequestLogLevel is the level of the one line logged per request (the
 	// zero value: info); RequestLogOff logs none (CONTACTS_REQUEST_LOG).
 	RequestLogLevel slog.Level

@@ -9,3 +9,8 @@ ALTER TABLE idempotency_keys
     ADD COLUMN locked_until     timestamptz,
     ADD COLUMN appended_at      timestamptz, -- when the request's events committed (diagnostics)
     ADD COLUMN response_headers jsonb;
+
+-- GET /api/v1/projections shows a tenant how far the projections have got
+-- through its own events: the account's newest event and its events after a
+-- checkpoint, read from this index (not from the whole store).
+CREATE INDEX events_account_position_idx ON events (account_id, position);
