@@ -423,7 +423,8 @@ func TestAPIKeysAndScopes(t *testing.T) {
 	writer.do("GET", "/api/v1/contacts", nil, "organization-id", other.accountID).wantError(http.StatusForbidden, "forbidden")
 	writer.do("GET", "/api/v1/accounts/"+admin.accountID+"/contacts", nil).want(http.StatusOK)
 	v := writer.do("GET", "/api/v1/auth/validate_token", nil).want(http.StatusOK).obj()["data"].(map[string]any)
-	if v["type"] != "api_key" || v["account_id"] != admin.accountID || strings.Join(strList(v["scopes"]), ",") != "read_contacts,write_contacts" {
+	if v["type"] != "api_key" || v["id"] != strings.TrimPrefix(keyActor, "key:") || v["account_id"] != admin.accountID ||
+		strings.Join(strList(v["scopes"]), ",") != "read_contacts,write_contacts" {
 		t.Fatalf("validate_token of a key: %v", v)
 	}
 
@@ -463,7 +464,9 @@ func TestRateLimits(t *testing.T) {
 	s := e.register(t)
 	for i := 0; i < 3; i++ {
 		r := s.do("GET", "/api/v1/contacts", nil).want(http.StatusOK)
-		if r.header.Get("RateLimit-Limit") != "3" || r.header.Get("RateLimit-Remaining") != strconv.Itoa(2-i) || r.header.Get("RateLimit-Reset") == "" {
+		// The limit is the rate (0.2/s: 12 a minute), not the burst.
+		if r.header.Get("RateLimit-Limit") != "12" || r.header.Get("RateLimit-Policy") != "12;w=60;burst=3" ||
+			r.header.Get("RateLimit-Remaining") != strconv.Itoa(2-i) || r.header.Get("RateLimit-Reset") == "" {
 			t.Fatalf("request %d: headers %v", i, r.header)
 		}
 	}
