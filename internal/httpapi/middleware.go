@@ -89,6 +89,67 @@ func (a *api) recover(c *gin.Context) {
 	c.Next()
 }
 
+// notModified answers 304 Not Modified to a GET whose If-None-Match names
+// the ETag the answer would carry (the version of a contact, company, …):
+// the handler runs as usual, and its 200 is turned into a 304 without body.
+func notModified(c *gin.Context) {
+	inm := c.GetHeader("If-None-Match")
+	if inm == "" || (c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead) {
+		c.Next()
+		return
+	}
+	c.Writer = &notModifiedWriter{ResponseWriter: c.Writer, ifNoneMatch: inm}
+	c.Next()
+}
+
+type notModifiedWriter struct {
+	gin.ResponseWriter
+	ifNoneMatch string
+	skip        bool
+}
+
+func (w *notModifiedWriter) WriteHeader(code int) {
+	if code == http.StatusOK && etagListMatches(w.ifNoneMatch, w.Header().Get("ETag")) {
+		w.skip = true
+		w.Header().Del("Content-Length")
+		w.Header().Del("Content-Type")
+		code = http.StatusNotModified
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *notModifiedWriter) Write(b []byte) (int, error) {
+	if w.skip {
+		w.ResponseWriter.WriteHeaderNow()
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *notModifiedWriter) WriteString(s string) (int, error) {
+	if w.skip {
+		w.ResponseWriter.WriteHeaderNow()
+		return len(s), nil
+	}
+	return w.ResponseWriter.WriteString(s)
+}
+
+// etagListMatches is If-None-Match's weak comparison (RFC 9110 13.1.2): "*"
+// or any listed tag equal to etag, W/ prefixes ignored.
+func etagListMatches(list, etag string) bool {
+	if etag == "" {
+		return false
+	}
+	etag = strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(list, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *api) limitBody(c *gin.Context) {
 	limit := a.bodyLimit(c.FullPath())
 	if c.Request.ContentLength > limit {
