@@ -14,3 +14,13 @@ ALTER TABLE idempotency_keys
 -- through its own events: the account's newest event and its events after a
 -- checkpoint, read from this index (not from the whole store).
 CREATE INDEX events_account_position_idx ON events (account_id, position);
+
+-- Invitations name the invited address, role and name: nobody becomes a
+-- member, and no user is created, before the invitation is accepted, whether
+-- the address has an account or not (the invitation's answer is the same for
+-- both). user_id is set only on invitations made before this migration.
+ALTER TABLE invitations
+    ALTER COLUMN user_id DROP NOT NULL,
+    ADD COLUMN email text,
+    ADD COLUMN role  text,
+    ADD COLUMN name  text;
