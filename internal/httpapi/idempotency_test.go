@@ -134,18 +134,22 @@ func TestIdempotencyCancelledBulkRetry(t *testing.T) {
 		done <- err
 	}()
 	waitFor(t, func() bool { return countEvents(t, e, admin.accountID) >= before+5000 })
-	waitFor(t, func() bool {
+	waiting := func() int {
 		var n int
 		_ = e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 			AND wait_event_type = 'Lock' AND query LIKE '%unique_claims%'`).Scan(&n)
-		return n > 0
-	})
+		return n
+	}
+	waitFor(t, func() bool { return waiting() > 0 })
 	cancel()
 	<-done
+	// The server notices the hang-up and its statement is cancelled; only
+	// then does the other transaction let go.
+	waitFor(t, func() bool { return waiting() == 0 })
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The server notices the hang-up, the command stops, the key is given up.
+	// The command stopped, the key is given up: the retry runs afresh.
 	var r response
 	waitFor(t, func() bool {
 		r = admin.do("POST", "/api/v1/contacts/bulk", map[string]any{"contacts": contacts}, "Idempotency-Key", "bulk-cancel")
