@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"slices"
 
@@ -9,13 +8,6 @@ import (
 
 	"contacts/projections"
 )
-
-// Progress is where projection progress is read from: the store-wide
-// figures for operators, one account's for everyone else.
-type Progress interface {
-	projections.StatusSource
-	AccountProgress(ctx context.Context, accountID string, positions []int64) (head int64, reached, behind []int64, err error)
-}
 
 // projectionStatus answers how far each projection has got. A tenant sees its
 // own account's events only (how far the read models have got with them):

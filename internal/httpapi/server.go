@@ -21,6 +21,7 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/imports"
+	"contacts/projections"
 	"contacts/readapi"
 )
 
@@ -37,6 +38,13 @@ type Store interface {
 
 var _ Store = (*eventstore.Store)(nil)
 
+// Progress is where projection progress is read from: the store-wide
+// figures for operators, one account's for everyone else.
+type Progress interface {
+	projections.StatusSource
+	AccountProgress(ctx context.Context, accountID string, positions []int64) (head int64, reached, behind []int64, err error)
+}
+
 // Pinger reports whether the database answers (for /readyz).
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -44,26 +52,28 @@ type Pinger interface {
 
 // Deps is what the router needs.
 type Deps struct {
-	Commands *commands.Handlers
-	Auth     *auth.Service
-	Store    Store
-	DB       Pinger
-	Progress Progress // projection checkpoints, the event store's head and an account's
+	Commands     *commands.Handlers
+	Auth         *auth.Service
+	Store        Store
+	DB           Pinger
+	Progress     Progress // projection checkpoints, the event store's head and an account's
+	Logger       *slog.Logger
+	MaxBodyBytes int64
+
 	// OperatorAccounts are the accounts whose administrators see the
 	// store-wide projection figures (CONTACTS_OPERATOR_ACCOUNTS); everyone
 	// else sees their own account's.
 	OperatorAccounts []string
-	Logger           *slog.Logger
 	// RequestLogLevel is the level of the one line logged per request (the
 	// zero value: info); RequestLogOff logs none (CONTACTS_REQUEST_LOG).
 	RequestLogLevel slog.Level
 	RequestLogOff   bool
-	MaxBodyBytes    int64
 	// IdempotencyLease is how long an Idempotency-Key reservation lasts
 	// unless its request extends it (default 30s): a crashed process's keys
 	// are free again after it. IdempotencyWait is how long a request waits
 	// for another one with the same key (default 10s).
 	IdempotencyLease, IdempotencyWait time.Duration
+
 	// Limits are the rate limits; the zero value limits nothing.
 	Limits Limits
 	// TrustedProxies may set X-Forwarded-For (CIDRs or IPs); none by default:
@@ -127,14 +137,14 @@ func NewRouter(d Deps) http.Handler {
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
 		panic(fmt.Sprintf("httpapi: trusted proxies: %v", err)) // validated by config
 	}
-	r.Use(a.requestID, a.accessLog, a.recover, a.limitIP, a.limitBody, notModified)
+	r.Use(a.requestID, a.accessLog, a.recover, a.limitIP, a.limitBody)
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFoundRoute) })
 	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethodNotAllowed) })
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
 
-	v1 := r.Group("/api/v1")
+	v1 := r.Group("/api/v1", notModified)
 	v1.GET("/openapi.json", readapi.OpenAPIHandler)
 	authGroup := v1.Group("/auth", a.throttleAuth)
 	authGroup.POST("/register", a.register)
