@@ -34,8 +34,8 @@ type ImportJob struct {
 	TotalRows      int64         `json:"total_rows"`
 	SuccessCount   int64         `json:"success_count"`
 	ErrorCount     int64         `json:"error_count"`
-	UploadFilePath string        `json:"upload_file_path"`
-	ErrorFilePath  *string       `json:"error_file_path"`
+	UploadFilePath string        `json:"upload_file_path"` // relative to the import area: uploads/<job id>_<file name>
+	ErrorFilePath  *string       `json:"error_file_path"`  // errors/job_<job id>_errors.csv; null without failed rows
 	Message        string        `json:"message"`
 	StartedAt      *time.Time    `json:"started_at"`
 	FinishedAt     *time.Time    `json:"finished_at"`

@@ -148,6 +148,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	cmds := commands.New(store, commands.WithPhoneRegions(authSvc))
 	imp := imports.New(db.Pool, cmds, imports.Config{Dir: cfg.ImportDir, MaxFileBytes: cfg.ImportMaxFileBytes,
 		MaxRows: cfg.ImportMaxRows}, logger)
+	requestLogLevel, requestLogOff, _ := config.ParseRequestLog(cfg.RequestLog)
 	deps := httpapi.Deps{
 		Commands:     cmds,
 		Auth:         authSvc,
@@ -157,13 +158,17 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 		Progress:     store,
 		Logger:       logger,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		// Validated by config.
+		RequestLogLevel: requestLogLevel,
+		RequestLogOff:   requestLogOff,
 		Limits: httpapi.Limits{
 			PerPrincipal: ratelimit.New(cfg.RateLimit, cfg.RateLimitBurst),
 			PerIP:        ratelimit.New(cfg.IPRateLimit, cfg.IPRateLimitBurst),
 			AuthPerIP:    ratelimit.New(cfg.LoginRateLimit*4/60, int(cfg.LoginRateLimit*4)),
 			LoginPerUser: ratelimit.New(cfg.LoginRateLimit/60, int(cfg.LoginRateLimit)),
 		},
-		TrustedProxies: cfg.TrustedProxies,
+		TrustedProxies:   cfg.TrustedProxies,
+		OperatorAccounts: cfg.OperatorAccounts,
 
 		Imports:          imp,
 		ImportMaxBytes:   cfg.ImportMaxFileBytes,

@@ -139,7 +139,34 @@ func (c *Contact) UpdateIn(ctx domain.Context, fields map[string]any) ([]domain.
 		patch, _ := in.Values[fieldCustomAttributes].(map[string]any)
 		events = append(events, c.customEvents(patch)...)
 	}
-	return events, nil
+	return oneEvent(events), nil
+}
+
+// oneEvent makes the events of one update a single event: the stream's
+// version is what clients see (ETag, If-Match), and one request must move it
+// by one. A single event stays as it is; several become one ContactUpdated.
+func oneEvent(events []domain.Event) []domain.Event {
+	if len(events) <= 1 {
+		return events
+	}
+	u := ContactUpdated{Changes: map[string]domain.Change{}}
+	for _, e := range events {
+		switch ev := domain.Deref(e).(type) {
+		case ContactUpdated:
+			u.Changes = ev.Changes
+		case LabelsAdded:
+			u.Labels = ev.Labels
+		case LabelsRemoved:
+			u.LabelsRemoved = ev.Labels
+		case CustomAttributesSet:
+			u.CustomAttributesSet = ev.Values
+		case CustomAttributesRemoved:
+			u.CustomAttributesRemoved = ev.Keys
+		default:
+			panic("contact: cannot fold an event of type " + reflect.TypeOf(ev).String())
+		}
+	}
+	return []domain.Event{u}
 }
 
 // Delete deletes the contact (InvalidState when already deleted).
@@ -398,7 +425,7 @@ func (c *Contact) SetCustomAttributes(values map[string]any) ([]domain.Event, er
 		return nil, err
 	}
 	patch, _ := v.(map[string]any)
-	return c.customEvents(patch), nil
+	return oneEvent(c.customEvents(patch)), nil
 }
 
 func (c *Contact) customEvents(patch map[string]any) []domain.Event {

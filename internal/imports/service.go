@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -367,17 +368,25 @@ func (s *Service) writeErrorCSV(ctx context.Context, job importjob.State, w io.W
 func View(j importjob.State) readapi.ImportJob {
 	v := readapi.ImportJob{
 		JobID: j.ID, Status: j.Status, TotalRows: j.TotalRows, SuccessCount: j.SuccessCount, ErrorCount: j.ErrorCount,
-		UploadFilePath: j.UploadPath, Message: j.Message(), StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		UploadFilePath: areaPath(j.UploadPath), Message: j.Message(), StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 		FileName: j.FileName, UpsertKey: upsertKeyName(j.UpsertKey), ProcessedRows: j.ProcessedRows,
 		CreatedCount: j.CreatedCount, UpdatedCount: j.UpdatedCount, UnchangedCount: j.UnchangedCount,
 		DuplicateCount: j.DuplicateCount, UnknownColumns: j.UnknownColumns, PhoneRegion: j.PhoneRegion,
 	}
 	if j.ErrorFilePath != "" {
-		p := j.ErrorFilePath
+		p := areaPath(j.ErrorFilePath)
 		v.ErrorFilePath = &p
 	}
 	return v
+}
+
+// areaPath is a job's file as clients see it: relative to the import area
+// (uploads/<id>_<name>.csv, errors/job_<id>_errors.csv), never the server's
+// own file system. Jobs record absolute paths, and every file lies directly
+// in uploads/ or errors/ of the import directory.
+func areaPath(p string) string {
+	return path.Join(filepath.Base(filepath.Dir(p)), filepath.Base(p))
 }
 
 func upsertKeyName(k string) string {
