@@ -61,7 +61,7 @@ func audit(ctx context.Context, db querier, p Principal, action, target string, 
 // the entry beforeID (0: from the newest).
 func (s *Service) AuditLog(ctx context.Context, accountID string, beforeID int64, limit int) ([]AuditEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, actor, actor_type, action, target, details, request_id, created_at
-		FROM audit_log WHERE account_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, accountID, beforeID, limit)
+		FROM audit_log WHERE account_id = $1 AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3`, accountID, beforeID, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -264,7 +265,11 @@ type bulkRequest struct {
 // skipped, errors}. Up to 50,000 contacts, matched by phone.
 func (a *api) bulkUpsert(c *gin.Context) {
 	var req bulkRequest
-	dec := json.NewDecoder(c.Request.Body)
+	raw, ok := a.readObject(c)
+	if !ok {
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		a.fail(c, bindError(err))
@@ -343,12 +348,12 @@ func (a *api) exportContacts(c *gin.Context) {
 		return
 	}
 	var body any
-	raw, err := io.ReadAll(c.Request.Body)
-	if err != nil {
+	raw, err := readJSONBody(c.Request.Body, false)
+	if err != nil && !errors.Is(err, io.EOF) { // an empty body exports everything
 		a.fail(c, bindError(err))
 		return
 	}
-	if strings.TrimSpace(string(raw)) != "" {
+	if raw != nil {
 		if err := json.Unmarshal(raw, &body); err != nil {
 			a.fail(c, apierr.New(http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error()))
 			return

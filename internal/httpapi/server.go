@@ -142,7 +142,7 @@ func NewRouter(d Deps) http.Handler {
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
 		panic(fmt.Sprintf("httpapi: trusted proxies: %v", err)) // validated by config
 	}
-	r.Use(a.requestID, a.accessLog, a.recover, a.limitIP, a.limitBody)
+	r.Use(a.requestID, a.accessLog, a.recover, a.limitIP, a.limitBody, a.checkText)
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFoundRoute) })
 	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethodNotAllowed) })
 

@@ -12,6 +12,7 @@ import (
 	"contacts/commands"
 	"contacts/domain"
 	"contacts/domain/importjob"
+	"contacts/internal/text"
 )
 
 // Column targets that are not contact fields.
@@ -181,7 +182,9 @@ func (m Mapping) Row(record []string) commands.UpsertRow {
 	fields := map[string]any{}
 	var groups []string
 	for _, c := range m.cols {
-		v := strings.TrimSpace(record[c.index])
+		// A quote our export put before a formula character goes (see
+		// text.EscapeFormula): an exported file imports back unchanged.
+		v := text.UnescapeFormula(strings.TrimSpace(record[c.index]))
 		if v == "" {
 			continue
 		}
@@ -222,7 +225,7 @@ func (m Mapping) KeyValue(record []string, key, region string) string {
 	}
 	for _, c := range m.cols {
 		if c.target == key {
-			return commands.UpsertKeyValue(key, map[string]any{key: record[c.index]}, region)
+			return commands.UpsertKeyValue(key, map[string]any{key: text.UnescapeFormula(strings.TrimSpace(record[c.index]))}, region)
 		}
 	}
 	return ""

@@ -26,6 +26,7 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
+	"contacts/internal/text"
 	"contacts/readapi"
 )
 
@@ -36,6 +37,12 @@ type Config struct {
 	MaxRows      int64  // most data rows in one file (CONTACTS_IMPORT_MAX_ROWS)
 	BatchRows    int    // rows per transaction
 	PollEvery    time.Duration
+	// MaxAttempts is how many runs in a row a job may fail for an internal
+	// reason (database down, a bug) before it is failed; between them the
+	// worker waits PollEvery, doubled after each failure (at most
+	// MaxRetryDelay).
+	MaxAttempts   int
+	MaxRetryDelay time.Duration
 }
 
 // Defaults.
@@ -43,6 +50,8 @@ const (
 	DefaultMaxFileBytes = 2 << 30 // 2 GiB
 	DefaultMaxRows      = 10_000_000
 	DefaultBatchRows    = 1000
+	DefaultMaxAttempts  = 8 // 2 s, 4 s, … 4 min 16 s: about 8.5 minutes of retries
+	DefaultRetryDelay   = 5 * time.Minute
 	// MaxErrorsInline bounds the error records a status or errors answer
 	// carries; the error CSV has them all.
 	MaxErrorsInline = 10_000
@@ -64,6 +73,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.PollEvery <= 0 {
 		c.PollEvery = 2 * time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MaxRetryDelay <= 0 {
+		c.MaxRetryDelay = DefaultRetryDelay
 	}
 }
 
@@ -130,6 +145,9 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, fileName string,
 	fileName = strings.TrimSpace(filepath.Base(strings.ReplaceAll(fileName, "\\", "/")))
 	if fileName == "" || fileName == "." || fileName == "/" {
 		return importjob.State{}, domain.InvalidField("file_name", "is required")
+	}
+	if err := text.Check(fileName); err != nil {
+		return importjob.State{}, domain.InvalidField("file_name", err.Error())
 	}
 	id := eventstore.NewID()
 	dir := filepath.Join(s.cfg.Dir, "uploads")
@@ -249,7 +267,37 @@ func readHeader(path string) ([]string, error) {
 	if err != nil {
 		return nil, domain.InvalidField("file_data", "the header row is not valid CSV: "+err.Error())
 	}
+	// The header names the job's columns (stored in its events): it must be
+	// text (internal/text) or the file cannot be imported at all.
+	if i, err := badCell(h); err != nil {
+		return nil, domain.InvalidField("file_data", fmt.Sprintf("the header row's column %d %s", i+1, err))
+	}
 	return h, nil
+}
+
+// badCell finds the first cell of a record that breaks the text rule
+// (internal/text: valid UTF-8, no NUL): PostgreSQL can store neither, and
+// the row's contact would otherwise hold U+FFFD where the file had bytes.
+func badCell(rec []string) (int, error) {
+	for i, v := range rec {
+		if err := text.Check(v); err != nil {
+			return i, err
+		}
+	}
+	return -1, nil
+}
+
+// storable is a record fit to keep in an error row: bytes that break the
+// text rule become U+FFFD (the error message says which column had them).
+func storable(rec []string) []string {
+	out := make([]string, len(rec))
+	for i, v := range rec {
+		if text.Check(v) != nil {
+			v = strings.ToValidUTF8(strings.ReplaceAll(v, "\x00", "\uFFFD"), "\uFFFD")
+		}
+		out[i] = v
+	}
+	return out
 }
 
 // Upload is upload_contacts_csv: the decoded file, default options.
