@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -14,8 +15,9 @@ import (
 	"contacts/readapi"
 )
 
-// TestOpenAPIListsEveryRoute: every /api/v1 route of the router is in the
-// document, and every operation of the document is a route.
+// TestOpenAPIListsEveryRoute: every route the router mounts (health checks,
+// /api/v1, and the account-scoped copies under /api/v1/accounts/{account_id})
+// is in the document, and every operation of the document is a route.
 func TestOpenAPIListsEveryRoute(t *testing.T) {
 	e := newEnv(t)
 	var doc struct {
@@ -31,19 +33,11 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 	}
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	routes := map[string]bool{}
+	scoped := 0
 	for _, rt := range engine(t, e.handler).Routes() {
-		if !strings.HasPrefix(rt.Path, "/api/v1/") {
-			continue
-		}
 		path := param.ReplaceAllString(rt.Path, "{$1}")
-		// Account-scoped routes are served under /api/v1 and, the account
-		// named in the path, under /api/v1/accounts/{account_id}: the
-		// document describes the first and says so.
-		if rest, ok := strings.CutPrefix(path, "/api/v1/accounts/{account_id}"); ok {
-			path = "/api/v1" + rest
-			if rest == "" {
-				path = "/api/v1/account"
-			}
+		if strings.HasPrefix(path, "/api/v1/accounts/{account_id}") {
+			scoped++
 		}
 		routes[strings.ToLower(rt.Method)+" "+path] = true
 	}
@@ -72,9 +66,77 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 	if len(missing) > 0 || len(extra) > 0 {
 		t.Fatalf("routes not documented: %v\ndocumented but not routes: %v", missing, extra)
 	}
-	if len(routes) < 60 {
-		t.Fatalf("only %d routes", len(routes))
+	if len(routes) < 140 || scoped < 80 || !routes["get /healthz"] || !routes["get /readyz"] {
+		t.Fatalf("only %d routes (%d account-scoped)", len(routes), scoped)
 	}
+}
+
+// TestOpenAPIAccountCopies: each path of the document under
+// /api/v1/accounts/{account_id} (written by gen_openapi_accounts.py) is its
+// /api/v1 path with the account_id path parameter, operation by operation,
+// so the copies cannot drift from the routes they describe.
+func TestOpenAPIAccountCopies(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(readapi.OpenAPIDocument(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for path, item := range doc.Paths {
+		rest, ok := strings.CutPrefix(path, "/api/v1/accounts/{account_id}")
+		if !ok {
+			continue
+		}
+		n++
+		of := "/api/v1" + rest
+		if rest == "" {
+			of = "/api/v1/account"
+		}
+		plain, ok := doc.Paths[of]
+		if !ok {
+			t.Errorf("%s: derived from %s, which is not in the document", path, of)
+			continue
+		}
+		// The copy less the account parameter and the operation ids'
+		// suffix is the plain path item.
+		got := map[string]any{}
+		for method, v := range item {
+			op, _ := v.(map[string]any)
+			cp := map[string]any{}
+			for k, ov := range op {
+				cp[k] = ov
+			}
+			id, _ := op["operationId"].(string)
+			if !strings.HasSuffix(id, "InAccount") {
+				t.Errorf("%s %s: operationId %q lacks the InAccount suffix", method, path, id)
+			}
+			cp["operationId"] = strings.TrimSuffix(id, "InAccount")
+			params, _ := op["parameters"].([]any)
+			if p, _ := first(params).(map[string]any); p["name"] != "account_id" || p["in"] != "path" || p["required"] != true {
+				t.Errorf("%s %s: first parameter %v, want the account_id path parameter", method, path, first(params))
+				continue
+			}
+			delete(cp, "parameters")
+			if len(params) > 1 {
+				cp["parameters"] = params[1:]
+			}
+			got[method] = cp
+		}
+		if !reflect.DeepEqual(got, plain) {
+			t.Errorf("%s is stale: run go generate ./readapi", path)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d account-scoped paths", n)
+	}
+}
+
+func first(l []any) any {
+	if len(l) == 0 {
+		return nil
+	}
+	return l[0]
 }
 
 // TestOpenAPIFiltersAreParsed: every query parameter the document gives the
