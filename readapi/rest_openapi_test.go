@@ -186,3 +186,54 @@ func TestOpenAPIFiltersAreParsed(t *testing.T) {
 		t.Fatalf("only %d parameters checked", n)
 	}
 }
+
+// TestOpenAPIResourceInputs: the documented company, group and label inputs
+// are what the server takes: a body with every documented field (a value
+// that fits the schema) is created, and a field the schema does not name is
+// refused, as additionalProperties: false says. A fuzzer generating from
+// these schemas reaches the handlers instead of the field check.
+func TestOpenAPIResourceInputs(t *testing.T) {
+	e := newEnv(t)
+	u := e.register(t)
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties           map[string]json.RawMessage `json:"properties"`
+				AdditionalProperties *bool                      `json:"additionalProperties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(readapi.OpenAPIDocument(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	// One value per documented field, each within its schema.
+	samples := map[string]any{
+		"name": "Acme", "domain": "example.com", "industries": []string{"software"}, "keywords": "crm, saas",
+		"technologies": []string{"go"}, "employees": 12, "annual_revenue": 1.5e6, "address_line": "1 Main St",
+		"city": "Lisbon", "state": "Lisboa", "postcode": "1000-001", "country": "Portugal", "text_search": "acme",
+		"phone": "+351 912 345 678", "website": "https://example.com", "description": "about", "title": "vip",
+		"color": "#1F93FF",
+	}
+	for _, c := range []struct{ path, schema string }{
+		{"/api/v1/companies", "CompanyInput"}, {"/api/v1/groups", "GroupInput"}, {"/api/v1/labels", "LabelInput"},
+	} {
+		s, ok := doc.Components.Schemas[c.schema]
+		if !ok || len(s.Properties) == 0 {
+			t.Fatalf("%s: no schema %s", c.path, c.schema)
+		}
+		if s.AdditionalProperties == nil || *s.AdditionalProperties {
+			t.Errorf("%s: additionalProperties is not false", c.schema)
+		}
+		body := map[string]any{}
+		for name := range s.Properties {
+			v, ok := samples[name]
+			if !ok {
+				t.Fatalf("%s.%s: no sample value", c.schema, name)
+			}
+			body[name] = v
+		}
+		created := e.rest(t, u.token, "POST", c.path, body).want(http.StatusCreated).obj()
+		id, _ := created["id"].(string)
+		e.rest(t, u.token, "PATCH", c.path+"/"+id, map[string]any{"not_a_field": "x"}).wantError(http.StatusUnprocessableEntity, "validation_error")
+	}
+}
