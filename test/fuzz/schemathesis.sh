@@ -19,7 +19,7 @@ root=$PWD
 SCHEMATHESIS_VERSION=4.32.5
 max_examples=${FUZZ_MAX_EXAMPLES:-6}
 if [ -n "${FUZZ_SEED:-}" ]; then
-  generation=(--seed "$FUZZ_SEED")
+  generation=(--seed "$FUZZ_SEED" --generation-database none)
 else
   generation=(--generation-deterministic)
 fi
@@ -28,7 +28,7 @@ report=${FUZZ_REPORT_DIR:-$root/.fuzz-report}
 
 if [ ! -x "$venv/bin/st" ]; then
   echo "== installing schemathesis $SCHEMATHESIS_VERSION in $venv"
-  python3 -m venv "$venv"
+  python3 -m venv "$venv" || { echo "python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv)"; exit 1; }
   "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
@@ -81,18 +81,51 @@ account=$(echo "$session" | json account id)
 # DELETE /auth/sign_out ends the session it is sent with (?all=true: all the
 # user's): it gets a user of its own, so the run's token stays valid.
 signout_token=$(register fuzz-signout | json access_token)
-api_key=$(curl -fsS -X POST "$base/api/v1/api_keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"name":"fuzz","scopes":["read_contacts","write_contacts"]}' | json key)
+# post PATH BODY [CONTENT-TYPE]: a write with the run's token.
+post() {
+  curl -fsS -X POST "$base/api/v1/$1" -H "Authorization: Bearer $token" -H "Content-Type: ${3:-application/json}" --data-binary "$2"
+}
+api_key=$(post api_keys '{"name":"fuzz","scopes":["read_contacts","write_contacts"]}' | json key)
+# One of each resource, so that the routes naming one by id get past 404
+# (random ids would only ever meet it). The key and the agent are spares: the
+# fuzzer may revoke or remove them.
+contact=$(post contacts '{"first_name":"Fuzz","email":"contact@example.com"}' | json uuid)
+note=$(post "contacts/$contact/notes" '{"content":"a note"}' | json id)
+company=$(post companies '{"name":"Fuzz Co"}' | json id)
+group=$(post groups '{"name":"Fuzz group"}' | json id)
+label=$(post labels '{"title":"fuzz"}' | json id)
+spare_key=$(post api_keys '{"name":"spare","scopes":["read_contacts"]}' | json id)
+agent=$(post agents '{"email":"agent@example.com","name":"Agent","role":"agent"}' | json id)
+job=$(post contacts/import $'first_name,email\nAda,ada@example.com\n' text/csv | json job_id)
 
-# No state kept between runs (crash cache, example database): the same seed
-# and budget make the same run.
+# No state kept between runs (crash cache, example database): the same
+# budget makes the same run.
 cat >"$work/schemathesis.toml" <<EOF
 [cache]
 enabled = false
 
 [parameters]
-# The account of the run's user: random ids would only ever meet 404.
 "path.account_id" = "$account"
+"path.key_id" = "$spare_key"
+"path.user_id" = "$agent"
+"path.job_id" = "$job"
+"path.note_id" = "$note"
+
+[[operations]]
+include-path-regex = "/contacts/[{]id[}]"
+parameters = { "path.id" = "$contact" }
+
+[[operations]]
+include-path-regex = "/companies/[{]id[}]"
+parameters = { "path.id" = "$company" }
+
+[[operations]]
+include-path-regex = "/groups/[{]id[}]"
+parameters = { "path.id" = "$group" }
+
+[[operations]]
+include-path-regex = "/labels/[{]id[}]"
+parameters = { "path.id" = "$label" }
 EOF
 
 # run NAME AUTH EXAMPLES [st options]: one Schemathesis run with the given
@@ -104,7 +137,7 @@ run() {
   echo "== schemathesis ($name): --max-examples $max_examples ${generation[*]}"
   "$venv/bin/st" --config-file "$work/schemathesis.toml" run "$base/api/v1/openapi.json" \
     --checks not_a_server_error \
-    --max-examples "$max_examples" "${generation[@]}" --generation-database none \
+    --max-examples "$max_examples" "${generation[@]}" \
     --workers 1 --request-timeout 30 --no-color \
     --header "Authorization: Bearer $bearer" \
     --report junit --report-junit-path "$report/$name.xml" \
@@ -117,7 +150,7 @@ status=0
 # again with the API key.
 run token "$token" "$max_examples" --exclude-operation-id signOut || status=1
 run signout "$signout_token" "$max_examples" --include-operation-id signOut || status=1
-run api_key "$api_key" $(((max_examples + 2) / 3)) --exclude-tag auth --exclude-tag accounts --phases examples,coverage,fuzzing || status=1
+run api_key "$api_key" $(( (max_examples + 2) / 3 )) --exclude-tag auth --exclude-tag accounts --phases examples,coverage,fuzzing || status=1
 echo "== fuzzing took $(($(date +%s) - start)) s; report in $report"
 if grep -q '"level":"ERROR"' "$report/server.log"; then
   echo "server errors (first 20):"; grep '"level":"ERROR"' "$report/server.log" | head -20
