@@ -146,11 +146,13 @@ run() {
 start=$(date +%s)
 status=0
 # Every operation with a user's token (the account, its members and keys,
-# the profile), sign-out with its own user's, then the account's data routes
-# again with the API key.
+# the profile), sign-out with its own user's, then a lighter pass over the
+# account's data routes with the API key (its authentication and scopes; the
+# handlers behind are the same).
 run token "$token" "$max_examples" --exclude-operation-id signOut || status=1
 run signout "$signout_token" "$max_examples" --include-operation-id signOut || status=1
-run api_key "$api_key" $(( (max_examples + 2) / 3 )) --exclude-tag auth --exclude-tag accounts --phases examples,coverage,fuzzing || status=1
+run api_key "$api_key" $(( (max_examples + 2) / 3 )) --exclude-tag auth --exclude-tag accounts --phases fuzzing \
+  --exclude-path-regex '^/api/v1/accounts/[{]account_id[}]' || status=1
 echo "== fuzzing took $(($(date +%s) - start)) s; report in $report"
 if grep -q '"level":"ERROR"' "$report/server.log"; then
   echo "server errors (first 20):"; grep '"level":"ERROR"' "$report/server.log" | head -20
