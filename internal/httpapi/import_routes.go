@@ -76,7 +76,7 @@ func (a *api) uploadImport(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	opt := imports.UploadOptions{UpsertKey: c.Query("upsert_key")}
+	opt := imports.UploadOptions{UpsertKey: c.Query("upsert_key"), PhoneRegion: c.Query(phoneRegionParam)}
 	name := c.Query("file_name")
 	mediaType, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	var body io.Reader
@@ -101,6 +101,8 @@ func (a *api) uploadImport(c *gin.Context) {
 				switch part.FormName() {
 				case "upsert_key":
 					opt.UpsertKey = string(v)
+				case phoneRegionParam:
+					opt.PhoneRegion = string(v)
 				case "file_name":
 					name = string(v)
 				}
@@ -253,6 +255,9 @@ func (a *api) importErrorCSV(c *gin.Context) {
 // bulkRequest is the WAAPI bulk body.
 type bulkRequest struct {
 	Contacts []map[string]any `json:"contacts"`
+	// PhoneRegion: the country of phone numbers written without a country
+	// code (also accepted as the phone_region query parameter).
+	PhoneRegion string `json:"phone_region"`
 }
 
 // bulkUpsert: POST /contacts/bulk {"contacts":[…]} → {created, updated,
@@ -275,8 +280,12 @@ func (a *api) bulkUpsert(c *gin.Context) {
 		rows[i] = bulkRow(in)
 	}
 	p := principal(c)
+	region := req.PhoneRegion
+	if region == "" {
+		region = c.Query(phoneRegionParam)
+	}
 	res, err := a.Commands.BulkUpsertContacts(c.Request.Context(), commands.BulkUpsertContacts{
-		AccountID: p.AccountID, ActorID: p.Actor(), Contacts: rows})
+		AccountID: p.AccountID, ActorID: p.Actor(), Contacts: rows, PhoneRegion: region})
 	if err != nil {
 		a.fail(c, err)
 		return

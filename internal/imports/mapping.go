@@ -214,14 +214,15 @@ func (m Mapping) Row(record []string) commands.UpsertRow {
 }
 
 // KeyValue is the canonical upsert key value of a record ("" when absent
-// or invalid), without building the whole row.
-func (m Mapping) KeyValue(record []string, key string) string {
+// or invalid), without building the whole row; national phone numbers are
+// read in region.
+func (m Mapping) KeyValue(record []string, key, region string) string {
 	if key == "" || len(record) != len(m.Headers) {
 		return ""
 	}
 	for _, c := range m.cols {
 		if c.target == key {
-			return commands.UpsertKeyValue(key, map[string]any{key: record[c.index]})
+			return commands.UpsertKeyValue(key, map[string]any{key: record[c.index]}, region)
 		}
 	}
 	return ""

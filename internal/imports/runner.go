@@ -161,7 +161,7 @@ func (k *keyIndex) hash(v string) [2]uint64 {
 
 // scan reads the whole file once: its data rows, and for each upsert key
 // value the last row that carries it (duplicates resolve to the last row).
-func (s *Service) scan(ctx context.Context, path string, m Mapping, key string) (int64, *keyIndex, error) {
+func (s *Service) scan(ctx context.Context, path string, m Mapping, key, region string) (int64, *keyIndex, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, nil, fatal("the uploaded file cannot be read: %v", err)
@@ -189,7 +189,7 @@ func (s *Service) scan(ctx context.Context, path string, m Mapping, key string) 
 		if err != nil || key == "" {
 			continue
 		}
-		if v := m.KeyValue(rec, key); v != "" {
+		if v := m.KeyValue(rec, key, region); v != "" {
 			idx.last[idx.hash(v)] = int32(row) // rows ≤ MaxRows < 2^31
 		}
 	}
@@ -219,7 +219,7 @@ func (s *Service) runJob(ctx context.Context, job importjob.State) error {
 	if err != nil {
 		return fatal("the header row cannot be mapped: %s", ErrorMessage(err))
 	}
-	total, idx, err := s.scan(ctx, job.UploadPath, m, job.UpsertKey)
+	total, idx, err := s.scan(ctx, job.UploadPath, m, job.UpsertKey, job.PhoneRegion)
 	if err != nil {
 		return err
 	}
@@ -331,7 +331,7 @@ func (s *Service) readBatches(ctx context.Context, cr *csv.Reader, base int64, j
 		default:
 			r = m.Row(rec)
 			if r.Err == nil && job.UpsertKey != "" {
-				if v := m.KeyValue(rec, job.UpsertKey); v != "" {
+				if v := m.KeyValue(rec, job.UpsertKey, job.PhoneRegion); v != "" {
 					if last := int64(idx.last[idx.hash(v)]); last != row {
 						r = commands.UpsertRow{Err: rowError(fmt.Sprintf("duplicate %s %s: row %d later in the file has the same %s and wins",
 							job.UpsertKey, v, last, job.UpsertKey))}
@@ -359,7 +359,7 @@ type plannedBatch struct {
 
 func (s *Service) batchCommand(job importjob.State, b batch) commands.ImportBatch {
 	return commands.ImportBatch{
-		AccountID: job.AccountID, ActorID: job.CreatedBy, JobID: job.ID, UpsertKey: job.UpsertKey, FirstRow: b.firstRow,
+		AccountID: job.AccountID, ActorID: job.CreatedBy, JobID: job.ID, UpsertKey: job.UpsertKey, PhoneRegion: job.PhoneRegion, FirstRow: b.firstRow,
 		NextOffset: b.nextOffset, Rows: b.rows, Duplicates: b.dups,
 		BeforeCommit: func(ctx context.Context, results []commands.RowResult) error {
 			return s.saveErrors(ctx, job, b, results)

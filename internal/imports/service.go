@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -104,6 +105,10 @@ type UploadOptions struct {
 	// UpsertKey: "email", "phone", "identifier", "none"; empty: the first
 	// of email, phone, identifier the file has a column for.
 	UpsertKey string
+	// PhoneRegion: ISO 3166 alpha-2 country of the file's phone numbers
+	// written without a country code; empty: the account's
+	// default_phone_region.
+	PhoneRegion string
 }
 
 // Create streams body to disk (never holding the file in memory), reads
@@ -118,6 +123,9 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, fileName string,
 		key = importjob.KeyNone
 	} else if key != "" && !importjob.ValidKey(key) {
 		return importjob.State{}, domain.InvalidField("upsert_key", "must be one of email, phone, identifier or none")
+	}
+	if _, err := domain.NormalizePhoneRegion(opt.PhoneRegion); err != nil {
+		return importjob.State{}, err
 	}
 	fileName = strings.TrimSpace(filepath.Base(strings.ReplaceAll(fileName, "\\", "/")))
 	if fileName == "" || fileName == "." || fileName == "/" {
@@ -163,7 +171,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, fileName string,
 	}
 	job, err := s.cmds.CreateImportJob(ctx, commands.CreateImportJob{
 		AccountID: p.AccountID, ActorID: p.Actor(), ID: id, FileName: fileName, UploadPath: path,
-		SizeBytes: size, UpsertKey: key, Headers: headers, UnknownColumns: m.Unknown,
+		SizeBytes: size, UpsertKey: key, Headers: headers, UnknownColumns: m.Unknown, PhoneRegion: opt.PhoneRegion,
 	})
 	if err != nil {
 		_, _ = s.pool.Exec(context.WithoutCancel(ctx), `DELETE FROM import_jobs WHERE job_id = $1`, id)
@@ -360,17 +368,25 @@ func (s *Service) writeErrorCSV(ctx context.Context, job importjob.State, w io.W
 func View(j importjob.State) readapi.ImportJob {
 	v := readapi.ImportJob{
 		JobID: j.ID, Status: j.Status, TotalRows: j.TotalRows, SuccessCount: j.SuccessCount, ErrorCount: j.ErrorCount,
-		UploadFilePath: j.UploadPath, Message: j.Message(), StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		UploadFilePath: areaPath(j.UploadPath), Message: j.Message(), StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 		FileName: j.FileName, UpsertKey: upsertKeyName(j.UpsertKey), ProcessedRows: j.ProcessedRows,
 		CreatedCount: j.CreatedCount, UpdatedCount: j.UpdatedCount, UnchangedCount: j.UnchangedCount,
-		DuplicateCount: j.DuplicateCount, UnknownColumns: j.UnknownColumns,
+		DuplicateCount: j.DuplicateCount, UnknownColumns: j.UnknownColumns, PhoneRegion: j.PhoneRegion,
 	}
 	if j.ErrorFilePath != "" {
-		p := j.ErrorFilePath
+		p := areaPath(j.ErrorFilePath)
 		v.ErrorFilePath = &p
 	}
 	return v
+}
+
+// areaPath is a job's file as clients see it: relative to the import area
+// (uploads/<id>_<name>.csv, errors/job_<id>_errors.csv), never the server's
+// own file system. Jobs record absolute paths, and every file lies directly
+// in uploads/ or errors/ of the import directory.
+func areaPath(p string) string {
+	return path.Join(filepath.Base(filepath.Dir(p)), filepath.Base(p))
 }
 
 func upsertKeyName(k string) string {
