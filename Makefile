@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build lint bench fmt
+.PHONY: run test build lint bench fmt fuzz-api
 
 ## run: start the service with no configuration (private PostgreSQL in ./.contacts-data)
 run: build
@@ -12,6 +12,11 @@ run: build
 ## test: the whole suite against a real PostgreSQL (TEST_DATABASE_URL, or a private cluster)
 test:
 	$(GO) test -count=1 -timeout 15m ./...
+
+## fuzz-api: Schemathesis against the served OpenAPI document, every
+## operation, a fixed budget; fails on any 5xx (needs python3)
+fuzz-api:
+	test/fuzz/schemathesis.sh
 
 ## build: the binary in ./bin
 build:

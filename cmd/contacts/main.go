@@ -90,7 +90,7 @@ func newRootCommand() *cobra.Command {
 		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), versionString()) },
 	}
 	root.AddCommand(serve, migrate, newProjectionsCommand(), newSeedCommand(), newBenchCommand(),
-		newExportCommand(), newHealthcheckCommand(), versionCmd)
+		newExportCommand(), newPhoneReviewCommand(), newHealthcheckCommand(), versionCmd)
 	return root
 }
 

@@ -17,6 +17,7 @@ import (
 	"contacts/internal/httpapi"
 	"contacts/internal/imports"
 	"contacts/internal/leader"
+	"contacts/internal/phonereview"
 	"contacts/internal/ratelimit"
 	"contacts/projections"
 	"contacts/readapi"
@@ -142,24 +143,33 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	if err != nil {
 		return err
 	}
-	cmds := commands.New(store)
+	authSvc := auth.New(db.Pool, secret, cfg.AccessTokenTTL)
+	// Phone numbers without a country code are read in the account's
+	// default_phone_region setting.
+	cmds := commands.New(store, commands.WithPhoneRegions(authSvc))
 	imp := imports.New(db.Pool, cmds, imports.Config{Dir: cfg.ImportDir, MaxFileBytes: cfg.ImportMaxFileBytes,
 		MaxRows: cfg.ImportMaxRows}, logger)
+	requestLogLevel, requestLogOff, _ := config.ParseRequestLog(cfg.RequestLog)
 	deps := httpapi.Deps{
 		Commands:     cmds,
-		Auth:         auth.New(db.Pool, secret, cfg.AccessTokenTTL),
+		Auth:         authSvc,
+		PhoneReview:  phonereview.New(db.Pool, authSvc),
 		Store:        store,
 		DB:           db.Pool,
 		Progress:     store,
 		Logger:       logger,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		// Validated by config.
+		RequestLogLevel: requestLogLevel,
+		RequestLogOff:   requestLogOff,
 		Limits: httpapi.Limits{
 			PerPrincipal: ratelimit.New(cfg.RateLimit, cfg.RateLimitBurst),
 			PerIP:        ratelimit.New(cfg.IPRateLimit, cfg.IPRateLimitBurst),
 			AuthPerIP:    ratelimit.New(cfg.LoginRateLimit*4/60, int(cfg.LoginRateLimit*4)),
 			LoginPerUser: ratelimit.New(cfg.LoginRateLimit/60, int(cfg.LoginRateLimit)),
 		},
-		TrustedProxies: cfg.TrustedProxies,
+		TrustedProxies:   cfg.TrustedProxies,
+		OperatorAccounts: cfg.OperatorAccounts,
 
 		Imports:          imp,
 		ImportMaxBytes:   cfg.ImportMaxFileBytes,

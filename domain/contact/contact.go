@@ -166,6 +166,12 @@ func (c *Contact) Apply(e domain.Event, r domain.Recorded) {
 				a.set(&c.profile, ch.New)
 			}
 		}
+		c.addLabels(ev.Labels)
+		c.removeLabels(ev.LabelsRemoved)
+		if len(ev.CustomAttributesSet) > 0 {
+			c.custom = mergeMap(c.custom, ev.CustomAttributesSet)
+		}
+		c.removeCustom(ev.CustomAttributesRemoved)
 	case ContactDeleted:
 		c.deleted, c.deletedAt = true, &at
 	case ContactRestored:
@@ -201,11 +207,7 @@ func (c *Contact) Apply(e domain.Event, r domain.Recorded) {
 			c.custom = mergeMap(c.custom, ev.Values)
 		}
 	case CustomAttributesRemoved:
-		patch := map[string]any{}
-		for _, k := range ev.Keys {
-			patch[k] = nil
-		}
-		c.custom = mergeMap(c.custom, patch)
+		c.removeCustom(ev.Keys)
 	case ContactMerged:
 		c.mergedInto = ev.Into
 	case ContactErased:
@@ -338,4 +340,15 @@ func copyTime(t *time.Time) *time.Time {
 	}
 	v := *t
 	return &v
+}
+
+func (c *Contact) removeCustom(keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	patch := map[string]any{}
+	for _, k := range keys {
+		patch[k] = nil
+	}
+	c.custom = mergeMap(c.custom, patch)
 }

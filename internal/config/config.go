@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/pflag"
 )
 
@@ -28,6 +29,7 @@ type Config struct {
 	EncryptionKey  string        // CONTACTS_ENCRYPTION_KEY: wraps contacts' data keys (base64 or hex of 32 bytes); empty: not wrapped
 	WriteKey       string        // CONTACTS_WRITE_KEY
 	LogLevel       string        // LOG_LEVEL: debug, info, warn, error
+	RequestLog     string        // CONTACTS_REQUEST_LOG: the level of the per-request line, or off
 	AccessTokenTTL time.Duration // CONTACTS_ACCESS_TOKEN_TTL
 	MaxBodyBytes   int64         // CONTACTS_MAX_BODY_BYTES
 	DBMaxConns     int32         // CONTACTS_DB_MAX_CONNS
@@ -46,6 +48,7 @@ type Config struct {
 	IPRateLimitBurst   int      // CONTACTS_IP_RATE_LIMIT_BURST
 	LoginRateLimit     float64  // CONTACTS_LOGIN_RATE_LIMIT: sign-in attempts per minute per e-mail (×4 per IP for every auth route); 0: off
 	TrustedProxies     []string // CONTACTS_TRUSTED_PROXIES: proxies allowed to set X-Forwarded-For (IPs or CIDRs)
+	OperatorAccounts   []string // CONTACTS_OPERATOR_ACCOUNTS: accounts whose administrators see store-wide projection figures
 	ImportDir          string   // CONTACTS_IMPORT_DIR; default <DataDir>/imports
 	ImportMaxFileBytes int64    // CONTACTS_IMPORT_MAX_FILE_BYTES
 	ImportMaxRows      int64    // CONTACTS_IMPORT_MAX_ROWS
@@ -110,6 +113,23 @@ func number[T int | int32 | int64 | float64](dst func(*Config) *T, min T, what s
 	}
 }
 
+// accountIDs parses a comma-separated list of account ids (UUIDs, stored in
+// their canonical lower-case form).
+func accountIDs(dst func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, s string) error {
+		var ids []string
+		for _, id := range splitList(s) {
+			u, err := uuid.Parse(id)
+			if err != nil {
+				return fmt.Errorf("%q is not an account id", id)
+			}
+			ids = append(ids, u.String())
+		}
+		*dst(c) = ids
+		return nil
+	}
+}
+
 var settings = []setting{
 	{"http-addr", "CONTACTS_HTTP_ADDR", "host:port", "127.0.0.1:8080", "HTTP listen address", str(func(c *Config) *string { return &c.HTTPAddr })},
 	{"health-addr", "CONTACTS_HEALTH_ADDR", "host:port", "", "health listener (/healthz, /readyz) of a process without the api role; empty: none", str(func(c *Config) *string { return &c.HealthAddr })},
@@ -119,6 +139,7 @@ var settings = []setting{
 	{"encryption-key", "CONTACTS_ENCRYPTION_KEY", "key", "", "master key wrapping contacts' data keys, 32 bytes as base64 or hex (openssl rand -base64 32); empty: not wrapped", str(func(c *Config) *string { return &c.EncryptionKey })},
 	{"write-key", "CONTACTS_WRITE_KEY", "key", "", "write key for WebSocket create_contact", str(func(c *Config) *string { return &c.WriteKey })},
 	{"log-level", "LOG_LEVEL", "level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
+	{"request-log", "CONTACTS_REQUEST_LOG", "level", "info", "level of the one line logged per HTTP request: debug, info, warn, error, or off", str(func(c *Config) *string { return &c.RequestLog })},
 	{"roles", "CONTACTS_ROLES", "roles", "api,relay,projector", "roles of this process, comma-separated: api, relay, projector", list(func(c *Config) *[]string { return &c.Roles })},
 	{"kafka-brokers", "KAFKA_BROKERS", "brokers", "", "Kafka bootstrap brokers, comma-separated; empty: no broker", list(func(c *Config) *[]string { return &c.KafkaBrokers })},
 	{"kafka-topic-prefix", "KAFKA_TOPIC_PREFIX", "prefix", "contacts.", "Kafka topic prefix", str(func(c *Config) *string { return &c.KafkaTopicPrefix })},
@@ -135,6 +156,7 @@ var settings = []setting{
 	{"ip-rate-limit-burst", "CONTACTS_IP_RATE_LIMIT_BURST", "int", "100", "burst per client IP", number(func(c *Config) *int { return &c.IPRateLimitBurst }, math.MinInt, "a number ≥ 0")},
 	{"login-rate-limit", "CONTACTS_LOGIN_RATE_LIMIT", "float", "5", "sign-in attempts per minute per e-mail (×4 per IP for every auth route); 0: off", number(func(c *Config) *float64 { return &c.LoginRateLimit }, -1e308, "a number ≥ 0")},
 	{"trusted-proxies", "CONTACTS_TRUSTED_PROXIES", "ips", "", "proxies allowed to set X-Forwarded-For, comma-separated IPs or CIDRs", list(func(c *Config) *[]string { return &c.TrustedProxies })},
+	{"operator-accounts", "CONTACTS_OPERATOR_ACCOUNTS", "ids", "", "account ids, comma-separated, whose administrators see the store-wide figures of GET /api/v1/projections", accountIDs(func(c *Config) *[]string { return &c.OperatorAccounts })},
 	{"import-dir", "CONTACTS_IMPORT_DIR", "dir", "<data-dir>/imports", "where uploaded CSV files and error files are kept", str(func(c *Config) *string { return &c.ImportDir })},
 	{"import-max-file-bytes", "CONTACTS_IMPORT_MAX_FILE_BYTES", "bytes", "2147483648", "largest CSV import file", number(func(c *Config) *int64 { return &c.ImportMaxFileBytes }, 1, "a whole number ≥ 1")},
 	{"import-max-rows", "CONTACTS_IMPORT_MAX_ROWS", "int", "10000000", "most data rows in one CSV import", number(func(c *Config) *int64 { return &c.ImportMaxRows }, 1, "a whole number ≥ 1")},
@@ -226,6 +248,9 @@ func (c *Config) SetDefaults() {
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
+	if c.RequestLog == "" {
+		c.RequestLog = "info"
+	}
 	if c.AccessTokenTTL == 0 {
 		c.AccessTokenTTL = time.Hour
 	}
@@ -289,6 +314,9 @@ func (c Config) Validate() error {
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
+	if _, _, err := ParseRequestLog(c.RequestLog); err != nil {
+		errs = append(errs, err)
+	}
 	if c.AccessTokenTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("CONTACTS_ACCESS_TOKEN_TTL must be at least 1m"))
 	}
@@ -339,6 +367,18 @@ func ParseLevel(s string) (slog.Level, error) {
 		return l, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// ParseRequestLog maps CONTACTS_REQUEST_LOG to the level of the per-request
+// line; off reports no line at all.
+func ParseRequestLog(s string) (level slog.Level, off bool, err error) {
+	if strings.EqualFold(s, "off") {
+		return 0, true, nil
+	}
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return level, false, fmt.Errorf("CONTACTS_REQUEST_LOG %q: want debug, info, warn, error or off", s)
+	}
+	return level, false, nil
 }
 
 // Getenv is os.Getenv, named for wiring.

@@ -129,6 +129,32 @@ func TestFlagsAreTypedWithDefaults(t *testing.T) {
 		t.Errorf("health addr: %q %v", c.HealthAddr, err)
 	}
 }
+func TestRequestLogAndOperatorSettings(t *testing.T) {
+	c, err := FromEnv(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lvl, off, err := ParseRequestLog(c.RequestLog); err != nil || off || lvl.String() != "INFO" || len(c.OperatorAccounts) != 0 {
+		t.Fatalf("defaults: %q %v %v %v %v", c.RequestLog, lvl, off, err, c.OperatorAccounts)
+	}
+	c, err = FromEnv(nil, env(map[string]string{"CONTACTS_REQUEST_LOG": "off",
+		"CONTACTS_OPERATOR_ACCOUNTS": "0190A5A4-2222-7000-8000-000000000001, 0190a5a4-2222-7000-8000-000000000002"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, off, _ := ParseRequestLog(c.RequestLog); !off || len(c.OperatorAccounts) != 2 || c.OperatorAccounts[0] != "0190a5a4-2222-7000-8000-000000000001" {
+		t.Fatalf("settings: %+v", c)
+	}
+	if lvl, _, _ := ParseRequestLog("debug"); lvl.String() != "DEBUG" {
+		t.Fatalf("debug: %v", lvl)
+	}
+	_, err = FromEnv(nil, env(map[string]string{"CONTACTS_REQUEST_LOG": "loud", "CONTACTS_OPERATOR_ACCOUNTS": "acme"}))
+	for _, want := range []string{"CONTACTS_REQUEST_LOG", "CONTACTS_OPERATOR_ACCOUNTS"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}
 
 func TestEncryptionKey(t *testing.T) {
 	hexKey := strings.Repeat("ab", 32)

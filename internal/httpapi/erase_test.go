@@ -70,7 +70,7 @@ func TestEraseLeavesNothingReadable(t *testing.T) {
 			"columns": []string{"uuid", "identifier", "first_name", "last_name", "email", "phone", "city", "address_line",
 				"custom_attributes", "notes", "associated_accounts"}}).want(http.StatusOK).body)
 	}
-	waitFor(t, "the read model shows the contact's note", func() bool {
+	waitUntil(t, "the read model shows the contact's note", func() bool {
 		return strings.Contains(export(), "prefers carrier pigeons")
 	})
 	// Positive controls: the checks below can see a value where one is.
@@ -111,7 +111,7 @@ func TestEraseLeavesNothingReadable(t *testing.T) {
 	admin.do("POST", "/api/v1/contacts", map[string]any{"uuid": id, "first_name": "Zoltan"}).want(http.StatusConflict)
 	admin.do("POST", "/api/v1/contacts/"+id+"/restore", nil).want(http.StatusConflict)
 
-	waitFor(t, "the read model shows the contact as erased", func() bool {
+	waitUntil(t, "the read model shows the contact as erased", func() bool {
 		var ok bool
 		_ = pool.QueryRow(ctx, `SELECT coalesce((doc ->> 'erased')::boolean, false) FROM rm_contacts WHERE uuid = $1`, id).Scan(&ok)
 		return ok
@@ -207,7 +207,7 @@ func topicRecords(t *testing.T, brokers []string, pool *pgxpool.Pool) topicText 
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&head); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the relay publishes every event", func() bool {
+	waitUntil(t, "the relay publishes every event", func() bool {
 		return kafkatest.Count(t, brokers, relay.Topic("")) >= head
 	})
 	var out topicText
@@ -245,7 +245,7 @@ func noSecret(t *testing.T, where, text string, secrets []string) {
 	}
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
+func waitUntil(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !ok() {
