@@ -128,6 +128,7 @@ type change struct {
 	id        string
 	agg       aggregate
 	events    []domain.Event
+	erase     bool // destroy the contact's data key (EraseContact)
 }
 
 // commit applies each change's events to its aggregate (so callers get the
@@ -165,6 +166,9 @@ func (h *Handlers) commit(ctx context.Context, changes ...change) error {
 			}
 		}
 		req.Streams = append(req.Streams, sa)
+		if c.erase {
+			req.Erasures = append(req.Erasures, eventstore.Erasure{AccountID: c.accountID, ContactID: c.id, Audit: true})
+		}
 	}
 	if len(req.Streams) == 0 {
 		return nil

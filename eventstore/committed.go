@@ -91,7 +91,7 @@ func (s *Store) ReadRange(ctx context.Context, after, upTo Cursor, accountID str
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: read range: %w", err)
 	}
-	return scanEvents(rows)
+	return s.opened(ctx, rows)
 }
 
 // CursorAt returns the tail cursor of the event at position (false when no

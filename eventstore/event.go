@@ -101,6 +101,8 @@ type AppendRequest struct {
 	Streams  []StreamAppend
 	Claims   []Claim
 	Releases []Claim
+	// Erasures destroy contacts' data keys (crypto-shredding, keys.go).
+	Erasures []Erasure
 	// RecordedAt stamps every event of the request; zero means now. Commands
 	// pass their clock's time so the state they return carries exactly the
 	// timestamps the read models will show.

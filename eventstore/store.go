@@ -17,11 +17,19 @@ import (
 
 // Store is the PostgreSQL event store.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	keys   *keyring // contacts' data keys (keys.go)
+	sealed bool     // reads return personal fields sealed (Sealed)
 }
 
 // New returns a store over pool; the schema comes from internal/migrations.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool, opts ...Option) *Store {
+	s := &Store{pool: pool, keys: &keyring{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 const eventColumns = `position, event_id::text, account_id::text, stream_type, stream_id::text,
 	stream_version, event_type, schema_version, data, metadata, recorded_at,
@@ -77,10 +85,18 @@ func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) 
 				sa.Events[j].ID = NewID()
 			}
 		}
+	}
+	// Personal fields are stored sealed (keys.go); req keeps the clear events
+	// this method answers with.
+	stored, newKeys, err := s.sealStreams(ctx, tx, req.Streams)
+	if err != nil {
+		return nil, err
+	}
+	for _, sa := range stored {
 		if sa.ExpectedVersion == 0 {
-			fresh = append(fresh, *sa)
+			fresh = append(fresh, sa)
 		} else {
-			existing = append(existing, *sa)
+			existing = append(existing, sa)
 		}
 	}
 	if len(existing) == 1 {
@@ -98,6 +114,11 @@ func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) 
 		return nil, err
 	}
 	if err := claimAll(ctx, tx, req.Claims); err != nil {
+		return nil, err
+	}
+	// After the stream inserts: erasures redact their contacts' clear
+	// events, including any this request appended.
+	if err := erase(ctx, tx, req.Erasures); err != nil {
 		return nil, err
 	}
 	if info.IdempotencyKey != "" {
@@ -123,6 +144,14 @@ func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) 
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, mapError(fmt.Errorf("eventstore: commit: %w", err))
+	}
+	s.keys.put(newKeys)
+	if len(req.Erasures) > 0 {
+		ids := make([]string, len(req.Erasures))
+		for i, e := range req.Erasures {
+			ids[i] = e.ContactID
+		}
+		s.keys.forget(ids)
 	}
 	var out []Event
 	for _, sa := range req.Streams {
@@ -390,7 +419,7 @@ func (s *Store) ReadStream(ctx context.Context, accountID, streamID string, afte
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: read stream: %w", err)
 	}
-	return scanEvents(rows)
+	return s.opened(ctx, rows)
 }
 
 // ReadStreams returns the events of several streams (any account: this is
@@ -403,7 +432,7 @@ func (s *Store) ReadStreams(ctx context.Context, streamIDs []string) (map[string
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: read streams: %w", err)
 	}
-	evs, err := scanEvents(rows)
+	evs, err := s.opened(ctx, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +456,7 @@ func (s *Store) ReadAll(ctx context.Context, after Cursor, limit int) ([]Event, 
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: read all: %w", err)
 	}
-	return scanEvents(rows)
+	return s.opened(ctx, rows)
 }
 
 // Head is the position of the newest event (0 when empty).
@@ -609,6 +638,19 @@ func (s *Store) SaveIdempotentResponse(ctx context.Context, accountID, key, owne
 		return fmt.Errorf("eventstore: save idempotent response: %w", err)
 	}
 	return nil
+}
+
+// opened scans rows and, unless the store is Sealed, opens the personal
+// fields of the events.
+func (s *Store) opened(ctx context.Context, rows pgx.Rows) ([]Event, error) {
+	evs, err := scanEvents(rows)
+	if err != nil || s.sealed {
+		return evs, err
+	}
+	if err := s.Open(ctx, evs); err != nil {
+		return nil, err
+	}
+	return evs, nil
 }
 
 func scanEvents(rows pgx.Rows) ([]Event, error) {

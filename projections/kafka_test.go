@@ -55,7 +55,7 @@ func TestKafkaPathSurvivesKillsAndEqualsRebuild(t *testing.T) {
 		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, Logger: logger, LockRetry: 20 * time.Millisecond})
 	})
 	stopProjector := restartable(t, rng, &rngMu, &projectorLives, func(ctx context.Context) {
-		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, Logger: logger}, projections.New(w.events, w.rm)...)
+		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, Logger: logger, Opener: w.events}, projections.New(w.events, w.rm)...)
 	})
 
 	// Several rounds of writes over a few seconds, so that both are killed
@@ -85,7 +85,7 @@ func TestKafkaPathSurvivesKillsAndEqualsRebuild(t *testing.T) {
 	}()
 	go func() {
 		defer wg.Done()
-		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, Logger: logger}, projections.New(w.events, w.rm)...)
+		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, Logger: logger, Opener: w.events}, projections.New(w.events, w.rm)...)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
 	var live map[string]string

@@ -86,7 +86,7 @@ func benchImport(ctx context.Context, cmd *cobra.Command, rows, bulk, batch, pad
 	}
 	genTime := time.Since(genStart)
 
-	store := eventstore.New(db.Pool)
+	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	cmds := commands.New(store)
 	imp := imports.New(db.Pool, cmds, imports.Config{Dir: filepath.Join(dir, "imports"), BatchRows: *batch,
 		MaxFileBytes: cfg.ImportMaxFileBytes, MaxRows: cfg.ImportMaxRows}, logger)

@@ -80,7 +80,7 @@ func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, account
 		return err
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	store := eventstore.New(db.Pool)
+	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	cmds := commands.New(store)
 	authSvc := auth.New(db.Pool, secret, 24*time.Hour)
 

@@ -24,11 +24,27 @@ func runRelay(ctx context.Context, cfg config.Config, logger *slog.Logger, db *d
 	})
 }
 
+// listenErased keeps this instance's data-key cache in step with erasures
+// made by any instance (eventstore.ListenErased), listening again after a
+// connection failure; until then the cache's 5 s bound holds.
+func listenErased(ctx context.Context, store *eventstore.Store, logger *slog.Logger) error {
+	for ctx.Err() == nil {
+		if err := store.ListenErased(ctx); err != nil {
+			logger.Warn("listening for erasures", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	return nil
+}
+
 // runKafkaProjector consumes the events topic, one consumer group per
 // projection, so projector instances share the partitions.
-func runKafkaProjector(ctx context.Context, cfg config.Config, logger *slog.Logger, handlers []projections.Handler) error {
+func runKafkaProjector(ctx context.Context, cfg config.Config, logger *slog.Logger, store *eventstore.Store, handlers []projections.Handler) error {
 	return kafkaconsumer.Run(ctx, kafkaconsumer.Config{
-		Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.KafkaTopicPrefix, Logger: logger,
+		Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.KafkaTopicPrefix, Logger: logger, Opener: store,
 	}, handlers...)
 }
 

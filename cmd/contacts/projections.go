@@ -79,7 +79,7 @@ func projectionsRebuild(ctx context.Context, cmd *cobra.Command, name string) er
 	if err != nil {
 		return err
 	}
-	store := eventstore.New(db.Pool)
+	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	report := progressPrinter(isTerminal(os.Stderr))
 	for _, name := range names {
 		if err := projections.Rebuild(ctx, store, rm, name, 5000, report); err != nil {

@@ -59,7 +59,7 @@ func seedCommand(ctx context.Context, cmd *cobra.Command, contacts, companies *i
 	if err != nil {
 		return err
 	}
-	store := eventstore.New(db.Pool)
+	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	terminal := isTerminal(os.Stderr)
 	start := time.Now()
 	events, err := seed.Run(ctx, store, seed.Options{

@@ -60,7 +60,7 @@ func serveConfig(ctx context.Context, cfg config.Config) error {
 	}
 	defer closeDB(ctx, logger, db)
 
-	store := eventstore.New(db.Pool)
+	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	if front != nil && cfg.ElasticsearchURL != "" {
 		front.setWaiting("elasticsearch")
 	}
@@ -83,6 +83,7 @@ func serveConfig(ctx context.Context, cfg config.Config) error {
 		front.setHandler(healthHandler(db.Pool, logger))
 		g.Go(func() error { return front.wait(gctx, cfg.ShutdownGrace) })
 	}
+	g.Go(func() error { return listenErased(gctx, store, logger) })
 	if cfg.Has(config.RoleRelay) && len(cfg.KafkaBrokers) > 0 {
 		g.Go(func() error { return runRelay(gctx, cfg, logger, db, store) })
 	}
@@ -96,7 +97,7 @@ func serveConfig(ctx context.Context, cfg config.Config) error {
 				handlers[i] = projections.Tracked(marks.Wrap(h), store, time.Second)
 			}
 			g.Go(func() error { return marks.Run(gctx) })
-			g.Go(func() error { return runKafkaProjector(gctx, cfg, logger, handlers) })
+			g.Go(func() error { return runKafkaProjector(gctx, cfg, logger, store, handlers) })
 		} else {
 			// Embedded: fed straight from the event store, on one instance at a time.
 			runner := &projections.Runner{Source: store, Handlers: handlers, Logger: logger,

@@ -41,7 +41,7 @@ type Contact struct {
 	assignedTo, teams        []string // sorted
 	associations             []Association
 	custom                   map[string]any
-	created, deleted         bool
+	created, deleted, erased bool
 	mergedInto               string
 	createdAt, updatedAt     time.Time
 	inactivatedAt, deletedAt *time.Time
@@ -68,7 +68,10 @@ type State struct {
 	Deleted            bool           `json:"deleted"`
 	DeletedAt          *time.Time     `json:"deleted_at"`
 	MergedInto         string         `json:"merged_into"`
-	Version            int64          `json:"version"`
+	// Erased: the personal data is gone for good (the contact also reads
+	// as deleted, with empty personal fields). Absent unless true.
+	Erased  bool  `json:"erased,omitempty"`
+	Version int64 `json:"version"`
 }
 
 func (c *Contact) Version() int64    { return c.version }
@@ -78,6 +81,9 @@ func (c *Contact) AccountID() string { return c.accountID }
 
 // Deleted tells whether the contact is deleted (and not restored).
 func (c *Contact) Deleted() bool { return c.deleted }
+
+// Erased tells whether the contact's personal data was erased.
+func (c *Contact) Erased() bool { return c.erased }
 
 // MergedInto returns the id of the contact this one was merged into, or "".
 func (c *Contact) MergedInto() string { return c.mergedInto }
@@ -106,6 +112,7 @@ func (c *Contact) State() State {
 		Deleted:            c.deleted,
 		DeletedAt:          copyTime(c.deletedAt),
 		MergedInto:         c.mergedInto,
+		Erased:             c.erased,
 		Version:            c.version,
 	}
 	if s.Departments == nil {
@@ -203,6 +210,16 @@ func (c *Contact) Apply(e domain.Event, r domain.Recorded) {
 		c.removeCustom(ev.Keys)
 	case ContactMerged:
 		c.mergedInto = ev.Into
+	case ContactErased:
+		// Whatever the earlier events still showed (read before the key was
+		// destroyed, or recorded in clear) is dropped: the state after
+		// this event holds no personal data, so no projection of it can.
+		c.erased = true
+		if !c.deleted {
+			c.deleted, c.deletedAt = true, &at
+		}
+		c.profile = Profile{}
+		c.labels, c.notes, c.assignedTo, c.teams, c.associations, c.custom = nil, nil, nil, nil, nil, nil
 	case ContactAbsorbed:
 		c.addLabels(ev.Labels)
 		for _, n := range ev.Notes {

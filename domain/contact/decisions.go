@@ -187,12 +187,26 @@ func (c *Contact) Restore() ([]domain.Event, error) {
 	switch {
 	case !c.created:
 		return nil, domain.NotFound(kind, c.id)
+	case c.erased:
+		return nil, domain.InvalidState("contact was erased")
 	case c.mergedInto != "":
 		return nil, domain.InvalidState("contact was merged into " + c.mergedInto)
 	case !c.deleted:
 		return nil, domain.InvalidState("contact is not deleted")
 	}
 	return []domain.Event{ContactRestored{}}, nil
+}
+
+// Erase erases the contact's personal data for good: deleted, merged and
+// inactive contacts too. Erasing an erased contact decides nothing.
+func (c *Contact) Erase() ([]domain.Event, error) {
+	switch {
+	case !c.created:
+		return nil, domain.NotFound(kind, c.id)
+	case c.erased:
+		return none(), nil
+	}
+	return []domain.Event{ContactErased{}}, nil
 }
 
 // Inactivate marks an active contact inactive.

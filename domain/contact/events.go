@@ -22,6 +22,7 @@ const (
 	TypeCustomAttributesRemoved = "contact.custom_attributes_removed"
 	TypeMerged                  = "contact.merged"
 	TypeAbsorbed                = "contact.absorbed"
+	TypeErased                  = "contact.erased"
 )
 
 // ContactCreated starts a contact stream with its full normalized profile.
@@ -130,6 +131,11 @@ type ContactAbsorbed struct {
 	Fields             map[string]any `json:"fields"`
 }
 
+// ContactErased ends a contact for good: its personal data was erased (the
+// event store destroyed its data key in the same transaction; README
+// "Erasing a person"). It carries no personal data itself.
+type ContactErased struct{}
+
 func (ContactCreated) EventType() string          { return TypeCreated }
 func (ContactUpdated) EventType() string          { return TypeUpdated }
 func (ContactDeleted) EventType() string          { return TypeDeleted }
@@ -148,6 +154,7 @@ func (CustomAttributesSet) EventType() string     { return TypeCustomAttributesS
 func (CustomAttributesRemoved) EventType() string { return TypeCustomAttributesRemoved }
 func (ContactMerged) EventType() string           { return TypeMerged }
 func (ContactAbsorbed) EventType() string         { return TypeAbsorbed }
+func (ContactErased) EventType() string           { return TypeErased }
 
 var decoders = map[string]func([]byte) (domain.Event, error){
 	TypeCreated:                 domain.DecodeAs[ContactCreated],
@@ -168,6 +175,7 @@ var decoders = map[string]func([]byte) (domain.Event, error){
 	TypeCustomAttributesRemoved: domain.DecodeAs[CustomAttributesRemoved],
 	TypeMerged:                  domain.DecodeAs[ContactMerged],
 	TypeAbsorbed:                decodeAbsorbed,
+	TypeErased:                  domain.DecodeAs[ContactErased],
 }
 
 // Decode turns a stored event back into its concrete value type.

@@ -41,6 +41,7 @@ func sample() []domain.Event {
 			AssociatedAccounts: []Association{{AccountID: companyX, Name: "X"}},
 			Fields:             map[string]any{"phone": "+14155550100", "departments": []string{"Math"}, "blocked": true}},
 		ContactMerged{Into: companyX},
+		ContactErased{},
 	}
 }
 

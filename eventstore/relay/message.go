@@ -21,6 +21,9 @@ import (
 //	 "data":{…},"metadata":{"actor":"…","actor_type":"user","request_id":"…"},
 //	 "recorded_at":"2025-01-02T03:04:05.123456Z"}
 //
+// The data of contact events is as stored: personal fields sealed under the
+// contact's data key ("pii"; eventstore/keys.go), unreadable once erased.
+//
 // Key: the stream id, so every event of one stream lands on one partition,
 // in version order.
 //

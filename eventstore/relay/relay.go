@@ -127,7 +127,9 @@ func Run(ctx context.Context, store *eventstore.Store, pool *pgxpool.Pool, cfg C
 	if store == nil || pool == nil {
 		return errors.New("relay: store and pool are required")
 	}
-	r := &relay{store: store, pool: pool, cfg: cfg, log: cfg.Logger.With("component", "relay", "topic", Topic(cfg.TopicPrefix))}
+	// Sealed: the topic carries personal fields as stored, sealed with each
+	// contact's key, so erasing the contact makes its messages unreadable too.
+	r := &relay{store: store.Sealed(), pool: pool, cfg: cfg, log: cfg.Logger.With("component", "relay", "topic", Topic(cfg.TopicPrefix))}
 	backoff := time.Duration(0)
 	standby := false
 	for ctx.Err() == nil {

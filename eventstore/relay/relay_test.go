@@ -113,10 +113,11 @@ func appendEvents(t *testing.T, store *eventstore.Store, req eventstore.AppendRe
 	return got
 }
 
-// allEvents reads the whole store in tail order.
+// allEvents reads the whole store in tail order, as stored: what the relay
+// publishes (contact events' personal fields sealed).
 func allEvents(t *testing.T, store *eventstore.Store) []eventstore.Event {
 	t.Helper()
-	evs, err := store.ReadAll(context.Background(), eventstore.Cursor{}, 1_000_000)
+	evs, err := store.Sealed().ReadAll(context.Background(), eventstore.Cursor{}, 1_000_000)
 	if err != nil {
 		t.Fatal(err)
 	}

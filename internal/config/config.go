@@ -3,6 +3,8 @@
 package config
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +26,7 @@ type Config struct {
 	DatabaseURL    string        // DATABASE_URL; empty: a private cluster in DataDir
 	DataDir        string        // CONTACTS_DATA_DIR
 	JWTSecret      string        // CONTACTS_JWT_SECRET; empty: generated, kept in DataDir
+	EncryptionKey  string        // CONTACTS_ENCRYPTION_KEY: wraps contacts' data keys (base64 or hex of 32 bytes); empty: not wrapped
 	WriteKey       string        // CONTACTS_WRITE_KEY
 	LogLevel       string        // LOG_LEVEL: debug, info, warn, error
 	RequestLog     string        // CONTACTS_REQUEST_LOG: the level of the per-request line, or off
@@ -133,6 +136,7 @@ var settings = []setting{
 	{"database-url", "DATABASE_URL", "url", "", "PostgreSQL URL; empty starts a private cluster in the data directory", str(func(c *Config) *string { return &c.DatabaseURL })},
 	{"data-dir", "CONTACTS_DATA_DIR", "dir", "./.contacts-data", "data directory: private cluster, generated secrets, imports", str(func(c *Config) *string { return &c.DataDir })},
 	{"jwt-secret", "CONTACTS_JWT_SECRET", "secret", "", "HS256 signing secret (32+ characters); empty: generated, kept in the data directory", str(func(c *Config) *string { return &c.JWTSecret })},
+	{"encryption-key", "CONTACTS_ENCRYPTION_KEY", "key", "", "master key wrapping contacts' data keys, 32 bytes as base64 or hex (openssl rand -base64 32); empty: not wrapped", str(func(c *Config) *string { return &c.EncryptionKey })},
 	{"write-key", "CONTACTS_WRITE_KEY", "key", "", "write key for WebSocket create_contact", str(func(c *Config) *string { return &c.WriteKey })},
 	{"log-level", "LOG_LEVEL", "level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"request-log", "CONTACTS_REQUEST_LOG", "level", "info", "level of the one line logged per HTTP request: debug, info, warn, error, or off", str(func(c *Config) *string { return &c.RequestLog })},
@@ -304,6 +308,9 @@ func (c Config) Validate() error {
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, fmt.Errorf("CONTACTS_JWT_SECRET must be at least 32 characters"))
 	}
+	if _, err := parseMasterKey(c.EncryptionKey); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
@@ -376,3 +383,23 @@ func ParseRequestLog(s string) (level slog.Level, off bool, err error) {
 
 // Getenv is os.Getenv, named for wiring.
 var Getenv = os.Getenv
+
+// MasterKey is CONTACTS_ENCRYPTION_KEY decoded (nil when unset; Validate
+// refuses a malformed one).
+func (c Config) MasterKey() []byte {
+	k, _ := parseMasterKey(c.EncryptionKey)
+	return k
+}
+
+func parseMasterKey(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if k, err := hex.DecodeString(s); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	if k, err := base64.StdEncoding.DecodeString(s); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	return nil, fmt.Errorf("CONTACTS_ENCRYPTION_KEY must be 32 bytes as 64 hex digits or base64 (openssl rand -base64 32)")
+}

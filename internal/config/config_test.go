@@ -155,3 +155,22 @@ func TestRequestLogAndOperatorSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestEncryptionKey(t *testing.T) {
+	hexKey := strings.Repeat("ab", 32)
+	b64Key := "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=" // the same 32 bytes
+	for _, k := range []string{hexKey, b64Key} {
+		c, err := FromEnv(nil, env(map[string]string{"CONTACTS_ENCRYPTION_KEY": k}))
+		if err != nil || len(c.MasterKey()) != 32 || c.MasterKey()[0] != 0xab {
+			t.Fatalf("%s: %x, %v", k, c.MasterKey(), err)
+		}
+	}
+	for _, bad := range []string{"short", strings.Repeat("ab", 16), "not base64 at all, certainly not 32 bytes!!"} {
+		if _, err := FromEnv([]string{"--encryption-key", bad}, env(nil)); err == nil || !strings.Contains(err.Error(), "CONTACTS_ENCRYPTION_KEY") {
+			t.Fatalf("%q: %v", bad, err)
+		}
+	}
+	if c, err := FromEnv(nil, env(nil)); err != nil || c.MasterKey() != nil {
+		t.Fatalf("unset: %x, %v", c.MasterKey(), err)
+	}
+}

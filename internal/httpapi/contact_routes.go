@@ -10,6 +10,7 @@ import (
 	"contacts/commands"
 	"contacts/domain"
 	"contacts/domain/contact"
+	"contacts/internal/apierr"
 )
 
 func (a *api) contactRoutes(r *gin.RouterGroup) {
@@ -18,7 +19,7 @@ func (a *api) contactRoutes(r *gin.RouterGroup) {
 	r.GET("/contacts/:id", a.getContact)
 	r.PATCH("/contacts/:id", a.updateContact)
 	r.PUT("/contacts/:id", a.updateContact) // partial, as the reference APIs' PUT
-	r.DELETE("/contacts/:id", a.contactLifecycle((*commands.Handlers).DeleteContact))
+	r.DELETE("/contacts/:id", a.deleteContact)
 	r.POST("/contacts/:id/restore", a.contactLifecycle((*commands.Handlers).RestoreContact))
 	r.POST("/contacts/:id/inactivate", a.contactLifecycle((*commands.Handlers).InactivateContact))
 	r.POST("/contacts/:id/activate", a.contactLifecycle((*commands.Handlers).ActivateContact))
@@ -157,6 +158,23 @@ func (a *api) contactLifecycle(run func(*commands.Handlers, context.Context, com
 		}
 		st, err := run(a.Commands, c.Request.Context(), ref)
 		a.sendContact(c, st, err)
+	}
+}
+
+// deleteContact soft-deletes a contact, or with ?erase=true erases its
+// personal data for good (administrators only; README "Erasing a person").
+func (a *api) deleteContact(c *gin.Context) {
+	switch c.Query("erase") {
+	case "", "false":
+		a.contactLifecycle((*commands.Handlers).DeleteContact)(c)
+	case "true":
+		if !principal(c).IsAdmin() {
+			a.fail(c, errForbidden)
+			return
+		}
+		a.contactLifecycle((*commands.Handlers).EraseContact)(c)
+	default:
+		a.fail(c, apierr.New(http.StatusBadRequest, "invalid_parameter", "erase must be true or false"))
 	}
 }
 

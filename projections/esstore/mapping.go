@@ -150,6 +150,7 @@ func contactsMapping() map[string]any {
 		"inactivated_at":    date(),
 		"active":            boolean(),
 		"merged_into":       id(),
+		"erased":            boolean(),
 		// Denormalised.
 		"company": object(company),
 		"groups": object(map[string]any{

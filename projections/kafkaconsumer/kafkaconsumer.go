@@ -46,6 +46,14 @@ type Config struct {
 	Brokers     []string     // KAFKA_BROKERS
 	TopicPrefix string       // KAFKA_TOPIC_PREFIX, default "contacts."
 	Logger      *slog.Logger // default slog.Default()
+	// Opener restores the personal fields of contact events, which the
+	// topic carries sealed (eventstore/keys.go); nil hands them on sealed.
+	Opener Opener
+}
+
+// Opener opens sealed events in place (*eventstore.Store).
+type Opener interface {
+	Open(ctx context.Context, events []eventstore.Event) error
 }
 
 const (
@@ -145,7 +153,7 @@ func runRouter(ctx context.Context, cfg Config, log *slog.Logger, handlers []pro
 		}
 		sub := &resilientSubscriber{inner: inner, group: h.Name(), log: log, closing: make(chan struct{})}
 		subs = append(subs, sub)
-		rh := router.AddConsumerHandler(h.Name(), topic, sub, handle(h, log))
+		rh := router.AddConsumerHandler(h.Name(), topic, sub, handle(h, cfg.Opener, log))
 		// Outermost first: the poison queue sees what Retry gave up on.
 		rh.AddMiddleware(poisonMW, r.Middleware)
 	}
@@ -196,12 +204,19 @@ func newSubscriber(brokers []string, group string, wlog watermill.LoggerAdapter)
 	return sub, nil
 }
 
-func handle(h projections.Handler, log *slog.Logger) message.NoPublishHandlerFunc {
+func handle(h projections.Handler, opener Opener, log *slog.Logger) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		e, err := relay.Decode(msg)
 		if err != nil {
 			log.Error("kafkaconsumer: not an event, to the poison topic", "projection", h.Name(), "message", msg.UUID, "err", err)
 			return err
+		}
+		if opener != nil {
+			evs := []eventstore.Event{e}
+			if err := opener.Open(msg.Context(), evs); err != nil {
+				return fmt.Errorf("projection %s: event %s: %w", h.Name(), e.ID, err)
+			}
+			e = evs[0]
 		}
 		if err := h.Handle(msg.Context(), []eventstore.Event{e}); err != nil {
 			return fmt.Errorf("projection %s: event %s (stream %s version %d): %w", h.Name(), e.ID, e.StreamID, e.Version, err)

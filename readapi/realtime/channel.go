@@ -109,7 +109,7 @@ func channelsOf(e eventstore.Event) []string {
 // queries: a filtered contacts subscription always hears of them (the UI
 // drops the row), whatever the filter.
 func removal(eventType string) bool {
-	return eventType == contact.TypeDeleted || eventType == contact.TypeMerged
+	return eventType == contact.TypeDeleted || eventType == contact.TypeMerged || eventType == contact.TypeErased
 }
 
 // Message is one push.
