@@ -15,6 +15,7 @@ import (
 // the block is lifted.
 func TestClusterBulkBackoff(t *testing.T) {
 	requireCluster(t)
+	t.Parallel() // each test has indices of its own prefix; most of the time is spent waiting for refreshes
 	s := openTest(t, RefreshWaitFor)
 	ctx := context.Background()
 	index := s.alias(projections.Contacts)

@@ -73,6 +73,7 @@ func openTest(t *testing.T, refresh string) *Store {
 
 func TestConformance(t *testing.T) {
 	requireCluster(t)
+	t.Parallel() // each test has indices of its own prefix; most of the time is spent waiting for refreshes
 	storetest.Run(t, func(t *testing.T) projections.ReadModel { return openTest(t, RefreshWaitFor) })
 }
 
@@ -80,6 +81,7 @@ func TestConformance(t *testing.T) {
 // denormalisation searches need.
 func TestConformanceRefreshFalse(t *testing.T) {
 	requireCluster(t)
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) projections.ReadModel { return openTest(t, RefreshFalse) })
 }
 
@@ -87,6 +89,7 @@ func TestConformanceRefreshFalse(t *testing.T) {
 // normalizer, the .text subfields, and version_type semantics.
 func TestClusterMapping(t *testing.T) {
 	requireCluster(t)
+	t.Parallel()
 	s := openTest(t, RefreshWaitFor)
 	ctx := context.Background()
 	d := sampleContact("acc", "c1", 1)
