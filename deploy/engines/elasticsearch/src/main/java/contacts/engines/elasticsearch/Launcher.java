@@ -8,8 +8,10 @@ import org.elasticsearch.node.InternalSettingsPreparer;
 import org.elasticsearch.node.Node;
 import org.elasticsearch.transport.netty4.Netty4Plugin;
 
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -55,9 +57,13 @@ public final class Launcher {
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
             .build();
 
+        try (InputStream log4j = Launcher.class.getResourceAsStream("/log4j2.properties")) {
+            Files.copy(log4j, home.resolve("config").resolve("log4j2.properties"), StandardCopyOption.REPLACE_EXISTING);
+        }
         LogConfigurator.configureESLogging();
-        LogConfigurator.configureWithoutConfig(settings);
         Environment env = InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), null, () -> "contacts-es");
+        LogConfigurator.setNodeName("contacts-es");
+        LogConfigurator.configure(env, true);
         Node node = new ClasspathPluginsNode(env, List.of(Netty4Plugin.class, AsciiFoldingPlugin.class, RootPlugin.class));
 
         CountDownLatch stopped = new CountDownLatch(1);
