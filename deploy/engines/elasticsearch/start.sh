@@ -43,7 +43,7 @@ ours() {
 	[ -f "$dir/es.pid" ] || return 1
 	local pid
 	pid=$(cat "$dir/es.pid")
-	[ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "contacts.engines.elasticsearch.Launcher $dir "
+	[ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "contacts.engines.elasticsearch.Launcher $dir "
 }
 
 answers() {
@@ -69,8 +69,10 @@ fi
 # Compile the launcher and resolve the class path when the sources changed.
 build="$dir/build"
 if [ ! -s "$build/classpath.txt" ] || [ -n "$(find "$here/pom.xml" "$here/src" -newer "$build/classpath.txt" -print -quit)" ]; then
-	echo "elasticsearch: resolving the node with Maven (first run downloads ~100 MB into ~/.m2)" >&2
-	if ! mvn -B -q -f "$here/pom.xml" -Dengine.build.dir="$build" compile >"$dir/logs/maven.log" 2>&1; then
+	echo "elasticsearch: building the launcher with Maven (the first run downloads ~100 MB into ~/.m2)" >&2
+	mvn=(mvn -B -q -f "$here/pom.xml" -Dengine.build.dir="$build" compile)
+	# Offline first: with the Maven cache filled, no network is needed.
+	if ! "${mvn[@]}" -o >"$dir/logs/maven.log" 2>&1 && ! "${mvn[@]}" >"$dir/logs/maven.log" 2>&1; then
 		tail -n 40 "$dir/logs/maven.log" >&2
 		echo "elasticsearch: Maven failed (log: $dir/logs/maven.log)" >&2
 		exit 1

@@ -13,7 +13,7 @@ dir=$(cd "$1" && pwd)
 pid=$(cat "$dir/es.pid")
 
 ours() {
-	[ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "contacts.engines.elasticsearch.Launcher $dir "
+	[ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "contacts.engines.elasticsearch.Launcher $dir "
 }
 
 if ours; then
