@@ -20,17 +20,23 @@ import (
 	"contacts/projections/storetest"
 )
 
-const noCluster = "ELASTICSEARCH_URL not set: Elasticsearch conformance runs where a cluster exists (see deploy/)"
-
-// requireCluster skips without ELASTICSEARCH_URL, and fails fast (rather
-// than after each store's minute of connection retries) when it is set but
-// the cluster does not answer.
-func requireCluster(t *testing.T) {
+// clusterURL is the Elasticsearch every cluster test uses: the one place to
+// point at a shared test helper. TestMain (main_test.go) has set
+// ELASTICSEARCH_URL, starting a node when it was not given.
+func clusterURL(t *testing.T) string {
 	t.Helper()
 	url := os.Getenv("ELASTICSEARCH_URL")
 	if url == "" {
-		t.Skip(noCluster)
+		t.Fatal("ELASTICSEARCH_URL is not set (TestMain starts a node when it is not given)")
 	}
+	return url
+}
+
+// requireCluster fails fast (rather than after each store's minute of
+// connection retries) when the cluster does not answer.
+func requireCluster(t *testing.T) {
+	t.Helper()
+	url := clusterURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	es, err := elasticsearch.NewTypedClient(elasticsearch.Config{Addresses: []string{url}})
@@ -47,10 +53,7 @@ func requireCluster(t *testing.T) {
 // deleted when the test ends.
 func openTest(t *testing.T, refresh string) *Store {
 	t.Helper()
-	url := os.Getenv("ELASTICSEARCH_URL")
-	if url == "" {
-		t.Skip(noCluster)
-	}
+	url := clusterURL(t)
 	ctx := context.Background()
 	zero := 0
 	s, err := New(ctx, Config{
@@ -73,6 +76,7 @@ func openTest(t *testing.T, refresh string) *Store {
 
 func TestConformance(t *testing.T) {
 	requireCluster(t)
+	t.Parallel() // each test has indices of its own prefix; most of the time is spent waiting for refreshes
 	storetest.Run(t, func(t *testing.T) projections.ReadModel { return openTest(t, RefreshWaitFor) })
 }
 
@@ -80,6 +84,7 @@ func TestConformance(t *testing.T) {
 // denormalisation searches need.
 func TestConformanceRefreshFalse(t *testing.T) {
 	requireCluster(t)
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) projections.ReadModel { return openTest(t, RefreshFalse) })
 }
 
@@ -87,6 +92,7 @@ func TestConformanceRefreshFalse(t *testing.T) {
 // normalizer, the .text subfields, and version_type semantics.
 func TestClusterMapping(t *testing.T) {
 	requireCluster(t)
+	t.Parallel()
 	s := openTest(t, RefreshWaitFor)
 	ctx := context.Background()
 	d := sampleContact("acc", "c1", 1)
