@@ -36,7 +36,7 @@ func restartable(t *testing.T, rng *rand.Rand, mu *sync.Mutex, lives *atomic.Int
 }
 
 // TestKafkaPathSurvivesKillsAndEqualsRebuild: the relay and the projector
-// both run through Kafka (an in-process broker over TCP, the production
+// both run through Kafka (the real Apache Kafka broker, the production
 // watermill-kafka code), both are killed and restarted again and again while
 // contacts are written; the read model must end exactly equal to a rebuild
 // from the event store.
@@ -45,17 +45,17 @@ func TestKafkaPathSurvivesKillsAndEqualsRebuild(t *testing.T) {
 		t.Skip("long")
 	}
 	w := newWorld(t)
-	brokers := kafkatest.Start(t)
+	brokers, prefix := kafkatest.Start(t), kafkatest.Prefix(t)
 	rng := rand.New(rand.NewPCG(7, 8))
 	var rngMu sync.Mutex
 	logger := discard()
 
 	var relayLives, projectorLives atomic.Int32
 	stopRelay := restartable(t, rng, &rngMu, &relayLives, func(ctx context.Context) {
-		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, Logger: logger, LockRetry: 20 * time.Millisecond})
+		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, TopicPrefix: prefix, Logger: logger, LockRetry: 20 * time.Millisecond})
 	})
 	stopProjector := restartable(t, rng, &rngMu, &projectorLives, func(ctx context.Context) {
-		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, Logger: logger}, projections.New(w.events, w.rm)...)
+		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, TopicPrefix: prefix, Logger: logger}, projections.New(w.events, w.rm)...)
 	})
 
 	// Several rounds of writes over a few seconds, so that both are killed
@@ -81,11 +81,11 @@ func TestKafkaPathSurvivesKillsAndEqualsRebuild(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, Logger: logger})
+		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, TopicPrefix: prefix, Logger: logger})
 	}()
 	go func() {
 		defer wg.Done()
-		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, Logger: logger}, projections.New(w.events, w.rm)...)
+		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, TopicPrefix: prefix, Logger: logger}, projections.New(w.events, w.rm)...)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
 	var live map[string]string

@@ -120,6 +120,7 @@ func TestServeWithKafka(t *testing.T) {
 	t.Setenv("CONTACTS_DATA_DIR", t.TempDir())
 	t.Setenv("LOG_LEVEL", "error")
 	t.Setenv("KAFKA_BROKERS", strings.Join(kafkatest.Start(t), ","))
+	t.Setenv("KAFKA_TOPIC_PREFIX", kafkatest.Prefix(t))
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, nil) }()
