@@ -3,15 +3,48 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build lint bench fmt
+.PHONY: run test build lint bench fmt engines engines-stop stack
 
 ## run: start the service with no configuration (private PostgreSQL in ./.contacts-data)
 run: build
 	./bin/contacts serve
 
-## test: the whole suite against a real PostgreSQL (TEST_DATABASE_URL, or a private cluster)
+## test: the whole suite against a real PostgreSQL (TEST_DATABASE_URL, or a
+## private cluster) and the real engines: Kafka and Elasticsearch are started
+## once for the run in ./.engines/test (needs a JDK and Maven) and stopped,
+## their data removed, at the end. With KAFKA_BROKERS and ELASTICSEARCH_URL
+## both set (eval "$$(make -s engines)") the tests use those instead.
 test:
+	@set -e; \
+	if [ -n "$$KAFKA_BROKERS" ] && [ -n "$$ELASTICSEARCH_URL" ]; then \
+	  echo "make test: engines from the environment: KAFKA_BROKERS=$$KAFKA_BROKERS ELASTICSEARCH_URL=$$ELASTICSEARCH_URL"; \
+	else \
+	  dir=$(CURDIR)/.engines/test; \
+	  trap 'deploy/engines/engines.sh stop "$$dir" --wipe' EXIT; \
+	  trap 'exit 130' INT TERM; \
+	  engines=$$(deploy/engines/engines.sh start "$$dir"); \
+	  echo "$$engines"; \
+	  [ -z "$$engines" ] || export $$engines; \
+	fi; \
 	$(GO) test -count=1 -timeout 15m ./...
+
+## engines: start Kafka and Elasticsearch in ./.engines (reusing running
+## ones); prints KAFKA_BROKERS=… and ELASTICSEARCH_URL=…, for
+## eval "$$(make -s engines)"
+engines:
+	@deploy/engines/engines.sh start
+
+## engines-stop: stop what `make engines` started (the data stays)
+engines-stop:
+	@deploy/engines/engines.sh stop
+
+## stack: the design's full distributed shape on one machine: the engines,
+## then `contacts serve` with every role against them and the private
+## PostgreSQL. Ctrl-C stops the service; the engines run on until
+## `make engines-stop`.
+stack: build
+	@engines=$$(deploy/engines/engines.sh start) && echo "$$engines" && { [ -z "$$engines" ] || export $$engines; } && \
+	  exec ./bin/contacts serve --roles api,relay,projector
 
 ## build: the binary in ./bin
 build:

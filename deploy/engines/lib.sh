@@ -71,9 +71,13 @@ classpath() {
     if [ $ok = 1 ]; then sed -n 2p "$cache"; return; fi
   fi
   echo "engines: resolving $(dirname "$pom") with Maven (first start only)" >&2
-  mvn -q -B -Dstyle.color=never -f "$pom" dependency:build-classpath -Dmdep.outputFile="$cache.tmp" >&2 || {
-    echo "engines: Maven could not resolve $pom" >&2; exit 1; }
-  { echo "$sum"; cat "$cache.tmp"; echo; } > "$cache"
-  rm -f "$cache.tmp"
+  mkdir -p "$(dirname "$cache")"
+  mvn -q -B -Dstyle.color=never -f "$pom" dependency:build-classpath -Dmdep.outputFile="$cache.$$" >&2 || {
+    rm -f "$cache.$$"; echo "engines: Maven could not resolve $pom" >&2; exit 1; }
+  # Written whole, then renamed: starts running in parallel read either the
+  # old file or the new one.
+  { echo "$sum"; cat "$cache.$$"; echo; } > "$cache.$$.full"
+  rm -f "$cache.$$"
+  mv "$cache.$$.full" "$cache"
   sed -n 2p "$cache"
 }

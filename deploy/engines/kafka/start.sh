@@ -36,7 +36,9 @@ if [ -f "$props" ] && alive "$pidfile" "$dir"; then
   fi
 fi
 
-cp=$(classpath "$here/pom.xml" "$dir/classpath")
+# The class path is cached beside the engines (not in DIR, which `make test`
+# removes after each run), for every DIR alike.
+cp=$(classpath "$here/pom.xml" "$root/.engines/cache/kafka.classpath")
 
 if [ ! -f "$props" ]; then
   port=${KAFKA_PORT:-$(free_port)}
@@ -91,6 +93,8 @@ for p in "$port" "$cport"; do
   fi
 done
 
+# Readiness is read from this start's log alone.
+[ -f "$dir/logs/server.log" ] && mv "$dir/logs/server.log" "$dir/logs/server.log.prev"
 began=$(date +%s%N)
 # setsid: the broker outlives this script and the terminal's Ctrl-C.
 setsid java -Xms128m -Xmx${KAFKA_HEAP:-512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
