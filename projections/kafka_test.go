@@ -71,11 +71,31 @@ func TestKafkaPathSurvivesKillsAndEqualsRebuild(t *testing.T) {
 		t.Fatalf("only %d relay and %d projector lives while writing: the kills did not happen mid-stream", r, p)
 	}
 
-	// Let the killing go on a little after the last write, then run both
-	// without interruption until the read model has caught up.
+	// Let the killing go on after the last write until the projector got
+	// work done between kills (a life must outlast the consumer group's join
+	// on a real broker, which a loaded machine slows down), so that the kills
+	// hit it mid-stream; then run both without interruption until the read
+	// model has caught up.
+	projected := func() (n int) {
+		for k, v := range w.actual(t, want) {
+			if want[k] == v {
+				n++
+			}
+		}
+		return n
+	}
+	killing := time.Now()
 	time.Sleep(time.Second)
+	for projected() == 0 && time.Since(killing) < 60*time.Second {
+		time.Sleep(500 * time.Millisecond)
+	}
 	stopRelay()
 	stopProjector()
+	done := projected()
+	t.Logf("%d of %d documents projected during the kills; %d relay and %d projector lives", done, len(want), relayLives.Load(), projectorLives.Load())
+	if done == 0 {
+		t.Errorf("nothing projected while the relay and the projector were being killed: not mid-stream")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
