@@ -12,9 +12,10 @@ need_java_maven() {
   fi
 }
 
-# alive PIDFILE DIR: the pid in PIDFILE runs and is the engine started from
-# DIR (its command line names DIR), not an unrelated process that got the
-# pid later.
+# alive PIDFILE MARK: the pid in PIDFILE runs and is the engine that was
+# started with MARK in its command line (e.g. -Dcontacts.engine.dir=DIR, with
+# the space after it: DIR whole), not an unrelated process that got the pid
+# later.
 alive() {
   local pid
   [ -f "$1" ] || return 1
@@ -23,7 +24,7 @@ alive() {
   tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$2"
 }
 
-# stop_pid PIDFILE DIR NAME: SIGTERM (the engine shuts down cleanly), SIGKILL
+# stop_pid PIDFILE MARK NAME: SIGTERM (the engine shuts down cleanly), SIGKILL
 # after 30 s.
 stop_pid() {
   local pid i
@@ -80,4 +81,12 @@ classpath() {
   rm -f "$cache.$$"
   mv "$cache.$$.full" "$cache"
   sed -n 2p "$cache"
+}
+
+# watch_pid PID STOP DIR: when process PID is gone (a test binary that died
+# without its cleanup: a timeout, a panic, SIGKILL), run `STOP DIR` and
+# remove DIR. Detached, so it outlives the script that starts it.
+watch_pid() {
+  setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; "$2" "$3" >/dev/null 2>&1; rm -rf "$3"' \
+    watch "$1" "$2" "$3" < /dev/null > /dev/null 2>&1 &
 }

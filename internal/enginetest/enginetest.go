@@ -37,6 +37,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -199,7 +200,10 @@ func PrivateKafka(t testing.TB) *Broker {
 		b.stop(t)
 		os.RemoveAll(dir)
 	})
-	ports := []string{"KAFKA_PORT=" + freePort(t), "KAFKA_CONTROLLER_PORT=" + freePort(t), "KAFKA_HEAP=384m"}
+	// The watchdog stops the broker and removes dir should this process
+	// die before its cleanups run.
+	ports := []string{"KAFKA_PORT=" + freePort(t), "KAFKA_CONTROLLER_PORT=" + freePort(t), "KAFKA_HEAP=384m",
+		"ENGINE_WATCH_PID=" + strconv.Itoa(os.Getpid())}
 	if b.Addr, err = runStart(t, root, "kafka", dir, EnvKafka, ports); err != nil {
 		t.Fatalf("enginetest: private broker: %v", err)
 	}

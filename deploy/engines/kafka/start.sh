@@ -11,7 +11,9 @@
 # ~/.m2 on the first start, later starts are offline. The ports are chosen
 # on the first start (KAFKA_PORT and KAFKA_CONTROLLER_PORT, when set, are
 # used instead) and kept in DIR/server.properties: the broker advertises
-# them, so a restart must get the same ones.
+# them, so a restart must get the same ones. ENGINE_WATCH_PID, when set, is
+# a process (a test binary) after whose end the broker is stopped and DIR
+# removed, whatever way it ends.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -25,10 +27,11 @@ need_java_maven
 
 props=$dir/server.properties
 pidfile=$dir/kafka.pid
+mark="-Dcontacts.engine.dir=$dir "
 
 port_of() { sed -n "s/^$1=.*:\([0-9]*\)$/\1/p" "$props"; }
 
-if [ -f "$props" ] && alive "$pidfile" "$dir"; then
+if [ -f "$props" ] && alive "$pidfile" "$mark"; then
   port=$(sed -n 's/^advertised.listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$props")
   if wait_port "$port" 1; then
     echo "KAFKA_BROKERS=127.0.0.1:$port"
@@ -103,10 +106,14 @@ setsid java -Xms128m -Xmx${KAFKA_HEAP:-512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=2
   -Dcontacts.engine.dir="$dir" \
   -cp "$cp" kafka.Kafka "$props" > "$dir/logs/stdout.log" 2>&1 < /dev/null &
 echo $! > "$pidfile"
+if [ -n "${ENGINE_WATCH_PID:-}" ] && [ ! -f "$dir/watched" ]; then
+  watch_pid "$ENGINE_WATCH_PID" "$here/stop.sh" "$dir"
+  touch "$dir/watched"
+fi
 
 deadline=$(( $(date +%s) + ${KAFKA_START_TIMEOUT:-120} ))
 until grep -q "Kafka Server started" "$dir/logs/server.log" 2>/dev/null && wait_port "$port" 1; do
-  if ! alive "$pidfile" "$dir"; then
+  if ! alive "$pidfile" "$mark"; then
     tail -n 30 "$dir/logs/stdout.log" "$dir/logs/server.log" >&2 2>/dev/null || true
     echo "kafka: the broker exited during start-up (log: $dir/logs)" >&2
     rm -f "$pidfile"

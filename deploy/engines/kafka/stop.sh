@@ -8,4 +8,4 @@ dir=${1:-$root/.engines/kafka}
 [ -d "$dir" ] || exit 0
 dir=$(cd "$dir" && pwd)
 . "$here/../lib.sh"
-stop_pid "$dir/kafka.pid" "$dir" kafka
+stop_pid "$dir/kafka.pid" "-Dcontacts.engine.dir=$dir " kafka
