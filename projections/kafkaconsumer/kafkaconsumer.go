@@ -192,7 +192,8 @@ func runRouter(ctx context.Context, cfg Config, log *slog.Logger, handlers []pro
 
 func newSubscriber(brokers []string, group string, wlog watermill.LoggerAdapter) (*kafka.Subscriber, error) {
 	// Sarama's protocol version stays at watermill's default (1.0): with a
-	// newer one the consumer group received nothing from kfake.
+	// newer one the consumer group received nothing from kfake. Apache Kafka
+	// 4.4 (the broker of make test) accepts its requests.
 	sc := kafka.DefaultSaramaSubscriberConfig()
 	sc.ClientID = "contacts-" + group
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest // a new group reads the whole topic
