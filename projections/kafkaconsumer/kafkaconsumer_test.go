@@ -128,7 +128,7 @@ func TestConsumerKillAndResume(t *testing.T) {
 	streams, total := writers.Stop()
 	t.Logf("writers stopped after %v", time.Since(began).Round(time.Millisecond))
 	for _, rec := range []*kafkatest.Recorder{steady, flaky} {
-		rec.WaitDistinct(t, total, 20*time.Second)
+		rec.WaitDistinct(t, total, 120*time.Second)
 		t.Logf("%s caught up after %v", rec.Name(), time.Since(began).Round(time.Millisecond))
 		delivered := rec.Events()
 		dups := kafkatest.CheckStreams(t, delivered, streams)
@@ -166,14 +166,14 @@ func TestConsumerPoisonMessage(t *testing.T) {
 	}
 	appendOne(0)
 	startRelay(t, store, pool, brokers, prefix)
-	kafkatest.Records(t, brokers, relay.Topic(prefix), 1, 10*time.Second)
+	kafkatest.Records(t, brokers, relay.Topic(prefix), 1, 30*time.Second)
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: relay.Topic(prefix), Key: []byte(stream), Value: []byte("garbage")}).FirstErr(); err != nil {
 		t.Fatal(err)
@@ -182,9 +182,9 @@ func TestConsumerPoisonMessage(t *testing.T) {
 
 	rec := kafkatest.NewRecorder(projections.Labels)
 	startConsumer(t, brokers, prefix, rec)
-	rec.WaitDistinct(t, 2, 15*time.Second)
+	rec.WaitDistinct(t, 2, 60*time.Second)
 	kafkatest.CheckStreams(t, rec.Events(), map[string]int64{stream: 2})
-	poisoned := kafkatest.Records(t, brokers, kafkaconsumer.PoisonTopic(prefix), 1, 10*time.Second)
+	poisoned := kafkatest.Records(t, brokers, kafkaconsumer.PoisonTopic(prefix), 1, 30*time.Second)
 	if string(poisoned[0].Value) != "garbage" {
 		t.Errorf("poison topic holds %q", poisoned[0].Value)
 	}
@@ -206,7 +206,7 @@ func TestConsumerGroupSharesPartitions(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	streams, total := writers.Stop()
 
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for a.Distinct()+b.Distinct() < total && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -280,7 +280,7 @@ func TestConsumerBrokerLate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	rec.WaitDistinct(t, 2, 15*time.Second)
+	rec.WaitDistinct(t, 2, 60*time.Second)
 	kafkatest.CheckStreams(t, rec.Events(), map[string]int64{stream: 2})
 	stopConsumer() // while the broker is still up (cleanups would close it first)
 	stopRelay()
