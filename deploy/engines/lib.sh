@@ -73,7 +73,10 @@ classpath() {
   fi
   echo "engines: resolving $(dirname "$pom") with Maven (first start only)" >&2
   mkdir -p "$(dirname "$cache")"
-  mvn -q -B -Dstyle.color=never -f "$pom" dependency:build-classpath -Dmdep.outputFile="$cache.$$" >&2 || {
+  # (Maven's quiet mode still prints colour resets: dropped.)
+  mvn -q -B -Dstyle.color=never -f "$pom" dependency:build-classpath -Dmdep.outputFile="$cache.$$" 2>&1 |
+    sed 's/\x1b\[[0-9;]*m//g' | grep -v '^$' >&2 || true
+  [ -s "$cache.$$" ] || {
     rm -f "$cache.$$"; echo "engines: Maven could not resolve $pom" >&2; exit 1; }
   # Written whole, then renamed: starts running in parallel read either the
   # old file or the new one.
