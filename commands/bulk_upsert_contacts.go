@@ -26,6 +26,9 @@ type BulkUpsertContacts struct {
 	AccountID string
 	ActorID   string
 	Contacts  []UpsertRow
+	// PhoneRegion: the country of phone numbers given without a country
+	// code; "" uses the account's default_phone_region.
+	PhoneRegion string
 }
 
 // BulkRowError is one contact the request could not apply.
@@ -51,6 +54,10 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 	if len(cmd.Contacts) == 0 {
 		return out, domain.InvalidField("contacts", "must have at least 1 item")
 	}
+	region, err := h.PhoneRegion(ctx, cmd.AccountID, cmd.PhoneRegion)
+	if err != nil {
+		return out, err
+	}
 	rows := make([]UpsertRow, len(cmd.Contacts))
 	last := map[string]int{} // phone → index of its last row
 	superseded := make([]bool, len(rows))
@@ -59,7 +66,7 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 		if r.Err != nil {
 			continue
 		}
-		phone := UpsertKeyValue("phone", r.Fields)
+		phone := UpsertKeyValue("phone", r.Fields, region)
 		if phone == "" {
 			if raw, _ := r.Fields["phone"].(string); raw == "" {
 				if raw2, _ := r.Fields["phone_number"].(string); raw2 == "" {
@@ -90,7 +97,7 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 		defer close(next)
 		for start := 0; start < len(rows); start += bulkChunk {
 			chunk := rows[start:min(start+bulkChunk, len(rows))]
-			p, err := h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", chunk)
+			p, err := h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", region, chunk)
 			select {
 			case next <- planned{rows: chunk, plan: p, err: err}:
 			case <-ctx.Done():
@@ -110,7 +117,7 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 		err := retryPlan(ctx, func() error {
 			if plan == nil {
 				var err error
-				if plan, err = h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", p.rows); err != nil {
+				if plan, err = h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", region, p.rows); err != nil {
 					return err
 				}
 			}

@@ -47,9 +47,10 @@ func (uuidV7) NewID() string { return eventstore.NewID() }
 
 // Handlers runs every command. The zero value is not usable: call New.
 type Handlers struct {
-	store EventStore
-	clock Clock
-	ids   IDs
+	store   EventStore
+	clock   Clock
+	ids     IDs
+	regions PhoneRegions // nil: no account has a default phone region
 }
 
 // Option customises New.

@@ -13,6 +13,9 @@ type CreateCompany struct {
 	ActorID   string
 	ID        string
 	Fields    map[string]any
+	// PhoneRegion: the country of phone numbers given without a country
+	// code; "" uses the account's default_phone_region.
+	PhoneRegion string
 }
 
 func (h *Handlers) CreateCompany(ctx context.Context, cmd CreateCompany) (company.State, error) {
@@ -20,7 +23,11 @@ func (h *Handlers) CreateCompany(ctx context.Context, cmd CreateCompany) (compan
 	if err != nil {
 		return company.State{}, err
 	}
-	evs, err := company.Create(company.CreateInput{ID: id, AccountID: cmd.AccountID, CreatedBy: cmd.ActorID, Fields: cmd.Fields})
+	region, err := h.PhoneRegion(ctx, cmd.AccountID, cmd.PhoneRegion)
+	if err != nil {
+		return company.State{}, err
+	}
+	evs, err := company.Create(company.CreateInput{ID: id, AccountID: cmd.AccountID, CreatedBy: cmd.ActorID, Fields: cmd.Fields, PhoneRegion: region})
 	if err != nil {
 		return company.State{}, err
 	}
@@ -33,11 +40,17 @@ type UpdateCompany struct {
 	ID              string
 	ExpectedVersion *int64
 	Fields          map[string]any
+	PhoneRegion     string // "" uses the account's default_phone_region
 }
 
 func (h *Handlers) UpdateCompany(ctx context.Context, cmd UpdateCompany) (company.State, error) {
+	region, err := h.PhoneRegion(ctx, cmd.AccountID, cmd.PhoneRegion)
+	if err != nil {
+		return company.State{}, err
+	}
+	nc := domain.Context{PhoneRegion: region}
 	return mutate(ctx, h, companyKind, newCompany, cmd.AccountID, cmd.ID, cmd.ExpectedVersion,
-		func(c *company.Company) ([]domain.Event, error) { return c.Update(cmd.Fields) })
+		func(c *company.Company) ([]domain.Event, error) { return c.UpdateIn(nc, cmd.Fields) })
 }
 
 // Ref names one aggregate of any kind.

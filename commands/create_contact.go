@@ -13,6 +13,9 @@ type CreateContact struct {
 	ActorID   string
 	ID        string
 	Fields    map[string]any
+	// PhoneRegion: the country of phone numbers given without a country
+	// code; "" uses the account's default_phone_region.
+	PhoneRegion string
 }
 
 // CreateContact validates the fields, checks the company link and appends
@@ -25,8 +28,13 @@ func (h *Handlers) CreateContact(ctx context.Context, cmd CreateContact) (contac
 	if err := h.checkCompanyLink(ctx, cmd.AccountID, cmd.Fields); err != nil {
 		return contact.State{}, err
 	}
+	region, err := h.PhoneRegion(ctx, cmd.AccountID, cmd.PhoneRegion)
+	if err != nil {
+		return contact.State{}, err
+	}
 	evs, err := contact.Create(contact.CreateInput{
 		ID: id, AccountID: cmd.AccountID, CreatedBy: cmd.ActorID, NoteID: h.ids.NewID(), Fields: cmd.Fields,
+		PhoneRegion: region,
 	})
 	if err != nil {
 		return contact.State{}, err

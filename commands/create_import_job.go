@@ -17,6 +17,10 @@ type CreateImportJob struct {
 	UpsertKey      string
 	Headers        []string
 	UnknownColumns []string
+	// PhoneRegion: the country of the file's national phone numbers; ""
+	// takes the account's default_phone_region now, so a resumed job
+	// reads the file the same way.
+	PhoneRegion string
 }
 
 func (h *Handlers) CreateImportJob(ctx context.Context, cmd CreateImportJob) (importjob.State, error) {
@@ -24,8 +28,13 @@ func (h *Handlers) CreateImportJob(ctx context.Context, cmd CreateImportJob) (im
 	if err != nil {
 		return importjob.State{}, err
 	}
+	region, err := h.PhoneRegion(ctx, cmd.AccountID, cmd.PhoneRegion)
+	if err != nil {
+		return importjob.State{}, err
+	}
 	evs, err := importjob.Create(importjob.CreateInput{
-		ID: id, AccountID: cmd.AccountID, CreatedBy: cmd.ActorID, FileName: cmd.FileName, UploadPath: cmd.UploadPath,
+		PhoneRegion: region,
+		ID:          id, AccountID: cmd.AccountID, CreatedBy: cmd.ActorID, FileName: cmd.FileName, UploadPath: cmd.UploadPath,
 		SizeBytes: cmd.SizeBytes, UpsertKey: cmd.UpsertKey, Headers: cmd.Headers, UnknownColumns: cmd.UnknownColumns,
 	})
 	if err != nil {

@@ -14,14 +14,17 @@ import (
 // before a crash or by another one) is refused with an invalid-state error
 // and changes nothing.
 type ImportBatch struct {
-	AccountID  string
-	ActorID    string
-	JobID      string
-	UpsertKey  string // the job's key (checked against the job at commit)
-	FirstRow   int64  // file row number of Rows[0]
-	NextOffset int64  // byte offset in the file after the batch's last row
-	Rows       []UpsertRow
-	Duplicates int64 // rows the caller failed as superseded by a later row (among Rows' errors)
+	AccountID string
+	ActorID   string
+	JobID     string
+	UpsertKey string // the job's key (checked against the job at commit)
+	// PhoneRegion: the job's (fixed at its creation; "" refuses national
+	// phone numbers).
+	PhoneRegion string
+	FirstRow    int64 // file row number of Rows[0]
+	NextOffset  int64 // byte offset in the file after the batch's last row
+	Rows        []UpsertRow
+	Duplicates  int64 // rows the caller failed as superseded by a later row (among Rows' errors)
 	// BeforeCommit, when set, runs after the rows are decided and before
 	// the batch is appended (again on a retry): the worker records the
 	// failed rows there, idempotently, so none is lost if the process dies
@@ -47,7 +50,7 @@ type ImportPlan struct {
 
 // PlanImportBatch decides a batch's rows (reads only).
 func (h *Handlers) PlanImportBatch(ctx context.Context, cmd ImportBatch) (*ImportPlan, error) {
-	plan, err := h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, cmd.UpsertKey, cmd.Rows)
+	plan, err := h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, cmd.UpsertKey, cmd.PhoneRegion, cmd.Rows)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,7 @@ func (h *Handlers) CommitImportBatch(ctx context.Context, p *ImportPlan) (Import
 	err := retryPlan(ctx, func() error {
 		if plan == nil {
 			var err error
-			if plan, err = h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, cmd.UpsertKey, cmd.Rows); err != nil {
+			if plan, err = h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, cmd.UpsertKey, cmd.PhoneRegion, cmd.Rows); err != nil {
 				return err
 			}
 		}

@@ -43,8 +43,9 @@ func (h *Handlers) UpdateLabel(ctx context.Context, cmd UpdateLabel) (label.Stat
 		func(l *label.Label) ([]domain.Event, error) { return l.Update(cmd.Fields) })
 }
 
-// labelCarriers are the contact events that can put a label on a contact.
-var labelCarriers = []string{"contact.created", "contact.labels_added", "contact.absorbed"}
+// labelCarriers are the contact events that can put a label on a contact
+// (contact.updated: an update that changed labels with other things).
+var labelCarriers = []string{"contact.created", "contact.labels_added", "contact.absorbed", "contact.updated"}
 
 // DeleteLabel deletes a label and then removes it from every live contact
 // that carries it, one contact transaction each. Deleted and merged contacts

@@ -71,6 +71,7 @@ func (t *tracked) apply(now time.Time, evs []domain.Event) {
 // upsertPlan is a batch decided in memory.
 type upsertPlan struct {
 	now     time.Time
+	region  string     // phone region the rows are read in
 	order   []*tracked // append order: groups first, then contacts, then extras
 	results []RowResult
 	// Group memberships the rows add, one event per group at the end.
@@ -102,8 +103,9 @@ func (p *upsertPlan) addMembers() error {
 }
 
 // UpsertKeyValue returns the canonical value of key in fields (as the
-// unique claim stores it), "" when absent or invalid.
-func UpsertKeyValue(key string, fields map[string]any) string {
+// unique claim stores it), "" when absent or invalid. region is the phone
+// region the rows are read in (see PhoneRegion).
+func UpsertKeyValue(key string, fields map[string]any, region string) string {
 	s, _ := fields[key].(string)
 	if key == "phone" && s == "" {
 		s, _ = fields["phone_number"].(string)
@@ -120,7 +122,7 @@ func UpsertKeyValue(key string, fields map[string]any) string {
 		}
 		return strings.ToLower(e)
 	case "phone":
-		p, err := domain.NormalizePhone(s)
+		p, err := domain.NormalizePhone(s, region)
 		if err != nil {
 			return ""
 		}
@@ -135,8 +137,9 @@ func UpsertKeyValue(key string, fields map[string]any) string {
 // ("" always creates). Labels given with a row are added to the contact's
 // (merged, never removed); custom attributes are merged; a note is added
 // unless the contact already has one with the same text.
-func (h *Handlers) planUpsert(ctx context.Context, accountID, actorID, key string, rows []UpsertRow) (*upsertPlan, error) {
-	p := &upsertPlan{now: h.clock.Now().UTC().Truncate(time.Microsecond), results: make([]RowResult, len(rows))}
+// region is the resolved phone region of the rows (see PhoneRegion).
+func (h *Handlers) planUpsert(ctx context.Context, accountID, actorID, key, region string, rows []UpsertRow) (*upsertPlan, error) {
+	p := &upsertPlan{now: h.clock.Now().UTC().Truncate(time.Microsecond), results: make([]RowResult, len(rows)), region: region}
 
 	// Every unique value and group name the rows mention, looked up at once.
 	values := map[string]map[string]bool{}
@@ -146,7 +149,7 @@ func (h *Handlers) planUpsert(ctx context.Context, accountID, actorID, key strin
 			continue
 		}
 		for _, k := range upsertKinds {
-			if v := UpsertKeyValue(k, r.Fields); v != "" {
+			if v := UpsertKeyValue(k, r.Fields, region); v != "" {
 				if values[k] == nil {
 					values[k] = map[string]bool{}
 				}
@@ -272,7 +275,7 @@ func (h *Handlers) upsertRow(p *upsertPlan, accountID, actorID, key string, r Up
 	var target *tracked
 	keyValue := ""
 	if key != "" {
-		keyValue = UpsertKeyValue(key, fields)
+		keyValue = UpsertKeyValue(key, fields, p.region)
 		if id, ok := byKey[keyValue]; ok && keyValue != "" {
 			target = contacts[id]
 		}
@@ -287,7 +290,7 @@ func (h *Handlers) upsertRow(p *upsertPlan, accountID, actorID, key string, r Up
 			if k == key {
 				continue
 			}
-			if v := UpsertKeyValue(k, fields); v != "" {
+			if v := UpsertKeyValue(k, fields, p.region); v != "" {
 				if id, ok := claims[k+"\x00"+v]; ok {
 					target = contacts[id]
 				}
@@ -299,7 +302,7 @@ func (h *Handlers) upsertRow(p *upsertPlan, accountID, actorID, key string, r Up
 	var unique map[string]string // the contact's unique values after the row
 	if target == nil {
 		id = h.ids.NewID()
-		created, err := contact.Create(contact.CreateInput{ID: id, AccountID: accountID, CreatedBy: actorID, NoteID: h.ids.NewID(), Fields: fields})
+		created, err := contact.Create(contact.CreateInput{ID: id, AccountID: accountID, CreatedBy: actorID, NoteID: h.ids.NewID(), Fields: fields, PhoneRegion: p.region})
 		if err != nil {
 			return RowResult{Err: err}, nil
 		}
@@ -317,7 +320,7 @@ func (h *Handlers) upsertRow(p *upsertPlan, accountID, actorID, key string, r Up
 		delete(fields, "tags")
 		note, _ := fields["notes"].(string)
 		delete(fields, "notes")
-		upd, err := c.Update(fields)
+		upd, err := c.UpdateIn(domain.Context{PhoneRegion: p.region}, fields)
 		if err != nil {
 			return RowResult{Err: err}, nil
 		}

@@ -41,7 +41,7 @@ func TestPlanRebasedOnAChangedGroup(t *testing.T) {
 	}
 	plan := func(from, n int) *upsertPlan {
 		t.Helper()
-		p, err := h.planUpsert(ctx, account, "", "phone", rows(from, n))
+		p, err := h.planUpsert(ctx, account, "", "phone", "", rows(from, n))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,8 @@
 // Package domain holds what every aggregate shares: the event contract, the
 // typed domain error and the value validation users rely on (e-mail, E.164
-// phone numbers, name lengths). It imports only the standard library.
+// phone numbers, name lengths). It imports only the standard library and
+// one pure library: libphonenumber's metadata (github.com/nyaruka/phonenumbers)
+// for phone numbers; the default phone region is an input, never looked up.
 package domain
 
 import (

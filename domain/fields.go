@@ -67,6 +67,14 @@ type Spec struct {
 	Refused map[string]string // known keys that cannot be set this way -> problem
 }
 
+// Context is what normalisation needs beyond the value itself, given by
+// the caller so the domain stays deterministic.
+type Context struct {
+	// PhoneRegion: the ISO 3166 alpha-2 country of phone numbers written
+	// without a country code ("" refuses them). See NormalizePhone.
+	PhoneRegion string
+}
+
 // Input is validated input: canonical field name -> parsed value.
 type Input struct {
 	Values map[string]any
@@ -87,11 +95,16 @@ func (in Input) Key(field string) string {
 	return field
 }
 
-// Parse validates raw input against the table. Every problem is recorded in
+// Parse validates raw input against the table with no default phone region.
+func (s Spec) Parse(raw map[string]any, create bool) (Input, Errors) {
+	return s.ParseIn(Context{}, raw, create)
+}
+
+// ParseIn validates raw input against the table. Every problem is recorded in
 // the returned Errors (keyed by the input key the client used) so the caller
 // can add its own checks before calling Err. With create, required fields
 // missing from the input are reported too.
-func (s Spec) Parse(raw map[string]any, create bool) (Input, Errors) {
+func (s Spec) ParseIn(ctx Context, raw map[string]any, create bool) (Input, Errors) {
 	errs := Errors{}
 	in := Input{Values: map[string]any{}, Keys: map[string]string{}}
 	type given struct {
@@ -151,7 +164,7 @@ func (s Spec) Parse(raw map[string]any, create bool) (Input, Errors) {
 				continue
 			}
 		}
-		if v, ok := s.Fields[canon].Parse(errs, pick.key, pick.val); ok {
+		if v, ok := s.Fields[canon].ParseIn(ctx, errs, pick.key, pick.val); ok {
 			in.Values[canon] = v
 			in.Keys[canon] = pick.key
 		}
@@ -177,15 +190,20 @@ func isBlank(v any) bool {
 // Parse validates one raw value given under key. Problems go to errs; ok is
 // false when the value was refused.
 func (f Field) Parse(errs Errors, key string, v any) (value any, ok bool) {
+	return f.ParseIn(Context{}, errs, key, v)
+}
+
+// ParseIn is Parse with a normalisation context.
+func (f Field) ParseIn(ctx Context, errs Errors, key string, v any) (value any, ok bool) {
 	local := Errors{}
-	value = f.parse(local, key, v)
+	value = f.parse(ctx, local, key, v)
 	for k, p := range local {
 		errs.Add(k, p)
 	}
 	return value, len(local) == 0
 }
 
-func (f Field) parse(errs Errors, key string, v any) any {
+func (f Field) parse(ctx Context, errs Errors, key string, v any) any {
 	switch f.Kind {
 	case KindBool:
 		switch b := v.(type) {
@@ -229,7 +247,7 @@ func (f Field) parse(errs Errors, key string, v any) any {
 		}
 		return n
 	case KindPhone:
-		n, err := NormalizePhone(s)
+		n, err := NormalizePhone(s, ctx.PhoneRegion)
 		if err != nil {
 			errs.Add(key, problemOf(err))
 		}

@@ -114,6 +114,9 @@ type RequestInfo struct {
 	Metadata        Metadata
 	IdempotencyKey  string
 	IdempotencyHash string
+	// IdempotencyOwner is the reservation (ReserveIdempotencyKey) the
+	// request holds on its key; empty: Append records the key itself.
+	IdempotencyOwner string
 }
 
 // WithRequestInfo attaches metadata (and an optional idempotency key) to ctx;

@@ -101,9 +101,19 @@ func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) 
 		return nil, err
 	}
 	if info.IdempotencyKey != "" {
-		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (account_id, key, request_hash)
-			VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-			req.Streams[0].AccountID, info.IdempotencyKey, info.IdempotencyHash)
+		var tag pgconn.CommandTag
+		if info.IdempotencyOwner != "" {
+			// The request reserved its key before it ran (ReserveIdempotencyKey):
+			// it appends only while it still holds it, so a request whose lease
+			// ran out and was taken over by a retry cannot append twice.
+			tag, err = tx.Exec(ctx, `UPDATE idempotency_keys SET appended_at = now()
+				WHERE account_id = $1 AND key = $2 AND owner = $3 AND response_status IS NULL`,
+				req.Streams[0].AccountID, info.IdempotencyKey, info.IdempotencyOwner)
+		} else {
+			tag, err = tx.Exec(ctx, `INSERT INTO idempotency_keys (account_id, key, request_hash, appended_at)
+				VALUES ($1, $2, $3, now()) ON CONFLICT DO NOTHING`,
+				req.Streams[0].AccountID, info.IdempotencyKey, info.IdempotencyHash)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: idempotency key: %w", err)
 		}
@@ -427,6 +437,34 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 	return pos, err
 }
 
+// AccountProgress is how far consumers at positions have got through one
+// account's events: the position of the account's newest event, and for each
+// position the account's last event at or before it and how many of the
+// account's events come after it. It depends only on the account's own events
+// and the positions: another account's writes change nothing in it.
+func (s *Store) AccountProgress(ctx context.Context, accountID string, positions []int64) (head int64, reached, behind []int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT COALESCE(max(position), 0) FROM events WHERE account_id = $1`, accountID).Scan(&head)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("eventstore: account head: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT
+			(SELECT COALESCE(max(position), 0) FROM events WHERE account_id = $1 AND position <= p.pos),
+			(SELECT count(*) FROM events WHERE account_id = $1 AND position > p.pos)
+		FROM unnest($2::bigint[]) WITH ORDINALITY AS p(pos, i) ORDER BY p.i`, accountID, positions)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("eventstore: account progress: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r, b int64
+		if err := rows.Scan(&r, &b); err != nil {
+			return 0, nil, nil, err
+		}
+		reached, behind = append(reached, r), append(behind, b)
+	}
+	return head, reached, behind, rows.Err()
+}
+
 // LookupClaim returns the stream that owns a unique value, if any.
 func (s *Store) LookupClaim(ctx context.Context, accountID, kind, value string) (string, bool, error) {
 	var owner string
@@ -480,16 +518,18 @@ func (s *Store) ExistingStreams(ctx context.Context, accountID, streamType strin
 // IdempotentResponse is what a request with an Idempotency-Key answered.
 type IdempotentResponse struct {
 	RequestHash string
-	Status      int    // 0 while the first request has not finished
-	Body        []byte // nil while the first request has not finished
+	Status      int                 // 0 while the first request has not finished
+	Header      map[string][]string // the answer's headers worth replaying (ETag, Location, …)
+	Body        []byte              // nil while the first request has not finished
 }
 
 // LookupIdempotency returns the stored answer for key, if the key was used.
 func (s *Store) LookupIdempotency(ctx context.Context, accountID, key string) (*IdempotentResponse, error) {
 	var r IdempotentResponse
 	var status *int32
-	err := s.pool.QueryRow(ctx, `SELECT request_hash, response_status, response_body
-		FROM idempotency_keys WHERE account_id = $1 AND key = $2`, accountID, key).Scan(&r.RequestHash, &status, &r.Body)
+	var header []byte
+	err := s.pool.QueryRow(ctx, `SELECT request_hash, response_status, response_headers, response_body
+		FROM idempotency_keys WHERE account_id = $1 AND key = $2`, accountID, key).Scan(&r.RequestHash, &status, &header, &r.Body)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -499,13 +539,72 @@ func (s *Store) LookupIdempotency(ctx context.Context, accountID, key string) (*
 	if status != nil {
 		r.Status = int(*status)
 	}
+	if len(header) > 0 {
+		if err := json.Unmarshal(header, &r.Header); err != nil {
+			return nil, fmt.Errorf("eventstore: idempotency key headers: %w", err)
+		}
+	}
 	return &r, nil
 }
 
+// ReserveIdempotencyKey reserves key for the request identified by owner
+// until now+lease, if the key is new, or was used by the same request (hash)
+// that did not finish: given up, or its lease ran out (its process died).
+// It reports whether owner now holds the key.
+func (s *Store) ReserveIdempotencyKey(ctx context.Context, accountID, key, hash, owner string, lease time.Duration) (bool, error) {
+	var got string
+	err := s.pool.QueryRow(ctx, `INSERT INTO idempotency_keys (account_id, key, request_hash, owner, locked_until)
+		VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')
+		ON CONFLICT (account_id, key) DO UPDATE
+			SET owner = EXCLUDED.owner, locked_until = EXCLUDED.locked_until, appended_at = NULL
+			WHERE idempotency_keys.response_status IS NULL
+			  AND idempotency_keys.request_hash = EXCLUDED.request_hash
+			  AND (idempotency_keys.locked_until IS NULL OR idempotency_keys.locked_until < now())
+		RETURNING owner::text`, accountID, key, hash, owner, lease.Milliseconds()).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("eventstore: reserve idempotency key: %w", err)
+	}
+	return got == owner, nil
+}
+
+// ExtendIdempotencyKey moves the lease of owner's reservation to now+lease;
+// it reports whether owner still holds the key.
+func (s *Store) ExtendIdempotencyKey(ctx context.Context, accountID, key, owner string, lease time.Duration) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET locked_until = now() + $4 * interval '1 millisecond'
+		WHERE account_id = $1 AND key = $2 AND owner = $3 AND response_status IS NULL`,
+		accountID, key, owner, lease.Milliseconds())
+	if err != nil {
+		return false, fmt.Errorf("eventstore: extend idempotency key: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseIdempotencyKey gives up owner's reservation without an answer (the
+// request failed): a retry with the same key runs afresh.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, accountID, key, owner string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET owner = NULL, locked_until = NULL
+		WHERE account_id = $1 AND key = $2 AND owner = $3 AND response_status IS NULL`, accountID, key, owner)
+	if err != nil {
+		return fmt.Errorf("eventstore: release idempotency key: %w", err)
+	}
+	return nil
+}
+
 // SaveIdempotentResponse stores the answer of the request that used key.
-func (s *Store) SaveIdempotentResponse(ctx context.Context, accountID, key string, status int, body []byte) error {
-	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET response_status = $3, response_body = $4
-		WHERE account_id = $1 AND key = $2`, accountID, key, status, body)
+// With an owner, only while that request holds the key (and it ends the
+// reservation); without one, the row an Append wrote for the key.
+func (s *Store) SaveIdempotentResponse(ctx context.Context, accountID, key, owner string, resp IdempotentResponse) error {
+	header, err := json.Marshal(resp.Header)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `UPDATE idempotency_keys
+		SET response_status = $4, response_headers = $5, response_body = $6, owner = NULL, locked_until = NULL
+		WHERE account_id = $1 AND key = $2 AND ($3 = '' OR owner::text = $3) AND response_status IS NULL`,
+		accountID, key, owner, resp.Status, header, resp.Body)
 	if err != nil {
 		return fmt.Errorf("eventstore: save idempotent response: %w", err)
 	}

@@ -260,7 +260,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if err != nil || r == nil || r.RequestHash != "h" || r.Status != 0 {
 		t.Fatalf("lookup = %+v, %v", r, err)
 	}
-	if err := s.SaveIdempotentResponse(ctx, account, "k-1", 201, []byte(`{}`)); err != nil {
+	if err := s.SaveIdempotentResponse(ctx, account, "k-1", "", eventstore.IdempotentResponse{Status: 201, Body: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := s.LookupIdempotency(ctx, account, "k-1"); r.Status != 201 || string(r.Body) != `{}` {
@@ -268,6 +268,77 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	if r, _ := s.LookupIdempotency(ctx, eventstore.NewID(), "k-1"); r != nil {
 		t.Fatal("idempotency keys crossed accounts")
+	}
+}
+
+// A reservation is held by one request at a time; it ends when the request
+// gives it up or its lease runs out (its process died), and an append under a
+// reservation that was taken over appends nothing.
+func TestIdempotencyReservation(t *testing.T) {
+	ctx := context.Background()
+	s, pool := newStore(t)
+	account := eventstore.NewID()
+	first, second := eventstore.NewID(), eventstore.NewID()
+	reserve := func(owner, hash string, lease time.Duration) bool {
+		t.Helper()
+		ok, err := s.ReserveIdempotencyKey(ctx, account, "k", hash, owner, lease)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !reserve(first, "h", time.Minute) {
+		t.Fatal("a new key was not reserved")
+	}
+	if reserve(second, "h", time.Minute) {
+		t.Fatal("a held key was reserved twice")
+	}
+	if ok, err := s.ExtendIdempotencyKey(ctx, account, "k", second, time.Minute); err != nil || ok {
+		t.Fatalf("extend by a non-holder = %v, %v", ok, err)
+	}
+	// Released without an answer: free for the same request, not another.
+	if err := s.ReleaseIdempotencyKey(ctx, account, "k", first); err != nil {
+		t.Fatal(err)
+	}
+	if reserve(second, "other", time.Minute) {
+		t.Fatal("a key was reserved for a different request")
+	}
+	if !reserve(second, "h", time.Minute) {
+		t.Fatal("a released key was not reserved again")
+	}
+	// The first request's append, after losing its key, appends nothing.
+	stale := eventstore.WithRequestInfo(ctx, eventstore.RequestInfo{IdempotencyKey: "k", IdempotencyHash: "h", IdempotencyOwner: first})
+	if _, err := appendOne(stale, s, account, eventstore.NewID(), 0, events("created")...); !errors.Is(err, eventstore.ErrDuplicateRequest) {
+		t.Fatalf("append after losing the key: %v", err)
+	}
+	// A dead process: its lease ran out.
+	if _, err := pool.Exec(ctx, `UPDATE idempotency_keys SET locked_until = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	third := eventstore.NewID()
+	if !reserve(third, "h", time.Minute) {
+		t.Fatal("a key whose lease ran out was not reserved")
+	}
+	held := eventstore.WithRequestInfo(ctx, eventstore.RequestInfo{IdempotencyKey: "k", IdempotencyHash: "h", IdempotencyOwner: third})
+	if _, err := appendOne(held, s, account, eventstore.NewID(), 0, events("created")...); err != nil {
+		t.Fatal(err)
+	}
+	resp := eventstore.IdempotentResponse{Status: 201, Header: map[string][]string{"Etag": {`"1"`}}, Body: []byte(`{"a":1}`)}
+	if err := s.SaveIdempotentResponse(ctx, account, "k", second, resp); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.LookupIdempotency(ctx, account, "k"); r.Status != 0 {
+		t.Fatal("a non-holder stored the answer")
+	}
+	if err := s.SaveIdempotentResponse(ctx, account, "k", third, resp); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := s.LookupIdempotency(ctx, account, "k")
+	if r.Status != 201 || r.Header["Etag"][0] != `"1"` || string(r.Body) != `{"a":1}` {
+		t.Fatalf("stored = %+v", r)
+	}
+	if reserve(eventstore.NewID(), "h", time.Minute) {
+		t.Fatal("a key with an answer was reserved")
 	}
 }
 

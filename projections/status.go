@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"contacts/eventstore"
@@ -51,6 +52,53 @@ func Statuses(ctx context.Context, src StatusSource) ([]Status, error) {
 		if _, ok := saved[c.Name]; ok {
 			add(c.Name)
 		}
+	}
+	return out, nil
+}
+
+// AccountStatus is how far one consumer has got through one account's
+// events. It is computed from the account's own events only, so it tells a
+// tenant nothing about other accounts (no store-wide position or time).
+type AccountStatus struct {
+	Name     string `json:"name"`
+	Position int64  `json:"position"` // the account's last event the consumer handled (0: none)
+	Head     int64  `json:"head"`     // the account's newest event
+	Lag      int64  `json:"lag"`      // the account's events it has not handled yet
+}
+
+// AccountStatusSource is where one account's progress is read from.
+type AccountStatusSource interface {
+	Checkpoints(ctx context.Context) ([]eventstore.Checkpoint, error)
+	AccountProgress(ctx context.Context, accountID string, positions []int64) (head int64, reached, behind []int64, err error)
+}
+
+// AccountStatuses reports the consumers of Statuses for one account.
+func AccountStatuses(ctx context.Context, src AccountStatusSource, accountID string) ([]AccountStatus, error) {
+	cps, err := src.Checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	saved := map[string]int64{}
+	for _, c := range cps {
+		saved[c.Name] = c.Cursor.Position
+	}
+	names := append([]string(nil), Names...)
+	for _, c := range cps {
+		if !slices.Contains(Names, c.Name) {
+			names = append(names, c.Name)
+		}
+	}
+	positions := make([]int64, len(names))
+	for i, n := range names {
+		positions[i] = saved[n]
+	}
+	head, reached, behind, err := src.AccountProgress(ctx, accountID, positions)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AccountStatus, len(names))
+	for i, n := range names {
+		out[i] = AccountStatus{Name: n, Position: reached[i], Head: head, Lag: behind[i]}
 	}
 	return out, nil
 }

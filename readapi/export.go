@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"contacts/domain"
+	textrule "contacts/internal/text"
 	"contacts/projections"
 )
 
@@ -204,13 +205,16 @@ func lookup(m map[string]any, col string) any {
 }
 
 // cell formats a value for CSV: lists of strings (and groups, by name)
-// joined with ", ", objects and other lists as JSON, null as empty.
+// joined with ", ", objects and other lists as JSON, null as empty. Text
+// that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is
+// prefixed with a single quote (OWASP; internal/text.EscapeFormula); numbers
+// and booleans are written as they are.
 func cell(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:
-		return x
+		return textrule.EscapeFormula(x)
 	case bool:
 		return strconv.FormatBool(x)
 	case json.Number:
@@ -230,9 +234,9 @@ func cell(v any) string {
 			}
 			parts = append(parts, s)
 		}
-		return strings.Join(parts, ", ")
+		return textrule.EscapeFormula(strings.Join(parts, ", "))
 	case []string:
-		return strings.Join(x, ", ")
+		return textrule.EscapeFormula(strings.Join(x, ", "))
 	case map[string]any:
 		if len(x) == 0 {
 			return ""

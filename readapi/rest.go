@@ -11,6 +11,7 @@ import (
 
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
+	textrule "contacts/internal/text"
 )
 
 // restPrincipalKey is where internal/httpapi's authentication middleware keeps
@@ -68,6 +69,12 @@ func (rh *restHandler) begin(c *gin.Context) (string, Service, bool) {
 	p, ok := restPrincipal(c)
 	if !ok || p.AccountID == "" {
 		rh.fail(c, apierr.New(http.StatusUnauthorized, "unauthorized", "a valid access token is required (Authorization: Bearer <token>)"))
+		return "", nil, false
+	}
+	// The text rule (internal/text) on every filter, also where these
+	// routes are mounted without internal/httpapi's check.
+	if fe := textrule.CheckValues(c.Request.URL.Query()); fe != nil {
+		rh.fail(c, fe)
 		return "", nil, false
 	}
 	svc, err := rh.ws.service()
@@ -187,6 +194,13 @@ func decodeBody(r io.Reader) (any, error) {
 	}
 	if len(strings.TrimSpace(string(raw))) == 0 {
 		return nil, nil
+	}
+	// One document, every string valid UTF-8 without NUL (internal/text).
+	if err := textrule.CheckJSON(raw); err != nil {
+		return nil, err
+	}
+	if t := strings.TrimSpace(string(raw)); t == "null" {
+		return nil, apierr.New(http.StatusBadRequest, "invalid_json", "request body must be a JSON object or list, not null")
 	}
 	var body any
 	if err := json.Unmarshal(raw, &body); err != nil {

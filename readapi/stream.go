@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"contacts/internal/auth"
+	textrule "contacts/internal/text"
 	"contacts/readapi/realtime"
 )
 
@@ -52,6 +53,21 @@ func (h *wsHandler) stream(c *gin.Context) {
 	}
 	data := map[string]any{}
 	q := c.Request.URL.Query()
+	// The text rule (internal/text) on the parameters and inside the filter.
+	fe := textrule.CheckValues(q)
+	if fe == nil {
+		if f := q.Get("filter"); f != "" {
+			if err := textrule.CheckJSON([]byte(f)); errors.As(err, &fe) {
+				fe.Field = strings.TrimSuffix("filter."+fe.Field, ".")
+			}
+		}
+	}
+	if fe != nil {
+		c.Abort()
+		body, _ := json.Marshal(map[string]any{"error": wsInvalid(map[string]string{fe.Field: fe.Err.Error()})})
+		c.Data(http.StatusUnprocessableEntity, "application/json; charset=utf-8", body)
+		return
+	}
 	for k, vals := range q {
 		if k == "token" {
 			continue

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/websocket"
+	"golang.org/x/sync/semaphore"
 
 	"contacts/commands"
 	"contacts/internal/apierr"
@@ -46,8 +47,14 @@ type Deps struct {
 	// MaxUploadBytes is the largest file upload_contacts_csv takes (decoded;
 	// at most wsMaxUpload): its message may be that large, base64-encoded.
 	MaxUploadBytes int64
-	Lists          Lists // GET /companies, /groups, /labels; nil: they answer 501
-	Logger         *slog.Logger
+	// MaxBufferedBytes bounds the memory all WebSocket connections together
+	// may hold in messages being read or handled, beyond the first
+	// wsUnbudgeted bytes of each (default: max(256 MiB, one largest
+	// upload)). A message that would exceed it is answered rate_limited
+	// ("server busy") and skipped unread.
+	MaxBufferedBytes int64
+	Lists            Lists // GET /companies, /groups, /labels; nil: they answer 501
+	Logger           *slog.Logger
 	// Closing, when closed, ends every WebSocket connection gracefully: no
 	// new request is read, the running ones are answered, then the server
 	// closes with 1001 (going away). Close it from http.Server's
@@ -82,6 +89,35 @@ const (
 // default: a signed-out session, a revoked key or a removed member stops
 // within it.
 const wsRecheckEvery = 5 * time.Second
+
+// wsUnbudgeted is how much of each message a connection reads without
+// taking from the shared budget (Deps.MaxBufferedBytes): every query and
+// create_contact fits, so only uploads ever wait on it.
+const wsUnbudgeted = 64 << 10
+
+// wsDefaultBuffered is the default of Deps.MaxBufferedBytes.
+const wsDefaultBuffered = 256 << 20
+
+// bufferBudget is Deps.MaxBufferedBytes or its default: at least one
+// largest message.
+func (d Deps) bufferBudget() int64 {
+	if d.MaxBufferedBytes > 0 {
+		return d.MaxBufferedBytes
+	}
+	return max(wsDefaultBuffered, d.readLimit()+1)
+}
+
+// readLimitFor is the largest message p's connection reads. Only a
+// principal that may upload (an administrator with write_contacts) gets the
+// upload-sized limit; any other gets wsMaxMessage, so a read-only key's
+// 60 MiB message is refused at its frame header (1009), unread, instead of
+// being buffered whole and then answered admin_required.
+func (d Deps) readLimitFor(p auth.Principal, listenOnly bool) int64 {
+	if listenOnly || !p.IsAdmin() || !p.Can(auth.ScopeWriteContacts) {
+		return wsMaxMessage
+	}
+	return d.readLimit()
+}
 
 // readLimit is the largest message a connection reads: 1 MiB, or an
 // upload_contacts_csv message carrying a file of MaxUploadBytes.
@@ -143,7 +179,8 @@ func WebSocketHandler(d Deps) gin.HandlerFunc {
 }
 
 func newWSHandler(d Deps) *wsHandler {
-	return &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings, rechecks: make(chan struct{}, wsPushRechecks)}
+	return &wsHandler{deps: d, log: d.logger(), timings: wsDefaultTimings, rechecks: make(chan struct{}, wsPushRechecks),
+		budget: semaphore.NewWeighted(d.bufferBudget())}
 }
 
 type wsHandler struct {
@@ -151,6 +188,9 @@ type wsHandler struct {
 	log      *slog.Logger
 	timings  wsTimings
 	rechecks chan struct{} // the push rechecks running (at most wsPushRechecks)
+	// budget is the bytes of messages beyond wsUnbudgeted each that all
+	// connections may hold at once (Deps.MaxBufferedBytes).
+	budget *semaphore.Weighted
 
 	// The last recheck of each principal (session or key), shared by its
 	// connections: a user's many tabs, or a service's many streams, cost
@@ -347,6 +387,7 @@ type wsConn struct {
 	closing    atomic.Bool  // the server is shutting down
 	forced     atomic.Int32 // a close code the server decided on (token expired, subscription failed)
 
+	readLimit  int64          // the largest message this connection reads (readLimitFor)
 	sink       *realtime.Sink // live updates (nil: not enabled)
 	listenOnly bool           // WS /api/v1/stream: no requests; closes after resync_required
 }
@@ -359,7 +400,11 @@ func (c *wsConn) forceClose(code int) {
 
 func (c *wsConn) serveConn(start func(*wsConn)) {
 	t := c.h.timings
-	c.conn.SetReadLimit(c.h.deps.readLimit())
+	c.mu.Lock()
+	p := c.principal
+	c.mu.Unlock()
+	c.readLimit = c.h.deps.readLimitFor(p, c.listenOnly)
+	c.conn.SetReadLimit(c.readLimit)
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(t.pongWait))
 	})
@@ -415,45 +460,133 @@ func (c *wsConn) read() (closeCode int) {
 		if code := c.forced.Load(); code != 0 {
 			return int(code)
 		}
-		_, msg, err := c.conn.ReadMessage()
-		if c.closing.Load() {
-			return websocket.CloseGoingAway
+		msg, held, err := c.readMessage()
+		if errors.Is(err, errWSBusy) {
+			// The rest of the message is skipped unread by the next read.
+			c.h.log.WarnContext(c.ctx, "websocket: message refused, the buffer budget is spent", "budget", c.h.deps.bufferBudget())
+			c.busy()
+			continue
 		}
-		if c.denied.Load() {
-			return websocket.ClosePolicyViolation
-		}
-		if code := c.forced.Load(); code != 0 {
-			return int(code)
-		}
-		if err != nil {
-			// A close frame from the client is answered by gorilla's close
-			// handler; an oversize message has been closed with 1009 by
-			// gorilla; a timeout or a broken connection needs no frame.
-			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) &&
-				err != websocket.ErrReadLimit {
-				c.h.log.DebugContext(c.ctx, "websocket read ended", "err", err)
+		// release gives the message's budget back (once): when it is
+		// answered, or now if it will not be.
+		release := func() {
+			if held > 0 {
+				c.h.budget.Release(held)
+				held = 0
 			}
-			return 0
 		}
-		if c.listenOnly {
-			return websocket.CloseUnsupportedData // a listen-only stream takes no messages
+		if code, stop := c.afterRead(err); stop {
+			release()
+			return code
 		}
 		if len(msg) > wsMaxMessage && !wsIsUpload(msg) {
+			release()
 			return websocket.CloseMessageTooBig // as gorilla does past the read limit
 		}
 		select {
 		case c.sem <- struct{}{}: // waits while wsMaxInFlight requests run
 		case <-c.ctx.Done():
+			release()
 			return 0
 		case <-c.h.deps.Closing: // nil: never
+			release()
 			return websocket.CloseGoingAway
 		}
 		c.requests.Add(1)
 		go func() {
 			defer c.requests.Done()
 			defer func() { <-c.sem }()
+			defer release() // the message is held until it is answered
 			c.answer(msg)
 		}()
+	}
+}
+
+// afterRead tells whether the reader stops after a read that ended with
+// err, and with what close code.
+func (c *wsConn) afterRead(err error) (closeCode int, stop bool) {
+	if c.closing.Load() {
+		return websocket.CloseGoingAway, true
+	}
+	if c.denied.Load() {
+		return websocket.ClosePolicyViolation, true
+	}
+	if code := c.forced.Load(); code != 0 {
+		return int(code), true
+	}
+	if err != nil {
+		// A close frame from the client is answered by gorilla's close
+		// handler; an oversize message has been closed with 1009 by
+		// gorilla; a timeout or a broken connection needs no frame.
+		if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) &&
+			err != websocket.ErrReadLimit {
+			c.h.log.DebugContext(c.ctx, "websocket read ended", "err", err)
+		}
+		return 0, true
+	}
+	if c.listenOnly {
+		return websocket.CloseUnsupportedData, true // a listen-only stream takes no messages
+	}
+	return 0, false
+}
+
+// errWSBusy: the message would take the buffer budget past its limit.
+var errWSBusy = errors.New("websocket: buffer budget spent")
+
+// readMessage reads one message. Its first wsUnbudgeted bytes are free;
+// beyond them, every byte of buffer is first taken from the handler's
+// budget (and held, as held, until the message is answered), so all
+// connections together hold at most Deps.MaxBufferedBytes in large
+// messages. When the budget is spent it returns errWSBusy with nothing
+// held; the unread rest of the message is skipped by the next read.
+func (c *wsConn) readMessage() (msg []byte, held int64, err error) {
+	_, r, err := c.conn.NextReader()
+	if err != nil {
+		return nil, 0, err
+	}
+	msg, err = io.ReadAll(io.LimitReader(r, wsUnbudgeted))
+	if err != nil || len(msg) < wsUnbudgeted {
+		return msg, 0, err
+	}
+	defer func() {
+		if err != nil && held > 0 {
+			c.h.budget.Release(held)
+			held = 0
+		}
+	}()
+	limit := c.readLimit + 1 // gorilla ends the message past its read limit
+	for {
+		if len(msg) == cap(msg) {
+			grow := min(2*int64(cap(msg)), limit) - int64(cap(msg))
+			if grow <= 0 {
+				grow = wsUnbudgeted
+			}
+			if !c.h.budget.TryAcquire(grow) {
+				return nil, held, errWSBusy
+			}
+			held += grow
+			next := make([]byte, len(msg), int64(cap(msg))+grow)
+			copy(next, msg)
+			msg = next
+		}
+		n, rerr := r.Read(msg[len(msg):cap(msg)])
+		msg = msg[:len(msg)+n]
+		if rerr == io.EOF {
+			return msg, held, nil
+		}
+		if rerr != nil {
+			return nil, held, rerr
+		}
+	}
+}
+
+// busy answers a message refused for want of buffer budget.
+func (c *wsConn) busy() {
+	body, _ := json.Marshal(&wsResponse{RequestID: json.RawMessage("null"), Status: wsStatusError, Error: &wsError{
+		Code: wsCodeRateLimited, Message: "Server busy: too many large messages are being handled; retry shortly"}})
+	select {
+	case c.out <- body:
+	case <-c.ctx.Done():
 	}
 }
 

@@ -55,6 +55,8 @@ type envOptions struct {
 	// newImports builds the imports over the env's database (wins over imports).
 	newImports     func(pool *pgxpool.Pool, cmds *commands.Handlers) readapi.Imports
 	maxUploadBytes int64
+	maxBuffered    int64 // readapi.Deps.MaxBufferedBytes
+	limit          func(auth.Principal) (time.Duration, bool)
 	closing        chan struct{}
 	// readCommands builds the read API's command handlers (default: the
 	// router's).
@@ -88,7 +90,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	h := httpapi.NewRouter(httpapi.Deps{
 		Commands: cmds, Auth: authSvc, Store: store, DB: pool, Progress: store,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBodyBytes: 64 << 10,
-		Read: &readapi.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, MaxUploadBytes: o.maxUploadBytes, Lists: readapi.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
+		Read: &readapi.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, MaxUploadBytes: o.maxUploadBytes, MaxBufferedBytes: o.maxBuffered, Limit: o.limit, Lists: readapi.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

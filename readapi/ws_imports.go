@@ -34,8 +34,8 @@ type ImportJob struct {
 	TotalRows      int64         `json:"total_rows"`
 	SuccessCount   int64         `json:"success_count"`
 	ErrorCount     int64         `json:"error_count"`
-	UploadFilePath string        `json:"upload_file_path"`
-	ErrorFilePath  *string       `json:"error_file_path"`
+	UploadFilePath string        `json:"upload_file_path"` // relative to the import area: uploads/<job id>_<file name>
+	ErrorFilePath  *string       `json:"error_file_path"`  // errors/job_<job id>_errors.csv; null without failed rows
 	Message        string        `json:"message"`
 	StartedAt      *time.Time    `json:"started_at"`
 	FinishedAt     *time.Time    `json:"finished_at"`
@@ -50,8 +50,9 @@ type ImportJob struct {
 	CreatedCount   int64    `json:"created_count"`
 	UpdatedCount   int64    `json:"updated_count"`
 	UnchangedCount int64    `json:"unchanged_count"`
-	DuplicateCount int64    `json:"duplicate_count"` // rows superseded by a later row with the same key (counted as errors)
-	UnknownColumns []string `json:"unknown_columns"` // headers that map to no field: ignored
+	DuplicateCount int64    `json:"duplicate_count"`        // rows superseded by a later row with the same key (counted as errors)
+	UnknownColumns []string `json:"unknown_columns"`        // headers that map to no field: ignored
+	PhoneRegion    string   `json:"phone_region,omitempty"` // country of national phone numbers; fixed at upload
 }
 
 // ImportError is one CSV row the job could not import.

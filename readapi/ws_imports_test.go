@@ -57,6 +57,9 @@ func TestWSImportsEndToEnd(t *testing.T) {
 		st["error_count"] != 1.0 || st["error_file_path"] == nil || st["errors"] != nil {
 		t.Fatalf("status: %v", st)
 	}
+	if job["upload_file_path"] != "uploads/"+id+"_big.csv" || st["error_file_path"] != "errors/job_"+id+"_errors.csv" {
+		t.Fatalf("file paths (relative to the import area): %v, %v", job["upload_file_path"], st["error_file_path"])
+	}
 	for _, k := range []string{"started_at", "finished_at", "created_at", "updated_at"} {
 		if _, err := time.Parse(time.RFC3339, fmt.Sprint(st[k])); err != nil {
 			t.Errorf("%s: %v", k, st[k])

@@ -14,6 +14,7 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
+	textrule "contacts/internal/text"
 )
 
 // The WebSocket error codes of the protocol document.
@@ -110,12 +111,23 @@ type wsRequest struct {
 // when the connection ended meanwhile).
 func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
 	resp = &wsResponse{RequestID: json.RawMessage("null"), Status: wsStatusError}
+	// The text rule (internal/text) before decoding: encoding/json would
+	// turn invalid UTF-8 into U+FFFD, and a NUL would reach the database.
+	// A violation is answered (below) once the envelope is read, so that
+	// the answer carries the request_id and counts against the rate limit.
+	var textErr *textrule.FieldError
+	switch err := textrule.CheckJSON(msg); {
+	case errors.As(err, &textErr):
+	case errors.Is(err, textrule.ErrTrailingData):
+		resp.Error = &wsError{Code: wsCodeInvalidJSON, Message: "Invalid JSON: " + err.Error()}
+		return resp
+	}
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(msg, &env); err != nil || env == nil {
 		resp.Error = &wsError{Code: wsCodeInvalidJSON, Message: wsInvalidJSONMessage(msg, err)}
 		return resp
 	}
-	if raw, ok := env["request_id"]; ok && wsScalar(raw) {
+	if raw, ok := env["request_id"]; ok && wsScalar(raw) && (textErr == nil || !strings.HasPrefix(textErr.Field, "request_id")) {
 		resp.RequestID = wsCompact(raw)
 	}
 	var action string
@@ -124,7 +136,31 @@ func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
 			resp.Error = wsInvalid(map[string]string{"action": "must be a string"})
 			return resp
 		}
-		resp.Action = &action
+		if textErr == nil || textErr.Field != "action" { // an invalid name is not echoed
+			resp.Action = &action
+		}
+	}
+	principal, allowed, err := c.currentPrincipal()
+	switch {
+	case err != nil:
+		resp.Error = c.h.toWSError(c.ctx, action, wsActionErrorCode(action), err)
+		return resp
+	case !allowed:
+		resp.Error = &wsError{Code: wsCodeUnauthorized, Message: "The token has expired or was revoked: reconnect with a valid token"}
+		return resp
+	}
+	// Every request spends the principal's rate limit, refused ones
+	// (unknown action, invalid text) included: they cost a decode each.
+	if c.h.deps.Limit != nil {
+		if retry, ok := c.h.deps.Limit(principal); !ok {
+			secs := int(math.Ceil(retry.Seconds()))
+			resp.Error = &wsError{Code: wsCodeRateLimited, Message: fmt.Sprintf("Rate limit exceeded: retry in %d s", max(secs, 1))}
+			return resp
+		}
+	}
+	if textErr != nil {
+		resp.Error = wsInvalid(map[string]string{wsTextField(textErr.Field): textErr.Err.Error()})
+		return resp
 	}
 	var data map[string]any
 	if raw, ok := env["data"]; ok && string(raw) != "null" {
@@ -145,15 +181,6 @@ func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
 		resp.Error = &wsError{Code: wsCodeUnknownAction, Message: "Unknown action: " + action}
 		return resp
 	}
-	principal, allowed, err := c.currentPrincipal()
-	switch {
-	case err != nil:
-		resp.Error = c.h.toWSError(c.ctx, action, a.code, err)
-		return resp
-	case !allowed:
-		resp.Error = &wsError{Code: wsCodeUnauthorized, Message: "The token has expired or was revoked: reconnect with a valid token"}
-		return resp
-	}
 	if a.write && !principal.Can(auth.ScopeWriteContacts) {
 		resp.Error = &wsError{Code: wsCodeAdminRequired, Message: "Admin access required for this action (this API key lacks the write_contacts scope)"}
 		return resp
@@ -161,13 +188,6 @@ func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
 	if !a.write && !principal.Can(auth.ScopeReadContacts) {
 		resp.Error = &wsError{Code: wsCodeInsufficientScope, Message: "This API key lacks the read_contacts scope"}
 		return resp
-	}
-	if c.h.deps.Limit != nil {
-		if retry, ok := c.h.deps.Limit(principal); !ok {
-			secs := int(math.Ceil(retry.Seconds()))
-			resp.Error = &wsError{Code: wsCodeRateLimited, Message: fmt.Sprintf("Rate limit exceeded: retry in %d s", max(secs, 1))}
-			return resp
-		}
 	}
 	req := &wsRequest{conn: c, rawID: resp.RequestID, principal: principal, requestID: wsRequestIDText(resp.RequestID), data: data}
 	out, err := c.runAction(a, action, req)
@@ -183,6 +203,16 @@ func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
 	}
 	resp.Status, resp.Data = wsStatusSuccess, out
 	return resp
+}
+
+// wsTextField names a text rule violation as the actions name their
+// inputs: a field of data by its own name ("first_name"), an envelope
+// member by its name ("request_id").
+func wsTextField(path string) string {
+	if f, ok := strings.CutPrefix(path, "data."); ok {
+		return f
+	}
+	return path
 }
 
 // run calls the action with a context that carries who asks (for the

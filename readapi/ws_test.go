@@ -431,7 +431,7 @@ func TestWSCreateContact(t *testing.T) {
 	c.seq++
 	c.send("create_contact", "req-create", map[string]any{
 		"write_key": testWriteKey, "uuid": id, "first_name": "John", "last_name": "Doe", "company_id": w.acme,
-		"email": "john@example.com", "title": "CEO", "departments": []any{"executive"}, "mobile_phone": "+1234567890",
+		"email": "john@example.com", "title": "CEO", "departments": []any{"executive"}, "mobile_phone": "+14155550123", // the protocol's "+1234567890" is not a valid number
 		"email_status": "valid", "text_search": "San Francisco, CA", "seniority": "c-level"})
 	got := c.recv()
 	if got.Status != "success" || got.RequestID != "req-create" {

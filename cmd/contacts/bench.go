@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,39 +16,50 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
 
 	"contacts/commands"
 	"contacts/eventstore"
 	"contacts/internal/auth"
+	"contacts/internal/config"
 	"contacts/internal/httpapi"
 	"contacts/readapi"
 )
 
-// benchCommand runs the read benchmark: `contacts bench read --email E
-// --password P` against an account (made by `contacts seed`).
-func benchCommand(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "import" {
-		return benchImport(ctx, args[1:])
+func newBenchCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmarks: read queries, CSV import, live updates",
+		Args:  cobra.NoArgs,
 	}
-	if len(args) > 0 && args[0] == "realtime" {
-		return benchRealtime(ctx, args[1:])
+	read := &cobra.Command{
+		Use:   "read --email E --password P",
+		Short: "p50/p99 of each read query class against an account (from contacts seed)",
+		Args:  cobra.NoArgs,
 	}
-	if len(args) > 0 && args[0] == "realtime-clients" {
-		return benchRealtimeClients(ctx, args[1:])
-	}
-	if len(args) == 0 || args[0] != "read" {
-		return fmt.Errorf("usage: contacts bench read --email E --password P [--iterations N]\n" +
-			"       contacts bench import [--rows N] [--bulk N]\n" +
-			"       contacts bench realtime [--subscribers N] [--accounts A] [--rate W] [--duration D] [--warmup D]")
-	}
-	fs := flag.NewFlagSet("bench read", flag.ContinueOnError)
-	email := fs.String("email", "", "a user of the account to query (from `contacts seed`)")
+	fs := read.Flags()
+	email := fs.String("email", "", "a user of the account to query (made by contacts seed)")
 	password := fs.String("password", "", "its password")
 	iterations := fs.Int("iterations", 200, "queries per class")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	config.AddFlags(fs)
+	read.RunE = func(cmd *cobra.Command, _ []string) error {
+		return benchRead(cmd.Context(), cmd, email, password, iterations)
 	}
-	cfg, logger, db, err := open(ctx, fs.Args(), 8)
+	clients := &cobra.Command{
+		Use:    "realtime-clients <plan file>",
+		Short:  "the subscribers' side of bench realtime (run by it)",
+		Args:   cobra.ExactArgs(1),
+		Hidden: true,
+		RunE:   func(cmd *cobra.Command, args []string) error { return benchRealtimeClients(cmd.Context(), args) },
+	}
+	cmd.AddCommand(read, newBenchImportCommand(), newBenchRealtimeCommand(), clients)
+	return cmd
+}
+
+// benchRead runs the read benchmark: `contacts bench read --email E
+// --password P` against an account (made by `contacts seed`).
+func benchRead(ctx context.Context, cmd *cobra.Command, email, password *string, iterations *int) error {
+	cfg, logger, db, err := open(ctx, cmd, 8)
 	if err != nil {
 		return err
 	}

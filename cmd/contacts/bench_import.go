@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,9 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"contacts/commands"
 	"contacts/eventstore"
 	"contacts/internal/auth"
+	"contacts/internal/config"
 	"contacts/internal/database"
 	"contacts/internal/httpapi"
 	"contacts/internal/imports"
@@ -32,18 +34,28 @@ import (
 // contacts over HTTP. It prints one JSON object. --projector=false leaves
 // the projector out, to tell the commands' own time from the time lost to
 // the read model's writes on the same cores.
-func benchImport(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("bench import", flag.ContinueOnError)
+func newBenchImportCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "import",
+		Short: "CSV import until queryable, and bulk upsert timings",
+		Args:  cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	rows := fs.Int("rows", 1_000_000, "CSV rows to generate and import")
 	bulk := fs.Int("bulk", 50_000, "contacts per bulk upsert request (0: skip)")
 	batch := fs.Int("batch", imports.DefaultBatchRows, "rows per import transaction")
 	pad := fs.Int("pad", 0, "bytes of an extra, unmapped column per row (reported as unknown, ignored): large files from fewer rows")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (import and bulk phases) to this file")
 	project := fs.Bool("projector", true, "run the live projector; with false, the import and bulk upserts are timed without the read model's writes beside them (nothing becomes queryable: queryable_seconds is omitted)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	config.AddFlags(fs)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return benchImport(cmd.Context(), cmd, rows, bulk, batch, pad, cpuProfile, project)
 	}
-	cfg, logger, db, err := open(ctx, fs.Args(), 16)
+	return cmd
+}
+
+func benchImport(ctx context.Context, cmd *cobra.Command, rows, bulk, batch, pad *int, cpuProfile *string, project *bool) error {
+	cfg, logger, db, err := open(ctx, cmd, 16)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"math"
@@ -23,11 +22,13 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"contacts/commands"
 	"contacts/eventstore"
 	"contacts/internal/auth"
+	"contacts/internal/config"
 	"contacts/internal/httpapi"
 	"contacts/internal/leader"
 	"contacts/projections"
@@ -41,8 +42,13 @@ import (
 // from each write's commit to each subscriber's receipt of its push. The
 // whole service (projector, hub, HTTP server) and the clients run in this
 // process, over loopback: the RSS reported covers both sides.
-func benchRealtime(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("bench realtime", flag.ContinueOnError)
+func newBenchRealtimeCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "realtime",
+		Short: "Live-update push latency and memory with many WebSocket subscribers",
+		Args:  cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	subscribers := fs.Int("subscribers", 10000, "concurrent WebSocket subscribers")
 	accounts := fs.Int("accounts", 1000, "accounts the subscribers and writes are spread over (subscribers/accounts listen to each write)")
 	rate := fs.Int("rate", 500, "writes (contact creations) per second")
@@ -50,16 +56,21 @@ func benchRealtime(ctx context.Context, args []string) error {
 	warmup := fs.Duration("warmup", 2*time.Second, "how long to write first without measuring (reported apart as the cold start)")
 	writers := fs.Int("writers", 16, "concurrent writers")
 	cpuProfile := fs.String("cpuprofile", "", "write the server process's CPU profile of the writing phase to this file")
-	if err := fs.Parse(args); err != nil {
-		return err
+	config.AddFlags(fs)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return benchRealtime(cmd.Context(), cmd, subscribers, accounts, rate, writers, duration, warmup, cpuProfile)
 	}
+	return cmd
+}
+
+func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, accounts, rate, writers *int, duration, warmup *time.Duration, cpuProfile *string) error {
 	if *subscribers < 1 || *accounts < 1 || *accounts > *subscribers || *rate < 1 || *warmup < 0 {
 		return errors.New("bench realtime: need subscribers ≥ accounts ≥ 1 and rate ≥ 1")
 	}
 	if err := raiseOpenFiles(uint64(*subscribers + 4096)); err != nil {
 		return fmt.Errorf("raising the open-files limit (a socket per subscriber): %w", err)
 	}
-	cfg, logger, db, err := open(ctx, fs.Args(), 48)
+	cfg, logger, db, err := open(ctx, cmd, 48)
 	if err != nil {
 		return err
 	}

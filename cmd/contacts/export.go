@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,22 +11,38 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"contacts/domain"
+	"contacts/internal/config"
 	"contacts/readapi"
 )
 
 // exportCommand streams an account's contacts as CSV, as POST
 // /api/v1/contacts/export does: --query is that route's JSON body (filters,
 // advanced "filter", "columns"); --columns overrides its columns.
-func exportCommand(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+func newExportCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "export --account-id ID [--query JSON] [--columns a,b] [--output FILE]",
+		Short: "Stream an account's contacts (filtered) as CSV",
+		Long: "Stream an account's contacts as CSV, as POST /api/v1/contacts/export does (one snapshot):\n" +
+			"--query is that route's JSON body (filters, advanced \"filter\", \"columns\"); --columns overrides its columns.",
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	account := fs.String("account-id", "", "the account whose contacts to export (required)")
-	query := fs.String("query", "", `filters as JSON, e.g. '{"country":"germany","filter":[…],"columns":["name","email"]}'`)
+	query := fs.String("query", "", "filters as JSON, e.g. '{\"country\":\"germany\",\"filter\":[…],\"columns\":[\"name\",\"email\"]}'")
 	columns := fs.String("columns", "", "comma-separated columns (default: "+strings.Join(readapi.DefaultExportColumns, ",")+")")
 	output := fs.String("output", "-", "file to write (- for standard output)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	config.AddFlags(fs)
+	_ = cmd.MarkFlagRequired("account-id")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return exportCommand(cmd.Context(), cmd, account, query, columns, output)
 	}
+	return cmd
+}
+
+func exportCommand(ctx context.Context, cmd *cobra.Command, account, query, columns, output *string) error {
 	if !domain.IsUUID(*account) {
 		return fmt.Errorf("--account-id must be an account id (a UUID)")
 	}
@@ -55,7 +70,7 @@ func exportCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return describeError(err)
 	}
-	cfg, logger, db, err := open(ctx, fs.Args(), 4)
+	cfg, logger, db, err := open(ctx, cmd, 4)
 	if err != nil {
 		return err
 	}

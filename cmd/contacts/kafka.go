@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"contacts/eventstore"
 	"contacts/eventstore/relay"
@@ -31,4 +35,28 @@ func runKafkaProjector(ctx context.Context, cfg config.Config, logger *slog.Logg
 func openElasticsearch(ctx context.Context, cfg config.Config, logger *slog.Logger) (projections.ReadModel, error) {
 	replicas := cfg.ESReplicas
 	return esstore.New(ctx, esstore.Config{URL: cfg.ElasticsearchURL, IndexPrefix: cfg.ESIndexPrefix, Replicas: &replicas, Logger: logger})
+}
+
+// waitKafka returns once a broker answers, so that a relay or projector
+// process reports ready (/readyz) only when it can do its work.
+func waitKafka(ctx context.Context, brokers []string, logger *slog.Logger) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	defer cl.Close()
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := cl.Ping(pctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		logger.WarnContext(ctx, "kafka does not answer yet, retrying", "brokers", brokers, "err", err, "wait", delay)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kafka: %w (last error: %v)", ctx.Err(), err)
+		case <-time.After(delay):
+		}
+	}
 }

@@ -3,12 +3,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"contacts/internal/auth"
 	"contacts/internal/config"
@@ -18,61 +26,121 @@ import (
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
-const usage = `contacts: event-sourced contact management
-
-Usage:
-  contacts serve   [flags]   run the service (no configuration needed)
-  contacts migrate [flags]   apply the embedded database migrations
-  contacts projections status            how far each projection is behind
-  contacts projections rebuild <name|all> replay the event store into fresh read models
-                                          (names: companies, groups, labels, contacts)
-  contacts seed --contacts N  generate an account with N realistic contacts (benchmarks, demos)
-  contacts bench read --email E --password P   p50/p99 of each read query class
-  contacts bench import [--rows N] [--bulk N]  CSV import until queryable, and bulk upsert timings
-  contacts bench realtime [--subscribers N --accounts A --rate W --duration D]   live-update push latency and memory
-  contacts export --account-id ID [--query JSON] [--columns a,b] [--output FILE]
-                             stream the account's contacts (filtered) as CSV
-  contacts version           print the version
-
-Configuration is by environment (flags override): CONTACTS_HTTP_ADDR,
-DATABASE_URL, CONTACTS_DATA_DIR, CONTACTS_JWT_SECRET, CONTACTS_WRITE_KEY,
-LOG_LEVEL, KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, ELASTICSEARCH_URL, CONTACTS_ROLES.
-Run "contacts serve -h" for every flag.
-`
-
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	var err error
-	switch os.Args[1] {
-	case "serve":
-		err = serve(ctx, os.Args[2:])
-	case "migrate":
-		err = migrate(ctx, os.Args[2:])
-	case "projections":
-		err = projectionsCommand(ctx, os.Args[2:])
-	case "seed":
-		err = seedCommand(ctx, os.Args[2:])
-	case "bench":
-		err = benchCommand(ctx, os.Args[2:])
-	case "export":
-		err = exportCommand(ctx, os.Args[2:])
-	case "version":
-		fmt.Println(versionString())
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-	default:
-		fmt.Fprintf(os.Stderr, "contacts: unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args and returns the exit status: 0, or 1
+// after printing the error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand()
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(legacyFlags(root, args))
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "contacts:", err)
+		return 1
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "contacts:", err)
-		os.Exit(1)
+	return 0
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "contacts",
+		Short: "Event-sourced contact management",
+		Long: "contacts: event-sourced contact management.\n\n" +
+			"Configuration is by environment (each variable has a flag of the same meaning, which overrides it):\n" +
+			"run \"contacts serve --help\" for every setting and its default.",
+		SilenceUsage:  true, // a failing command prints its error, not its usage
+		SilenceErrors: true, // run prints it
 	}
+	root.SetUsageTemplate(usageTemplate(root.UsageTemplate()))
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())
+	})
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the service (no configuration needed)",
+		Long: "Run the roles of this process (all by default): the HTTP API, the Kafka relay and the projector.\n" +
+			"Without DATABASE_URL, a private PostgreSQL cluster is started in the data directory (created if missing).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return serveConfig(cmd.Context(), cfg)
+		},
+	}
+	config.AddFlags(serve.Flags())
+	migrate := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the embedded database migrations and exit (serve applies them on start too)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return migrateCommand(cmd.Context(), cmd) },
+	}
+	config.AddFlags(migrate.Flags())
+	versionCmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), versionString()) },
+	}
+	root.AddCommand(serve, migrate, newProjectionsCommand(), newSeedCommand(), newBenchCommand(),
+		newExportCommand(), newPhoneReviewCommand(), newHealthcheckCommand(), versionCmd)
+	return root
+}
+
+// usageTemplate lists a command's own flags first, then the service
+// settings (config.AddFlags), which would otherwise bury them.
+func usageTemplate(def string) string {
+	const flags = "Flags:\n{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}"
+	if !strings.Contains(def, flags) {
+		return def // another cobra version: its own layout still works
+	}
+	return strings.Replace(def, flags, "Flags:\n{{ownFlags . | trimTrailingWhitespaces}}"+
+		"{{with settingFlags .}}\n\nSettings (each flag overrides the environment variable in parentheses):\n{{. | trimTrailingWhitespaces}}{{end}}", 1)
+}
+
+func init() {
+	split := func(cmd *cobra.Command, settings bool) string {
+		fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError)
+		cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if _, ok := f.Annotations[config.SettingAnnotation]; ok == settings {
+				fs.AddFlag(f)
+			}
+		})
+		return fs.FlagUsages()
+	}
+	cobra.AddTemplateFunc("ownFlags", func(cmd *cobra.Command) string { return split(cmd, false) })
+	cobra.AddTemplateFunc("settingFlags", func(cmd *cobra.Command) string { return split(cmd, true) })
+}
+
+// legacyFlags rewrites "-name" and "-name=value" to "--name…" when name is
+// a long flag of the command args select: the commands used Go's flag
+// package before, which accepts one dash, and scripts may still do so.
+func legacyFlags(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == nil {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if cmd.Flags().Lookup(name) != nil || cmd.InheritedFlags().Lookup(name) != nil || name == "help" {
+				a = "-" + a
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func versionString() string {
@@ -88,18 +156,61 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-// open reads the configuration and opens (and migrates) the database.
-func open(ctx context.Context, args []string, maxConns int32) (config.Config, *slog.Logger, *database.DB, error) {
-	cfg, err := config.FromEnv(args, config.Getenv)
+// loadConfig reads the configuration of cmd: the environment, overridden by
+// its flags. Only serve may create a data directory: any other command run
+// from another directory (the default data directory is relative) would
+// otherwise work on a new, empty database and report nothing is there.
+func loadConfig(cmd *cobra.Command) (config.Config, error) {
+	cfg, err := config.Load(cmd.Flags(), config.Getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if cmd.Name() != "serve" && cfg.DatabaseURL == "" {
+		if err := requireDataDir(cfg.DataDir); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// requireDataDir fails, naming the absolute path it looked at, when dir is
+// not an existing directory.
+func requireDataDir(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("no data directory at %s (CONTACTS_DATA_DIR or --data-dir, default ./.contacts-data in the current directory): "+
+			"point it at the directory \"contacts serve\" uses, or set DATABASE_URL; only serve creates a new one", abs)
+	case err != nil:
+		return fmt.Errorf("data directory %s: %w", abs, err)
+	case !fi.IsDir():
+		return fmt.Errorf("data directory %s is not a directory", abs)
+	}
+	return nil
+}
+
+// open reads the configuration of cmd and opens (and migrates) the database.
+func open(ctx context.Context, cmd *cobra.Command, maxConns int32) (config.Config, *slog.Logger, *database.DB, error) {
+	cfg, err := loadConfig(cmd)
 	if err != nil {
 		return cfg, nil, nil, err
 	}
+	logger, db, err := openDB(ctx, cfg, maxConns)
+	return cfg, logger, db, err
+}
+
+// openDB opens (and migrates) the database of cfg.
+func openDB(ctx context.Context, cfg config.Config, maxConns int32) (*slog.Logger, *database.DB, error) {
 	logger := newLogger(cfg.LogLevel)
 	if maxConns == 0 {
 		maxConns = cfg.DBMaxConns
 	}
 	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: maxConns, Logger: logger})
-	return cfg, logger, db, err
+	return logger, db, err
 }
 
 // closeDB closes the pool and stops a private cluster, even when ctx was
@@ -110,13 +221,13 @@ func closeDB(ctx context.Context, logger *slog.Logger, db *database.DB) {
 	}
 }
 
-func migrate(ctx context.Context, args []string) error {
-	_, logger, db, err := open(ctx, args, 2)
+func migrateCommand(ctx context.Context, cmd *cobra.Command) error {
+	_, logger, db, err := open(ctx, cmd, 2)
 	if err != nil {
 		return err
 	}
 	defer closeDB(ctx, logger, db)
-	fmt.Println("migrations are up to date")
+	fmt.Fprintln(cmd.OutOrStdout(), "migrations are up to date")
 	return nil
 }
 

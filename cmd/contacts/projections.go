@@ -6,59 +6,87 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"contacts/eventstore"
+	"contacts/internal/config"
 	"contacts/projections"
 )
 
-func projectionsCommand(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("usage: contacts projections status | rebuild <name|all>")
+func newProjectionsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "projections",
+		Short: "Inspect and rebuild the read models' projections",
+		Args:  cobra.NoArgs,
 	}
-	switch args[0] {
-	case "status":
-		_, logger, db, err := open(ctx, args[1:], 2)
-		if err != nil {
-			return err
-		}
-		defer closeDB(ctx, logger, db)
-		st, err := projections.Statuses(ctx, eventstore.New(db.Pool))
-		if err != nil {
-			return err
-		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	case "rebuild":
-		if len(args) < 2 {
-			return fmt.Errorf("usage: contacts projections rebuild <name|all> (names: %v)", projections.Names)
-		}
-		names := []string{args[1]}
-		if args[1] == "all" {
-			names = projections.Names
-		} else if !slices.Contains(projections.Names, args[1]) {
-			return fmt.Errorf("no projection %q (names: %v, or all)", args[1], projections.Names)
-		}
-		cfg, logger, db, err := open(ctx, args[2:], 4)
-		if err != nil {
-			return err
-		}
-		defer closeDB(ctx, logger, db)
-		rm, err := openReadModel(ctx, cfg, db, logger)
-		if err != nil {
-			return err
-		}
-		store := eventstore.New(db.Pool)
-		report := progressPrinter(isTerminal(os.Stderr))
-		for _, name := range names {
-			if err := projections.Rebuild(ctx, store, rm, name, 5000, report); err != nil {
-				return err
-			}
-		}
-		return nil
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "How far each projection (and the Kafka relay) is behind the event store, as JSON",
+		Long: "How far each projection (and the Kafka relay) is behind the event store, as JSON:\n" +
+			`{"projections":[{"name":"contacts","position":1042,"head":1050,"lag":8,"updated_at":"…"}, …]}`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return projectionsStatus(cmd.Context(), cmd) },
 	}
-	return fmt.Errorf("unknown projections command %q (status, rebuild)", args[0])
+	config.AddFlags(status.Flags())
+	valid := append(slices.Clone(projections.Names), "all")
+	rebuild := &cobra.Command{
+		Use:   "rebuild <name|all>",
+		Short: "Replay the event store into fresh read models (names: " + strings.Join(projections.Names, ", ") + ", or all)",
+		Long: "Replay the event store from event 0 into fresh read models while the live ones keep serving,\n" +
+			"then swap them in atomically. Safe to interrupt and run again.\n" +
+			"Names: " + strings.Join(projections.Names, ", ") + ", or all.",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: valid,
+		RunE:      func(cmd *cobra.Command, args []string) error { return projectionsRebuild(cmd.Context(), cmd, args[0]) },
+	}
+	config.AddFlags(rebuild.Flags())
+	cmd.AddCommand(status, rebuild)
+	return cmd
+}
+
+// projectionsStatus prints what GET /api/v1/projections answers.
+func projectionsStatus(ctx context.Context, cmd *cobra.Command) error {
+	_, logger, db, err := open(ctx, cmd, 2)
+	if err != nil {
+		return err
+	}
+	defer closeDB(ctx, logger, db)
+	st, err := projections.Statuses(ctx, eventstore.New(db.Pool))
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{"projections": st})
+}
+
+func projectionsRebuild(ctx context.Context, cmd *cobra.Command, name string) error {
+	names := []string{name}
+	if name == "all" {
+		names = projections.Names
+	} else if !slices.Contains(projections.Names, name) {
+		return fmt.Errorf("no projection %q (names: %v, or all)", name, projections.Names)
+	}
+	cfg, logger, db, err := open(ctx, cmd, 4)
+	if err != nil {
+		return err
+	}
+	defer closeDB(ctx, logger, db)
+	rm, err := openReadModel(ctx, cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	store := eventstore.New(db.Pool)
+	report := progressPrinter(isTerminal(os.Stderr))
+	for _, name := range names {
+		if err := projections.Rebuild(ctx, store, rm, name, 5000, report); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // progressPrinter shows rebuild progress: one rewritten line on a terminal,

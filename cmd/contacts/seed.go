@@ -5,28 +5,42 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"contacts/eventstore"
 	"contacts/internal/auth"
+	"contacts/internal/config"
 	"contacts/internal/seed"
 	"contacts/projections"
 )
 
+func newSeedCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "seed",
+		Short: "Generate an account with N realistic contacts (benchmarks, demos)",
+		Long: "Generate an account with N realistic contacts (and M companies) through the event store,\n" +
+			"rebuild the read models over them, and print the account, its e-mail and password as JSON.",
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
+	contacts := fs.Int("contacts", 10_000, "contacts to generate")
+	companies := fs.Int("companies", 0, "companies to generate (0: contacts/20)")
+	rngSeed := fs.Uint64("seed", 1, "generator seed (same seed, same names and values)")
+	config.AddFlags(fs)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return seedCommand(cmd.Context(), cmd, contacts, companies, rngSeed)
+	}
+	return cmd
+}
+
 // seedCommand creates an account with generated companies and contacts,
 // through the event store, and rebuilds the read models over them.
-func seedCommand(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-	contacts := fs.Int("contacts", 10_000, "contacts to generate")
-	companies := fs.Int("companies", 0, "companies to generate (default contacts/20)")
-	rngSeed := fs.Uint64("seed", 1, "generator seed (same seed, same names and values)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, logger, db, err := open(ctx, fs.Args(), 8)
+func seedCommand(ctx context.Context, cmd *cobra.Command, contacts, companies *int, rngSeed *uint64) error {
+	cfg, logger, db, err := open(ctx, cmd, 8)
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -19,30 +17,71 @@ import (
 	"contacts/internal/httpapi"
 	"contacts/internal/imports"
 	"contacts/internal/leader"
+	"contacts/internal/phonereview"
 	"contacts/internal/ratelimit"
 	"contacts/projections"
 	"contacts/readapi"
 	"contacts/readapi/realtime"
 )
 
-// serve runs the roles of this process (all of them by default): the HTTP
-// API, the Kafka relay, and the projector.
+// serve runs `contacts serve` with the environment overridden by args.
 func serve(ctx context.Context, args []string) error {
-	cfg, logger, db, err := open(ctx, args, 0)
+	cfg, err := config.FromEnv(args, config.Getenv)
 	if err != nil {
 		return err
 	}
+	return serveConfig(ctx, cfg)
+}
+
+// serveConfig runs the roles of this process (all of them by default): the
+// HTTP API, the Kafka relay, and the projector. The HTTP listener (or, for a
+// process without the API, the health listener at CONTACTS_HEALTH_ADDR)
+// opens first, so that a dependency that does not answer yet shows as
+// not ready instead of as no process at all.
+func serveConfig(ctx context.Context, cfg config.Config) error {
+	logger := newLogger(cfg.LogLevel)
 	slog.SetDefault(logger)
+	addr := cfg.HealthAddr
+	if cfg.Has(config.RoleAPI) {
+		addr = cfg.HTTPAddr
+	}
+	var front *frontDoor
+	if addr != "" {
+		var err error
+		if front, err = openFrontDoor(ctx, addr, logger); err != nil {
+			return err
+		}
+		defer front.close() // startup failed: stop listening
+	}
+
+	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: cfg.DBMaxConns, Logger: logger})
+	if err != nil {
+		return startupError(ctx, logger, err)
+	}
 	defer closeDB(ctx, logger, db)
 
 	store := eventstore.New(db.Pool)
+	if front != nil && cfg.ElasticsearchURL != "" {
+		front.setWaiting("elasticsearch")
+	}
 	rm, err := openReadModel(ctx, cfg, db, logger)
 	if err != nil {
-		return err
+		return startupError(ctx, logger, err)
+	}
+	if len(cfg.KafkaBrokers) > 0 && (cfg.Has(config.RoleRelay) || cfg.Has(config.RoleProjector)) {
+		if front != nil {
+			front.setWaiting("kafka")
+		}
+		if err := waitKafka(ctx, cfg.KafkaBrokers, logger); err != nil {
+			return startupError(ctx, logger, err)
+		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.Has(config.RoleAPI) {
-		g.Go(func() error { return serveHTTP(gctx, cfg, logger, db, store, readService(cfg, db, logger)) })
+		g.Go(func() error { return serveHTTP(gctx, cfg, logger, db, store, readService(cfg, db, logger), front) })
+	} else if front != nil {
+		front.setHandler(healthHandler(db.Pool, logger))
+		g.Go(func() error { return front.wait(gctx, cfg.ShutdownGrace) })
 	}
 	if cfg.Has(config.RoleRelay) && len(cfg.KafkaBrokers) > 0 {
 		g.Go(func() error { return runRelay(gctx, cfg, logger, db, store) })
@@ -98,29 +137,38 @@ func readService(cfg config.Config, db *database.DB, logger *slog.Logger) readap
 	return readapi.NewPG(db.Pool)
 }
 
-func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store, read readapi.Service) error {
+func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store, read readapi.Service, front *frontDoor) error {
 	secret, err := jwtSecret(cfg)
 	if err != nil {
 		return err
 	}
-	cmds := commands.New(store)
+	authSvc := auth.New(db.Pool, secret, cfg.AccessTokenTTL)
+	// Phone numbers without a country code are read in the account's
+	// default_phone_region setting.
+	cmds := commands.New(store, commands.WithPhoneRegions(authSvc))
 	imp := imports.New(db.Pool, cmds, imports.Config{Dir: cfg.ImportDir, MaxFileBytes: cfg.ImportMaxFileBytes,
 		MaxRows: cfg.ImportMaxRows}, logger)
+	requestLogLevel, requestLogOff, _ := config.ParseRequestLog(cfg.RequestLog)
 	deps := httpapi.Deps{
 		Commands:     cmds,
-		Auth:         auth.New(db.Pool, secret, cfg.AccessTokenTTL),
+		Auth:         authSvc,
+		PhoneReview:  phonereview.New(db.Pool, authSvc),
 		Store:        store,
 		DB:           db.Pool,
 		Progress:     store,
 		Logger:       logger,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		// Validated by config.
+		RequestLogLevel: requestLogLevel,
+		RequestLogOff:   requestLogOff,
 		Limits: httpapi.Limits{
 			PerPrincipal: ratelimit.New(cfg.RateLimit, cfg.RateLimitBurst),
 			PerIP:        ratelimit.New(cfg.IPRateLimit, cfg.IPRateLimitBurst),
 			AuthPerIP:    ratelimit.New(cfg.LoginRateLimit*4/60, int(cfg.LoginRateLimit*4)),
 			LoginPerUser: ratelimit.New(cfg.LoginRateLimit/60, int(cfg.LoginRateLimit)),
 		},
-		TrustedProxies: cfg.TrustedProxies,
+		TrustedProxies:   cfg.TrustedProxies,
+		OperatorAccounts: cfg.OperatorAccounts,
 
 		Imports:          imp,
 		ImportMaxBytes:   cfg.ImportMaxFileBytes,
@@ -150,40 +198,51 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 		_ = imp.Run(ctx)
 	}()
 	defer func() { <-workerDone }()
-	router := httpapi.NewRouter(deps)
-	srv := &http.Server{
-		Handler:           router,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		// Handlers see a context that outlives the shutdown signal: an
-		// in-flight write finishes its transaction instead of being cut.
-		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
 	// Shutdown does not wait for hijacked (WebSocket) connections: tell them.
-	srv.RegisterOnShutdown(func() { close(closing) })
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return err
+	front.srv.RegisterOnShutdown(func() { close(closing) })
+	front.setHandler(httpapi.NewRouter(deps))
+	return front.wait(ctx, cfg.ShutdownGrace)
+}
+
+// startupError is err, unless the process was told to stop while it waited
+// for a dependency: that is a clean shutdown.
+func startupError(ctx context.Context, logger *slog.Logger, err error) error {
+	if ctx.Err() != nil {
+		logger.Info("stopped while starting", "err", err)
+		return nil
 	}
-	logger.Info("serving HTTP", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownGrace)
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	logger.Info("HTTP stopped")
-	return nil
+	return err
+}
+
+// Pinger is what the health listener checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// healthHandler answers /healthz and /readyz for a process without the API
+// (relay, projector): ready while the database answers.
+func healthHandler(db Pinger, logger *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := db.Ping(ctx); err != nil {
+			logger.WarnContext(ctx, "readiness check failed", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // newHub is the live-update hub of an instance: it starts where the

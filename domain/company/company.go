@@ -91,15 +91,17 @@ func (c *Company) Apply(e domain.Event, r domain.Recorded) {
 	c.updatedAt = at
 }
 
-// CreateInput is what Create needs.
+// CreateInput is what Create needs. PhoneRegion is the country of phone
+// numbers given without a country code ("" refuses them).
 type CreateInput struct {
 	ID, AccountID, CreatedBy string
 	Fields                   map[string]any
+	PhoneRegion              string
 }
 
 // Create validates a new company.
 func Create(in CreateInput) ([]domain.Event, error) {
-	parsed, errs := spec.Parse(in.Fields, true)
+	parsed, errs := spec.ParseIn(domain.Context{PhoneRegion: in.PhoneRegion}, in.Fields, true)
 	if strings.TrimSpace(in.ID) == "" {
 		errs.Add("id", "is required")
 	}
@@ -130,10 +132,15 @@ func (c *Company) check() error {
 
 // Update changes fields; only real changes are recorded (no event otherwise).
 func (c *Company) Update(fields map[string]any) ([]domain.Event, error) {
+	return c.UpdateIn(domain.Context{}, fields)
+}
+
+// UpdateIn is Update with a normalisation context (the default phone region).
+func (c *Company) UpdateIn(ctx domain.Context, fields map[string]any) ([]domain.Event, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	parsed, errs := spec.Parse(fields, false)
+	parsed, errs := spec.ParseIn(ctx, fields, false)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

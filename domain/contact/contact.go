@@ -159,6 +159,12 @@ func (c *Contact) Apply(e domain.Event, r domain.Recorded) {
 				a.set(&c.profile, ch.New)
 			}
 		}
+		c.addLabels(ev.Labels)
+		c.removeLabels(ev.LabelsRemoved)
+		if len(ev.CustomAttributesSet) > 0 {
+			c.custom = mergeMap(c.custom, ev.CustomAttributesSet)
+		}
+		c.removeCustom(ev.CustomAttributesRemoved)
 	case ContactDeleted:
 		c.deleted, c.deletedAt = true, &at
 	case ContactRestored:
@@ -194,11 +200,7 @@ func (c *Contact) Apply(e domain.Event, r domain.Recorded) {
 			c.custom = mergeMap(c.custom, ev.Values)
 		}
 	case CustomAttributesRemoved:
-		patch := map[string]any{}
-		for _, k := range ev.Keys {
-			patch[k] = nil
-		}
-		c.custom = mergeMap(c.custom, patch)
+		c.removeCustom(ev.Keys)
 	case ContactMerged:
 		c.mergedInto = ev.Into
 	case ContactAbsorbed:
@@ -321,4 +323,15 @@ func copyTime(t *time.Time) *time.Time {
 	}
 	v := *t
 	return &v
+}
+
+func (c *Contact) removeCustom(keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	patch := map[string]any{}
+	for _, k := range keys {
+		patch[k] = nil
+	}
+	c.custom = mergeMap(c.custom, patch)
 }

@@ -10,10 +10,12 @@ import (
 
 // CreateInput is what Create needs: identities chosen by the caller and the
 // raw JSON-decoded fields. NoteID names the first note when Fields carries
-// "notes" as a string.
+// "notes" as a string. PhoneRegion is the country of phone numbers given
+// without a country code ("" refuses them).
 type CreateInput struct {
 	ID, AccountID, CreatedBy, NoteID string
 	Fields                           map[string]any
+	PhoneRegion                      string
 }
 
 func none() []domain.Event { return []domain.Event{} }
@@ -21,7 +23,7 @@ func none() []domain.Event { return []domain.Event{} }
 // Create validates a new contact: ContactCreated, then NoteAdded when the
 // input carries a first note.
 func Create(in CreateInput) ([]domain.Event, error) {
-	parsed, errs := parse(in.Fields, true)
+	parsed, errs := parse(domain.Context{PhoneRegion: in.PhoneRegion}, in.Fields, true)
 	if strings.TrimSpace(in.ID) == "" {
 		errs.Add("id", "is required")
 	}
@@ -76,12 +78,18 @@ func (c *Contact) check() error {
 }
 
 // Update changes profile fields (only real changes are recorded), replaces
-// the label set and merges custom and additional attributes.
+// the label set and merges custom and additional attributes. Phone numbers
+// without a country code are refused (see UpdateIn).
 func (c *Contact) Update(fields map[string]any) ([]domain.Event, error) {
+	return c.UpdateIn(domain.Context{}, fields)
+}
+
+// UpdateIn is Update with a normalisation context (the default phone region).
+func (c *Contact) UpdateIn(ctx domain.Context, fields map[string]any) ([]domain.Event, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	in, errs := parse(fields, false)
+	in, errs := parse(ctx, fields, false)
 	if in.Has(fieldNotes) {
 		errs.Add(in.Key(fieldNotes), "cannot be changed by an update; use the note commands")
 	}
@@ -131,7 +139,34 @@ func (c *Contact) Update(fields map[string]any) ([]domain.Event, error) {
 		patch, _ := in.Values[fieldCustomAttributes].(map[string]any)
 		events = append(events, c.customEvents(patch)...)
 	}
-	return events, nil
+	return oneEvent(events), nil
+}
+
+// oneEvent makes the events of one update a single event: the stream's
+// version is what clients see (ETag, If-Match), and one request must move it
+// by one. A single event stays as it is; several become one ContactUpdated.
+func oneEvent(events []domain.Event) []domain.Event {
+	if len(events) <= 1 {
+		return events
+	}
+	u := ContactUpdated{Changes: map[string]domain.Change{}}
+	for _, e := range events {
+		switch ev := domain.Deref(e).(type) {
+		case ContactUpdated:
+			u.Changes = ev.Changes
+		case LabelsAdded:
+			u.Labels = ev.Labels
+		case LabelsRemoved:
+			u.LabelsRemoved = ev.Labels
+		case CustomAttributesSet:
+			u.CustomAttributesSet = ev.Values
+		case CustomAttributesRemoved:
+			u.CustomAttributesRemoved = ev.Keys
+		default:
+			panic("contact: cannot fold an event of type " + reflect.TypeOf(ev).String())
+		}
+	}
+	return []domain.Event{u}
 }
 
 // Delete deletes the contact (InvalidState when already deleted).
@@ -390,7 +425,7 @@ func (c *Contact) SetCustomAttributes(values map[string]any) ([]domain.Event, er
 		return nil, err
 	}
 	patch, _ := v.(map[string]any)
-	return c.customEvents(patch), nil
+	return oneEvent(c.customEvents(patch)), nil
 }
 
 func (c *Contact) customEvents(patch map[string]any) []domain.Event {

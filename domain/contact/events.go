@@ -34,9 +34,17 @@ type ContactCreated struct {
 	CustomAttributes map[string]any `json:"custom_attributes"`
 }
 
-// ContactUpdated records the profile fields whose value changed.
+// ContactUpdated records the profile fields whose value changed. An update
+// that also changes labels or custom attributes carries those changes too
+// (applied in this order: changes, labels added, labels removed, custom
+// attributes set, removed), so that one update is one event and one version.
+// Labels holds the labels added under the name the label cascades look for.
 type ContactUpdated struct {
-	Changes map[string]domain.Change `json:"changes"`
+	Changes                 map[string]domain.Change `json:"changes"`
+	Labels                  []string                 `json:"labels,omitempty"`
+	LabelsRemoved           []string                 `json:"labels_removed,omitempty"`
+	CustomAttributesSet     map[string]any           `json:"custom_attributes_set,omitempty"`
+	CustomAttributesRemoved []string                 `json:"custom_attributes_removed,omitempty"`
 }
 
 // ContactDeleted ends the contact (until restored); the time is the record time.

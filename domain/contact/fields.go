@@ -233,8 +233,8 @@ func gaveIdentity(raw map[string]any) bool {
 
 // parse validates raw input. It resolves aliases and splits "name" into
 // first_name/last_name when neither of those was given.
-func parse(raw map[string]any, create bool) (domain.Input, domain.Errors) {
-	in, errs := spec.Parse(raw, create)
+func parse(ctx domain.Context, raw map[string]any, create bool) (domain.Input, domain.Errors) {
+	in, errs := spec.ParseIn(ctx, raw, create)
 	if !in.Has(fieldName) {
 		return in, errs
 	}

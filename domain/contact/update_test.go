@@ -1,6 +1,7 @@
 package contact
 
 import (
+	"reflect"
 	"testing"
 
 	"contacts/domain"
@@ -51,25 +52,36 @@ func TestUpdate(t *testing.T) {
 			"additional_attributes": ch(map[string]any{"a": 1.0, "b": "x"}, map[string]any{"b": "x", "c": []any{"y"}}),
 		})}},
 		{name: "labels replace the set", given: []domain.Event{rich}, when: update(map[string]any{"tags": "VIP, new, New"}),
-			want: []domain.Event{LabelsAdded{Labels: []string{"new"}}, LabelsRemoved{Labels: []string{"Lead"}}}},
+			want: []domain.Event{ContactUpdated{Changes: map[string]domain.Change{}, Labels: []string{"new"}, LabelsRemoved: []string{"Lead"}}}},
 		{name: "null labels remove all", given: []domain.Event{rich}, when: update(map[string]any{"labels": nil}),
 			want: []domain.Event{LabelsRemoved{Labels: []string{"Lead", "vip"}}}},
 		{name: "custom attributes merge", given: []domain.Event{rich}, when: update(map[string]any{
 			"custom_fields": map[string]any{"plan": "team", "seats": nil, "region": "eu", "x": nil},
-		}), want: []domain.Event{
-			CustomAttributesSet{Values: map[string]any{"plan": "team", "region": "eu"}},
-			CustomAttributesRemoved{Keys: []string{"seats"}},
-		}},
+		}), want: []domain.Event{ContactUpdated{Changes: map[string]domain.Change{},
+			CustomAttributesSet:     map[string]any{"plan": "team", "region": "eu"},
+			CustomAttributesRemoved: []string{"seats"},
+		}}},
 		{name: "null custom attributes remove all", given: []domain.Event{rich}, when: update(map[string]any{"custom_attributes": nil}),
 			want: []domain.Event{CustomAttributesRemoved{Keys: []string{"plan", "seats"}}}},
-		{name: "event order", given: []domain.Event{rich}, when: update(map[string]any{
+		// One update is one event (one version), whatever it changes.
+		{name: "fields, labels and custom attributes in one event", given: []domain.Event{rich}, when: update(map[string]any{
 			"city": "Paris", "labels": []any{"x"}, "custom_attributes": map[string]any{"plan": nil},
-		}), want: []domain.Event{
-			updated(map[string]domain.Change{"city": ch("", "Paris")}),
-			LabelsAdded{Labels: []string{"x"}},
-			LabelsRemoved{Labels: []string{"Lead", "vip"}},
-			CustomAttributesRemoved{Keys: []string{"plan"}},
-		}},
+		}), want: []domain.Event{ContactUpdated{
+			Changes:                 map[string]domain.Change{"city": ch("", "Paris")},
+			Labels:                  []string{"x"},
+			LabelsRemoved:           []string{"Lead", "vip"},
+			CustomAttributesRemoved: []string{"plan"},
+		}}},
+		{name: "fields and labels in one event", given: []domain.Event{rich}, when: update(map[string]any{
+			"title": "CTO", "labels": []any{"Lead", "vip", "new"},
+		}), want: []domain.Event{ContactUpdated{
+			Changes: map[string]domain.Change{"title": ch("", "CTO")}, Labels: []string{"new"},
+		}}},
+		{name: "fields and custom attributes in one event", given: []domain.Event{rich}, when: update(map[string]any{
+			"title": "CTO", "custom_attributes": map[string]any{"seats": 4.0},
+		}), want: []domain.Event{ContactUpdated{
+			Changes: map[string]domain.Change{"title": ch("", "CTO")}, CustomAttributesSet: map[string]any{"seats": 4.0},
+		}}},
 		{name: "cannot clear every identity", given: []domain.Event{rich}, when: update(map[string]any{
 			"name": "", "email": nil,
 		}), err: domain.ErrValidation, fields: []string{"first_name"}},
@@ -106,5 +118,41 @@ func TestUpdateApplied(t *testing.T) {
 	again, err := c.Update(map[string]any{"name": "Grace Hopper", "labels": []any{"A"}})
 	if err != nil || len(again) != 0 {
 		t.Fatalf("repeating an update should emit nothing: %v %v", again, err)
+	}
+}
+
+// One update, applied, moves the version by one and changes what the update
+// asked, labels and custom attributes included.
+func TestUpdateIsOneVersion(t *testing.T) {
+	rich := created()
+	rich.Labels = []string{"Lead", "vip"}
+	rich.CustomAttributes = map[string]any{"plan": "pro", "seats": 3.0}
+	for _, tc := range []struct {
+		name   string
+		fields map[string]any
+		check  func(s State) bool
+	}{
+		{"fields and labels", map[string]any{"title": "CTO", "labels": []any{"vip", "new"}},
+			func(s State) bool { return s.Title == "CTO" && reflect.DeepEqual(s.Labels, []string{"new", "vip"}) }},
+		{"labels replaced", map[string]any{"labels": []any{"x"}},
+			func(s State) bool { return reflect.DeepEqual(s.Labels, []string{"x"}) }},
+		{"fields and custom attributes", map[string]any{"city": "Paris", "custom_attributes": map[string]any{"plan": nil, "seats": 4.0, "eu": true}},
+			func(s State) bool {
+				return s.City == "Paris" && reflect.DeepEqual(s.CustomAttributes, map[string]any{"seats": 4.0, "eu": true})
+			}},
+		{"everything", map[string]any{"city": "Rome", "labels": nil, "custom_attributes": nil},
+			func(s State) bool { return s.City == "Rome" && len(s.Labels) == 0 && len(s.CustomAttributes) == 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := given(rich)
+			evs, err := c.Update(tc.fields)
+			if err != nil || len(evs) != 1 {
+				t.Fatalf("update: %d events, %v", len(evs), err)
+			}
+			c.Apply(evs[0], domain.Recorded{Version: 2, At: at(1)})
+			if s := c.State(); s.Version != 2 || !tc.check(s) {
+				t.Fatalf("state after the update: %+v", s)
+			}
+		})
 	}
 }

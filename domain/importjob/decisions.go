@@ -14,6 +14,7 @@ type CreateInput struct {
 	SizeBytes                int64
 	UpsertKey                string
 	Headers, UnknownColumns  []string
+	PhoneRegion              string // ISO 3166 alpha-2; "" refuses national phone numbers
 }
 
 // ValidKey tells whether key is an upsert key a job accepts.
@@ -47,6 +48,10 @@ func Create(in CreateInput) ([]domain.Event, error) {
 	if !ValidKey(in.UpsertKey) {
 		errs.Add("upsert_key", "must be one of email, phone, identifier or none")
 	}
+	region, err := domain.NormalizePhoneRegion(in.PhoneRegion)
+	if err != nil {
+		errs.Add("phone_region", "must be an ISO 3166 alpha-2 country code, like US or GB")
+	}
 	if len(in.Headers) == 0 {
 		errs.Add("file_data", "the CSV file has no header row")
 	}
@@ -59,7 +64,7 @@ func Create(in CreateInput) ([]domain.Event, error) {
 	return []domain.Event{JobCreated{
 		ID: in.ID, AccountID: in.AccountID, CreatedBy: in.CreatedBy, FileName: name, UploadPath: in.UploadPath,
 		SizeBytes: in.SizeBytes, UpsertKey: in.UpsertKey, Headers: append([]string{}, in.Headers...),
-		UnknownColumns: append([]string{}, in.UnknownColumns...),
+		UnknownColumns: append([]string{}, in.UnknownColumns...), PhoneRegion: region,
 	}}, nil
 }
 

@@ -23,6 +23,9 @@ type JobCreated struct {
 	UpsertKey      string   `json:"upsert_key"` // email, phone, identifier, or "" (always create)
 	Headers        []string `json:"headers"`    // the file's header row, as written
 	UnknownColumns []string `json:"unknown_columns"`
+	// PhoneRegion: the country the file's national phone numbers are read
+	// in, fixed when the job is created ("" refuses them).
+	PhoneRegion string `json:"phone_region,omitempty"`
 }
 
 // JobStarted: processing began; the file holds TotalRows data rows.

@@ -41,7 +41,7 @@ type Job struct {
 	id, accountID, createdBy string
 	fileName, uploadPath     string
 	sizeBytes                int64
-	upsertKey                string
+	upsertKey, phoneRegion   string
 	headers, unknown         []string
 	status                   string
 	reason, errorFilePath    string
@@ -63,6 +63,7 @@ type State struct {
 	UploadPath     string     `json:"upload_file_path"`
 	SizeBytes      int64      `json:"size_bytes"`
 	UpsertKey      string     `json:"upsert_key"`
+	PhoneRegion    string     `json:"phone_region,omitempty"`
 	Headers        []string   `json:"headers"`
 	UnknownColumns []string   `json:"unknown_columns"`
 	Status         string     `json:"status"`
@@ -100,7 +101,7 @@ func (j *Job) Finished() bool { return j.status == StatusCompleted || j.status =
 func (j *Job) State() State {
 	return State{
 		ID: j.id, AccountID: j.accountID, CreatedBy: j.createdBy, FileName: j.fileName,
-		UploadPath: j.uploadPath, SizeBytes: j.sizeBytes, UpsertKey: j.upsertKey,
+		UploadPath: j.uploadPath, SizeBytes: j.sizeBytes, UpsertKey: j.upsertKey, PhoneRegion: j.phoneRegion,
 		Headers: append([]string{}, j.headers...), UnknownColumns: append([]string{}, j.unknown...),
 		Status: j.status, Reason: j.reason, ErrorFilePath: j.errorFilePath,
 		TotalRows: j.totalRows, ProcessedRows: j.created + j.updated + j.unchanged + j.errors,
@@ -144,6 +145,7 @@ func (j *Job) Apply(e domain.Event, r domain.Recorded) {
 		j.id, j.accountID, j.createdBy = e.ID, e.AccountID, e.CreatedBy
 		j.fileName, j.uploadPath, j.sizeBytes = e.FileName, e.UploadPath, e.SizeBytes
 		j.upsertKey = e.UpsertKey
+		j.phoneRegion = e.PhoneRegion
 		j.headers = append([]string{}, e.Headers...)
 		j.unknown = append([]string{}, e.UnknownColumns...)
 		j.status = StatusPending

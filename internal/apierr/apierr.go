@@ -10,6 +10,7 @@ import (
 	"contacts/domain"
 	"contacts/eventstore"
 	"contacts/internal/auth"
+	"contacts/internal/text"
 )
 
 // Error is an API-level error raised by the transport itself (bad JSON,
@@ -43,9 +44,18 @@ func Classify(err error) (p Problem, known bool) {
 	var de *domain.Error
 	var taken *commands.UniqueValueTakenError
 	var mismatch *commands.VersionMismatchError
+	var textErr *text.FieldError
+	var syntaxErr *text.SyntaxError
 	switch {
 	case errors.As(err, &api):
 		return Problem{api.Status, api.Code, api.Message, api.Fields}, true
+	case errors.As(err, &textErr):
+		return Problem{http.StatusUnprocessableEntity, "validation_error", "invalid input",
+			map[string]string{textErr.Field: textErr.Err.Error()}}, true
+	case errors.Is(err, text.ErrTrailingData):
+		return Problem{http.StatusBadRequest, "invalid_json", "request body is not valid JSON: " + err.Error(), nil}, true
+	case errors.As(err, &syntaxErr):
+		return Problem{http.StatusBadRequest, "invalid_json", "request body is not valid JSON: " + syntaxErr.Error(), nil}, true
 	case errors.As(err, &taken):
 		return Problem{http.StatusConflict, "duplicate", taken.Field + " is already used by another record",
 			map[string]string{taken.Field: "already used by " + taken.OwnerID}}, true

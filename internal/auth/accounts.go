@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -60,7 +61,7 @@ func audit(ctx context.Context, db querier, p Principal, action, target string, 
 // the entry beforeID (0: from the newest).
 func (s *Service) AuditLog(ctx context.Context, accountID string, beforeID int64, limit int) ([]AuditEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, actor, actor_type, action, target, details, request_id, created_at
-		FROM audit_log WHERE account_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, accountID, beforeID, limit)
+		FROM audit_log WHERE account_id = $1 AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3`, accountID, beforeID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +120,39 @@ func checkSettings(errs domain.Errors, settings map[string]any) {
 	if raw, _ := json.Marshal(settings); len(raw) > 64<<10 {
 		errs.Add("settings", "must be at most 64 KiB of JSON")
 	}
+	// default_phone_region: the country national phone numbers are read
+	// in (stored upper-case); null removes it.
+	if v, ok := settings[SettingPhoneRegion]; ok && v != nil {
+		s, _ := v.(string)
+		r, err := domain.NormalizePhoneRegion(s)
+		if err != nil || r == "" {
+			errs.Add("settings."+SettingPhoneRegion, "must be an ISO 3166 alpha-2 country code, like US or GB (null removes it)")
+		} else {
+			settings[SettingPhoneRegion] = r
+		}
+	}
+}
+
+// SettingPhoneRegion is the account setting that holds the default phone
+// region (ISO 3166 alpha-2).
+const SettingPhoneRegion = "default_phone_region"
+
+// DefaultPhoneRegion returns the account's default_phone_region setting
+// ("" when unset or the account is unknown).
+func (s *Service) DefaultPhoneRegion(ctx context.Context, accountID string) (string, error) {
+	if !domain.IsUUID(accountID) {
+		return "", nil
+	}
+	var r *string
+	// By primary key: this runs on every write that carries phone numbers.
+	err := s.pool.QueryRow(ctx, `SELECT settings ->> $2 FROM accounts WHERE id = $1`, accountID, SettingPhoneRegion).Scan(&r)
+	if errors.Is(err, pgx.ErrNoRows) || r == nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return *r, nil
 }
 
 // Accounts lists the user's accounts with their role in each.
@@ -338,48 +372,37 @@ func checkMember(in *AddMemberInput) (email string, err error) {
 	return email, errs.Err()
 }
 
-// addMember adds one checked member in tx; added is false when they
-// already were one.
+// addMember invites one checked person to p's account in tx; added is false
+// when they already are a member. Nobody joins before accepting: an address
+// with an account gets an invitation like a new one, and the answer is made
+// of the request and fresh ids only, so it tells nothing about whether the
+// address has an account (nor that person's id or name).
 func (s *Service) addMember(ctx context.Context, tx pgx.Tx, p Principal, email string, in AddMemberInput) (out AddedMember, added bool, err error) {
 	name := in.Name
 	if name == "" {
 		name, _, _ = strings.Cut(email, "@")
 	}
-	// A new person: a user without a password (two administrators inviting
-	// the same address at once: one creates it, the other finds it).
-	newID := eventstore.NewID()
-	tag, err := tx.Exec(ctx, `INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, '')
-		ON CONFLICT ((lower(email))) DO NOTHING`, newID, email, name)
+	var member bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.account_id = $1 AND lower(u.email) = lower($2))`, p.AccountID, email).Scan(&member); err != nil {
+		return out, false, err
+	}
+	if member {
+		return out, false, nil
+	}
+	token, sum, err := newSecret("inv_")
 	if err != nil {
 		return out, false, err
 	}
-	userID := newID
-	if tag.RowsAffected() == 0 {
-		if err := tx.QueryRow(ctx, `SELECT id::text FROM users WHERE lower(email) = lower($1)`, email).Scan(&userID); err != nil {
-			return out, false, err
-		}
-	} else {
-		token, sum, err := newSecret("inv_")
-		if err != nil {
-			return out, false, err
-		}
-		inv := &Invitation{Token: token, ExpiresAt: s.now().Add(s.invitationTTL).UTC().Truncate(time.Microsecond)}
-		if _, err := tx.Exec(ctx, `INSERT INTO invitations (id, account_id, user_id, token_hash, invited_by, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, eventstore.NewID(), p.AccountID, userID, sum, nullable(p.UserID), inv.ExpiresAt); err != nil {
-			return out, false, err
-		}
-		out.Invitation = inv
-	}
-	tag, err = tx.Exec(ctx, `INSERT INTO memberships (account_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		p.AccountID, userID, in.Role)
-	if err != nil || tag.RowsAffected() == 0 {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	inv := &Invitation{Token: token, ExpiresAt: now.Add(s.invitationTTL)}
+	id := eventstore.NewID()
+	if _, err := tx.Exec(ctx, `INSERT INTO invitations (id, account_id, token_hash, invited_by, expires_at, email, role, name)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, p.AccountID, sum, nullable(p.UserID), inv.ExpiresAt, email, in.Role, name); err != nil {
 		return out, false, err
 	}
-	if out.Member, err = scanMember(tx.QueryRow(ctx, `SELECT `+memberColumns+` FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.account_id = $1 AND m.user_id = $2`, p.AccountID, userID)); err != nil {
-		return out, false, err
-	}
-	return out, true, audit(ctx, tx, p, "member.added", userID, map[string]any{"email": email, "role": in.Role, "invited": out.Invitation != nil})
+	out = AddedMember{Member: Member{ID: id, Name: name, Email: email, Role: in.Role, JoinedAt: now}, Invitation: inv}
+	return out, true, audit(ctx, tx, p, "member.invited", id, map[string]any{"email": email, "role": in.Role})
 }
 
 func nullable(s string) *string {
@@ -456,12 +479,21 @@ func (s *Service) UpdateMemberRole(ctx context.Context, p Principal, userID, rol
 
 // RemoveMember removes a user from p's account (the user and their other
 // memberships stay): their tokens for the account stop working at once and
-// their refresh tokens for it are revoked.
+// their refresh tokens for it are revoked. Given the id of a pending
+// invitation, it withdraws the invitation.
 func (s *Service) RemoveMember(ctx context.Context, p Principal, userID string) error {
 	if !isUUID(userID) {
 		return domain.NotFound("user", userID)
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// The id of a pending invitation (POST /agents answers it): withdraw it.
+		tag, err := tx.Exec(ctx, `DELETE FROM invitations WHERE id = $1 AND account_id = $2 AND accepted_at IS NULL`, userID, p.AccountID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			return audit(ctx, tx, p, "member.invitation_withdrawn", userID, nil)
+		}
 		old, admins, err := lockMembers(ctx, tx, p.AccountID, userID)
 		if err != nil {
 			return err
@@ -480,8 +512,9 @@ func (s *Service) RemoveMember(ctx context.Context, p Principal, userID string) 
 	})
 }
 
-// AcceptInvitation sets the invited user's password (and name) and signs
-// them in to the account that invited them.
+// AcceptInvitation makes the invited person a member of the account that
+// invited them and signs them in. A new person chooses their password (and
+// name); a person who already has an account proves it with their password.
 func (s *Service) AcceptInvitation(ctx context.Context, token, name, password string) (Session, error) {
 	errs := domain.Errors{}
 	checkPassword(errs, "password", password)
@@ -492,36 +525,66 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, name, password st
 	if err := errs.Err(); err != nil {
 		return Session{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.bcryptCost)
-	if err != nil {
-		return Session{}, err
-	}
 	sum := sha256.Sum256([]byte(token))
 	var sess Session
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		var userID, accountID string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var userID, email, role, invName *string
+		var accountID string
 		err := tx.QueryRow(ctx, `UPDATE invitations SET accepted_at = now()
-			WHERE token_hash = $1 AND accepted_at IS NULL AND expires_at > $2 RETURNING user_id::text, account_id::text`,
-			sum[:], s.now()).Scan(&userID, &accountID)
+			WHERE token_hash = $1 AND accepted_at IS NULL AND expires_at > $2
+			RETURNING user_id::text, account_id::text, email, role, name`,
+			sum[:], s.now()).Scan(&userID, &accountID, &email, &role, &invName)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrInvalidToken
 		}
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, name = CASE WHEN $3 = '' THEN name ELSE $3 END, updated_at = now()
-			WHERE id = $1 AND password_hash = ''`, userID, string(hash), name)
+		var id, hash string
+		if userID != nil { // made before invitations named addresses: the user and membership exist
+			err = tx.QueryRow(ctx, `SELECT id::text, password_hash FROM users WHERE id = $1`, *userID).Scan(&id, &hash)
+		} else {
+			err = tx.QueryRow(ctx, `SELECT id::text, password_hash FROM users WHERE lower(email) = lower($1) FOR UPDATE`, deref(email)).Scan(&id, &hash)
+		}
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		switch {
+		case id == "": // a new person
+			newHash, err := bcrypt.GenerateFromPassword([]byte(password), s.bcryptCost)
+			if err != nil {
+				return err
+			}
+			id = eventstore.NewID()
+			if _, err := tx.Exec(ctx, `INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)`,
+				id, deref(email), cmp.Or(name, deref(invName)), string(newHash)); err != nil {
+				return err
+			}
+		case hash == "": // invited before, never chose a password
+			newHash, err := bcrypt.GenerateFromPassword([]byte(password), s.bcryptCost)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, name = CASE WHEN $3 = '' THEN name ELSE $3 END,
+				updated_at = now() WHERE id = $1`, id, string(newHash), name); err != nil {
+				return err
+			}
+		default: // an existing account: its own password, and its name stays
+			if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+				return ErrInvalidCredentials
+			}
+		}
+		if role != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO memberships (account_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+				accountID, id, *role); err != nil {
+				return err
+			}
+		}
+		user, err := s.user(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return ErrInvalidToken // already has a password: sign in instead
-		}
-		user, err := s.user(ctx, tx, userID)
-		if err != nil {
-			return err
-		}
-		account, err := s.membership(ctx, tx, userID, accountID)
+		account, err := s.membership(ctx, tx, id, accountID)
 		if err != nil {
 			return ErrInvalidToken // removed from the account meanwhile
 		}
@@ -529,6 +592,13 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, name, password st
 		return err
 	})
 	return sess, err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // Profile is the signed-in user and their accounts.

@@ -4,24 +4,29 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/pflag"
 )
 
 // Config is everything `contacts serve` needs.
 type Config struct {
 	HTTPAddr       string        // CONTACTS_HTTP_ADDR
+	HealthAddr     string        // CONTACTS_HEALTH_ADDR: /healthz and /readyz of a process without the api role
 	DatabaseURL    string        // DATABASE_URL; empty: a private cluster in DataDir
 	DataDir        string        // CONTACTS_DATA_DIR
 	JWTSecret      string        // CONTACTS_JWT_SECRET; empty: generated, kept in DataDir
 	WriteKey       string        // CONTACTS_WRITE_KEY
 	LogLevel       string        // LOG_LEVEL: debug, info, warn, error
+	RequestLog     string        // CONTACTS_REQUEST_LOG: the level of the per-request line, or off
 	AccessTokenTTL time.Duration // CONTACTS_ACCESS_TOKEN_TTL
 	MaxBodyBytes   int64         // CONTACTS_MAX_BODY_BYTES
 	DBMaxConns     int32         // CONTACTS_DB_MAX_CONNS
@@ -40,6 +45,7 @@ type Config struct {
 	IPRateLimitBurst   int      // CONTACTS_IP_RATE_LIMIT_BURST
 	LoginRateLimit     float64  // CONTACTS_LOGIN_RATE_LIMIT: sign-in attempts per minute per e-mail (×4 per IP for every auth route); 0: off
 	TrustedProxies     []string // CONTACTS_TRUSTED_PROXIES: proxies allowed to set X-Forwarded-For (IPs or CIDRs)
+	OperatorAccounts   []string // CONTACTS_OPERATOR_ACCOUNTS: accounts whose administrators see store-wide projection figures
 	ImportDir          string   // CONTACTS_IMPORT_DIR; default <DataDir>/imports
 	ImportMaxFileBytes int64    // CONTACTS_IMPORT_MAX_FILE_BYTES
 	ImportMaxRows      int64    // CONTACTS_IMPORT_MAX_ROWS
@@ -63,104 +69,168 @@ func (c Config) Has(role string) bool {
 	return false
 }
 
-// FromEnv reads the environment, then lets flags in args override it.
-func FromEnv(args []string, getenv func(string) string) (Config, error) {
+// A setting is one CONTACTS_* (or DATABASE_URL, …) variable and its flag
+// of the same meaning. parse stores a text value into a Config; the same
+// parser serves the environment and the flag, so both accept the same
+// values.
+type setting struct {
+	flag, env, typ, def, usage string
+	parse                      func(c *Config, s string) error
+}
+
+func str(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, s string) error { *dst(c) = s; return nil }
+}
+
+func list(dst func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, s string) error { *dst(c) = splitList(s); return nil }
+}
+
+func duration(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+// number parses a whole or decimal number into *dst (int, int32, int64,
+// float64); at least min.
+func number[T int | int32 | int64 | float64](dst func(*Config) *T, min T, what string) func(*Config, string) error {
+	return func(c *Config, s string) error {
+		var v T
+		if _, err := fmt.Sscan(s, &v); err != nil || v < min {
+			return fmt.Errorf("must be %s", what)
+		}
+		*dst(c) = v
+		return nil
+	}
+}
+
+// accountIDs parses a comma-separated list of account ids (UUIDs, stored in
+// their canonical lower-case form).
+func accountIDs(dst func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, s string) error {
+		var ids []string
+		for _, id := range splitList(s) {
+			u, err := uuid.Parse(id)
+			if err != nil {
+				return fmt.Errorf("%q is not an account id", id)
+			}
+			ids = append(ids, u.String())
+		}
+		*dst(c) = ids
+		return nil
+	}
+}
+
+var settings = []setting{
+	{"http-addr", "CONTACTS_HTTP_ADDR", "host:port", "127.0.0.1:8080", "HTTP listen address", str(func(c *Config) *string { return &c.HTTPAddr })},
+	{"health-addr", "CONTACTS_HEALTH_ADDR", "host:port", "", "health listener (/healthz, /readyz) of a process without the api role; empty: none", str(func(c *Config) *string { return &c.HealthAddr })},
+	{"database-url", "DATABASE_URL", "url", "", "PostgreSQL URL; empty starts a private cluster in the data directory", str(func(c *Config) *string { return &c.DatabaseURL })},
+	{"data-dir", "CONTACTS_DATA_DIR", "dir", "./.contacts-data", "data directory: private cluster, generated secrets, imports", str(func(c *Config) *string { return &c.DataDir })},
+	{"jwt-secret", "CONTACTS_JWT_SECRET", "secret", "", "HS256 signing secret (32+ characters); empty: generated, kept in the data directory", str(func(c *Config) *string { return &c.JWTSecret })},
+	{"write-key", "CONTACTS_WRITE_KEY", "key", "", "write key for WebSocket create_contact", str(func(c *Config) *string { return &c.WriteKey })},
+	{"log-level", "LOG_LEVEL", "level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
+	{"request-log", "CONTACTS_REQUEST_LOG", "level", "info", "level of the one line logged per HTTP request: debug, info, warn, error, or off", str(func(c *Config) *string { return &c.RequestLog })},
+	{"roles", "CONTACTS_ROLES", "roles", "api,relay,projector", "roles of this process, comma-separated: api, relay, projector", list(func(c *Config) *[]string { return &c.Roles })},
+	{"kafka-brokers", "KAFKA_BROKERS", "brokers", "", "Kafka bootstrap brokers, comma-separated; empty: no broker", list(func(c *Config) *[]string { return &c.KafkaBrokers })},
+	{"kafka-topic-prefix", "KAFKA_TOPIC_PREFIX", "prefix", "contacts.", "Kafka topic prefix", str(func(c *Config) *string { return &c.KafkaTopicPrefix })},
+	{"elasticsearch-url", "ELASTICSEARCH_URL", "url", "", "Elasticsearch URL; empty: the read model lives in PostgreSQL", str(func(c *Config) *string { return &c.ElasticsearchURL })},
+	{"elasticsearch-index-prefix", "ELASTICSEARCH_INDEX_PREFIX", "prefix", "contacts-", "Elasticsearch index prefix", str(func(c *Config) *string { return &c.ESIndexPrefix })},
+	{"elasticsearch-replicas", "ELASTICSEARCH_REPLICAS", "int", "1", "number_of_replicas of new indices; 0 on a single node", number(func(c *Config) *int { return &c.ESReplicas }, 0, "a whole number ≥ 0")},
+	{"access-token-ttl", "CONTACTS_ACCESS_TOKEN_TTL", "duration", "1h", "access token lifetime", duration(func(c *Config) *time.Duration { return &c.AccessTokenTTL })},
+	{"shutdown-timeout", "CONTACTS_SHUTDOWN_TIMEOUT", "duration", "20s", "graceful shutdown limit", duration(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
+	{"max-body-bytes", "CONTACTS_MAX_BODY_BYTES", "bytes", "1048576", "largest JSON request body", number(func(c *Config) *int64 { return &c.MaxBodyBytes }, 0, "a whole number")},
+	{"db-max-conns", "CONTACTS_DB_MAX_CONNS", "int", "32", "PostgreSQL pool size", number(func(c *Config) *int32 { return &c.DBMaxConns }, 0, "a whole number")},
+	{"rate-limit", "CONTACTS_RATE_LIMIT", "float", "10", "requests (and WebSocket messages) per second per user or API key; 0: off", number(func(c *Config) *float64 { return &c.RateLimit }, -1e308, "a number ≥ 0")},
+	{"rate-limit-burst", "CONTACTS_RATE_LIMIT_BURST", "int", "20", "burst per user or API key", number(func(c *Config) *int { return &c.RateLimitBurst }, math.MinInt, "a number ≥ 0")},
+	{"ip-rate-limit", "CONTACTS_IP_RATE_LIMIT", "float", "50", "requests per second per client IP; 0: off", number(func(c *Config) *float64 { return &c.IPRateLimit }, -1e308, "a number ≥ 0")},
+	{"ip-rate-limit-burst", "CONTACTS_IP_RATE_LIMIT_BURST", "int", "100", "burst per client IP", number(func(c *Config) *int { return &c.IPRateLimitBurst }, math.MinInt, "a number ≥ 0")},
+	{"login-rate-limit", "CONTACTS_LOGIN_RATE_LIMIT", "float", "5", "sign-in attempts per minute per e-mail (×4 per IP for every auth route); 0: off", number(func(c *Config) *float64 { return &c.LoginRateLimit }, -1e308, "a number ≥ 0")},
+	{"trusted-proxies", "CONTACTS_TRUSTED_PROXIES", "ips", "", "proxies allowed to set X-Forwarded-For, comma-separated IPs or CIDRs", list(func(c *Config) *[]string { return &c.TrustedProxies })},
+	{"operator-accounts", "CONTACTS_OPERATOR_ACCOUNTS", "ids", "", "account ids, comma-separated, whose administrators see the store-wide figures of GET /api/v1/projections", accountIDs(func(c *Config) *[]string { return &c.OperatorAccounts })},
+	{"import-dir", "CONTACTS_IMPORT_DIR", "dir", "<data-dir>/imports", "where uploaded CSV files and error files are kept", str(func(c *Config) *string { return &c.ImportDir })},
+	{"import-max-file-bytes", "CONTACTS_IMPORT_MAX_FILE_BYTES", "bytes", "2147483648", "largest CSV import file", number(func(c *Config) *int64 { return &c.ImportMaxFileBytes }, 1, "a whole number ≥ 1")},
+	{"import-max-rows", "CONTACTS_IMPORT_MAX_ROWS", "int", "10000000", "most data rows in one CSV import", number(func(c *Config) *int64 { return &c.ImportMaxRows }, 1, "a whole number ≥ 1")},
+	{"bulk-max-body-bytes", "CONTACTS_BULK_MAX_BODY_BYTES", "bytes", "67108864", "largest POST /contacts/bulk body", number(func(c *Config) *int64 { return &c.BulkMaxBodyBytes }, 1, "a whole number ≥ 1")},
+}
+
+// flagValue holds a setting's flag text; Set checks it with the setting's
+// parser so that `--db-max-conns x` fails at parsing, naming the flag.
+type flagValue struct {
+	s   *setting
+	val string
+}
+
+func (v *flagValue) String() string { return v.val }
+func (v *flagValue) Type() string   { return v.s.typ }
+func (v *flagValue) Set(s string) error {
+	if err := v.s.parse(&Config{}, s); err != nil {
+		return err
+	}
+	v.val = s
+	return nil
+}
+
+// SettingAnnotation marks the flags AddFlags registers, so that help can
+// list them apart from a command's own flags.
+const SettingAnnotation = "contacts/setting"
+
+// AddFlags registers every setting on fs, each with its default and its
+// environment variable in the help text.
+func AddFlags(fs *pflag.FlagSet) {
+	for i := range settings {
+		s := &settings[i]
+		fs.AddFlag(&pflag.Flag{
+			Name: s.flag, Usage: s.usage + " (" + s.env + ")",
+			Value: &flagValue{s: s, val: s.def}, DefValue: s.def,
+			Annotations: map[string][]string{SettingAnnotation: {s.env}},
+		})
+	}
+}
+
+// Load builds the Config from the environment, overridden by the flags of
+// fs that were set (fs must have been given AddFlags).
+func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	var c Config
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.StringVar(&c.HTTPAddr, "http-addr", getenv("CONTACTS_HTTP_ADDR"), "HTTP listen address (CONTACTS_HTTP_ADDR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL); empty starts a private cluster")
-	fs.StringVar(&c.DataDir, "data-dir", getenv("CONTACTS_DATA_DIR"), "data directory (CONTACTS_DATA_DIR)")
-	fs.StringVar(&c.JWTSecret, "jwt-secret", getenv("CONTACTS_JWT_SECRET"), "HS256 signing secret (CONTACTS_JWT_SECRET)")
-	fs.StringVar(&c.WriteKey, "write-key", getenv("CONTACTS_WRITE_KEY"), "write key for WebSocket create_contact (CONTACTS_WRITE_KEY)")
-	fs.StringVar(&c.LogLevel, "log-level", getenv("LOG_LEVEL"), "debug, info, warn or error (LOG_LEVEL)")
-	var ttl, grace, maxBody, maxConns, brokers, roles, replicas string
-	fs.StringVar(&replicas, "elasticsearch-replicas", getenv("ELASTICSEARCH_REPLICAS"), "number_of_replicas of new indices (ELASTICSEARCH_REPLICAS), default 1; 0 on a single node")
-	fs.StringVar(&brokers, "kafka-brokers", getenv("KAFKA_BROKERS"), "Kafka bootstrap brokers, comma-separated (KAFKA_BROKERS); empty: no broker")
-	fs.StringVar(&c.KafkaTopicPrefix, "kafka-topic-prefix", getenv("KAFKA_TOPIC_PREFIX"), "Kafka topic prefix (KAFKA_TOPIC_PREFIX)")
-	fs.StringVar(&c.ElasticsearchURL, "elasticsearch-url", getenv("ELASTICSEARCH_URL"), "Elasticsearch URL (ELASTICSEARCH_URL); empty: PostgreSQL read model")
-	fs.StringVar(&c.ESIndexPrefix, "elasticsearch-index-prefix", getenv("ELASTICSEARCH_INDEX_PREFIX"), "Elasticsearch index prefix (ELASTICSEARCH_INDEX_PREFIX)")
-	fs.StringVar(&roles, "roles", getenv("CONTACTS_ROLES"), "roles of this process: api,relay,projector (CONTACTS_ROLES)")
-	fs.StringVar(&ttl, "access-token-ttl", getenv("CONTACTS_ACCESS_TOKEN_TTL"), "access token lifetime (CONTACTS_ACCESS_TOKEN_TTL)")
-	fs.StringVar(&grace, "shutdown-timeout", getenv("CONTACTS_SHUTDOWN_TIMEOUT"), "graceful shutdown limit (CONTACTS_SHUTDOWN_TIMEOUT)")
-	fs.StringVar(&maxBody, "max-body-bytes", getenv("CONTACTS_MAX_BODY_BYTES"), "largest JSON request body (CONTACTS_MAX_BODY_BYTES)")
-	fs.StringVar(&maxConns, "db-max-conns", getenv("CONTACTS_DB_MAX_CONNS"), "PostgreSQL pool size (CONTACTS_DB_MAX_CONNS)")
-	var rl, rlBurst, ipRL, ipBurst, loginRL, proxies string
-	fs.StringVar(&rl, "rate-limit", getenv("CONTACTS_RATE_LIMIT"), "requests per second per user or API key (CONTACTS_RATE_LIMIT), default 10; 0: off")
-	fs.StringVar(&rlBurst, "rate-limit-burst", getenv("CONTACTS_RATE_LIMIT_BURST"), "burst per user or API key (CONTACTS_RATE_LIMIT_BURST), default 20")
-	fs.StringVar(&ipRL, "ip-rate-limit", getenv("CONTACTS_IP_RATE_LIMIT"), "requests per second per client IP (CONTACTS_IP_RATE_LIMIT), default 50; 0: off")
-	fs.StringVar(&ipBurst, "ip-rate-limit-burst", getenv("CONTACTS_IP_RATE_LIMIT_BURST"), "burst per client IP (CONTACTS_IP_RATE_LIMIT_BURST), default 100")
-	fs.StringVar(&loginRL, "login-rate-limit", getenv("CONTACTS_LOGIN_RATE_LIMIT"), "sign-in attempts per minute per e-mail (CONTACTS_LOGIN_RATE_LIMIT), default 5; 0: off")
-	fs.StringVar(&proxies, "trusted-proxies", getenv("CONTACTS_TRUSTED_PROXIES"), "proxies allowed to set X-Forwarded-For, comma-separated IPs or CIDRs (CONTACTS_TRUSTED_PROXIES)")
-	var importMax, importRows, bulkMax string
-	fs.StringVar(&c.ImportDir, "import-dir", getenv("CONTACTS_IMPORT_DIR"), "where uploaded CSV files and error files are kept (CONTACTS_IMPORT_DIR)")
-	fs.StringVar(&importMax, "import-max-file-bytes", getenv("CONTACTS_IMPORT_MAX_FILE_BYTES"), "largest CSV import file (CONTACTS_IMPORT_MAX_FILE_BYTES)")
-	fs.StringVar(&importRows, "import-max-rows", getenv("CONTACTS_IMPORT_MAX_ROWS"), "most data rows in one CSV import (CONTACTS_IMPORT_MAX_ROWS)")
-	fs.StringVar(&bulkMax, "bulk-max-body-bytes", getenv("CONTACTS_BULK_MAX_BODY_BYTES"), "largest POST /contacts/bulk body (CONTACTS_BULK_MAX_BODY_BYTES)")
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	var errs []error
-	var err error
-	if ttl != "" {
-		if c.AccessTokenTTL, err = time.ParseDuration(ttl); err != nil {
-			errs = append(errs, fmt.Errorf("CONTACTS_ACCESS_TOKEN_TTL: %w", err))
-		}
-	}
-	if grace != "" {
-		if c.ShutdownGrace, err = time.ParseDuration(grace); err != nil {
-			errs = append(errs, fmt.Errorf("CONTACTS_SHUTDOWN_TIMEOUT: %w", err))
-		}
-	}
-	if maxBody != "" {
-		if _, err := fmt.Sscan(maxBody, &c.MaxBodyBytes); err != nil {
-			errs = append(errs, fmt.Errorf("CONTACTS_MAX_BODY_BYTES: %w", err))
-		}
-	}
-	if maxConns != "" {
-		if _, err := fmt.Sscan(maxConns, &c.DBMaxConns); err != nil {
-			errs = append(errs, fmt.Errorf("CONTACTS_DB_MAX_CONNS: %w", err))
-		}
-	}
+	// Defaults whose zero value is meaningful (0: off).
 	c.ESReplicas = 1
-	if replicas != "" {
-		if _, err := fmt.Sscan(replicas, &c.ESReplicas); err != nil || c.ESReplicas < 0 {
-			errs = append(errs, fmt.Errorf("ELASTICSEARCH_REPLICAS must be a whole number ≥ 0"))
-		}
-	}
 	c.RateLimit, c.RateLimitBurst, c.IPRateLimit, c.IPRateLimitBurst, c.LoginRateLimit = 10, 20, 50, 100, 5
-	for _, v := range []struct {
-		name, val string
-		dst       any
-	}{
-		{"CONTACTS_RATE_LIMIT", rl, &c.RateLimit}, {"CONTACTS_RATE_LIMIT_BURST", rlBurst, &c.RateLimitBurst},
-		{"CONTACTS_IP_RATE_LIMIT", ipRL, &c.IPRateLimit}, {"CONTACTS_IP_RATE_LIMIT_BURST", ipBurst, &c.IPRateLimitBurst},
-		{"CONTACTS_LOGIN_RATE_LIMIT", loginRL, &c.LoginRateLimit},
-	} {
-		if v.val == "" {
+	var errs []error
+	for i := range settings {
+		s := &settings[i]
+		raw := getenv(s.env)
+		if f := fs.Lookup(s.flag); f != nil && f.Changed {
+			raw = f.Value.String()
+		}
+		if raw == "" {
 			continue
 		}
-		if _, err := fmt.Sscan(v.val, v.dst); err != nil {
-			errs = append(errs, fmt.Errorf("%s must be a number ≥ 0", v.name))
+		if err := s.parse(&c, raw); err != nil {
+			sep := ": "
+			if strings.HasPrefix(err.Error(), "must ") {
+				sep = " "
+			}
+			errs = append(errs, fmt.Errorf("%s%s%w", s.env, sep, err))
 		}
 	}
-	c.TrustedProxies = splitList(proxies)
-	for _, n := range []struct {
-		name, v string
-		dst     *int64
-	}{{"CONTACTS_IMPORT_MAX_FILE_BYTES", importMax, &c.ImportMaxFileBytes}, {"CONTACTS_IMPORT_MAX_ROWS", importRows, &c.ImportMaxRows},
-		{"CONTACTS_BULK_MAX_BODY_BYTES", bulkMax, &c.BulkMaxBodyBytes}} {
-		if n.v == "" {
-			continue
-		}
-		if _, err := fmt.Sscan(n.v, n.dst); err != nil || *n.dst < 1 {
-			errs = append(errs, fmt.Errorf("%s must be a whole number ≥ 1", n.name))
-		}
-	}
-	c.KafkaBrokers = splitList(brokers)
-	c.Roles = splitList(roles)
 	c.SetDefaults()
 	errs = append(errs, c.Validate())
 	return c, errors.Join(errs...)
+}
+
+// FromEnv reads the environment, then lets flags in args override it.
+func FromEnv(args []string, getenv func(string) string) (Config, error) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	return Load(fs, getenv)
 }
 
 // SetDefaults fills every unset field.
@@ -173,6 +243,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
+	}
+	if c.RequestLog == "" {
+		c.RequestLog = "info"
 	}
 	if c.AccessTokenTTL == 0 {
 		c.AccessTokenTTL = time.Hour
@@ -234,6 +307,9 @@ func (c Config) Validate() error {
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
+	if _, _, err := ParseRequestLog(c.RequestLog); err != nil {
+		errs = append(errs, err)
+	}
 	if c.AccessTokenTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("CONTACTS_ACCESS_TOKEN_TTL must be at least 1m"))
 	}
@@ -251,6 +327,11 @@ func (c Config) Validate() error {
 	for _, b := range c.KafkaBrokers {
 		if _, _, err := net.SplitHostPort(b); err != nil {
 			errs = append(errs, fmt.Errorf("KAFKA_BROKERS %q: %w", b, err))
+		}
+	}
+	if c.HealthAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HealthAddr); err != nil {
+			errs = append(errs, fmt.Errorf("CONTACTS_HEALTH_ADDR %q: %w", c.HealthAddr, err))
 		}
 	}
 	if c.RateLimit < 0 || c.IPRateLimit < 0 || c.LoginRateLimit < 0 {
@@ -279,6 +360,18 @@ func ParseLevel(s string) (slog.Level, error) {
 		return l, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// ParseRequestLog maps CONTACTS_REQUEST_LOG to the level of the per-request
+// line; off reports no line at all.
+func ParseRequestLog(s string) (level slog.Level, off bool, err error) {
+	if strings.EqualFold(s, "off") {
+		return 0, true, nil
+	}
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return level, false, fmt.Errorf("CONTACTS_REQUEST_LOG %q: want debug, info, warn, error or off", s)
+	}
+	return level, false, nil
 }
 
 // Getenv is os.Getenv, named for wiring.

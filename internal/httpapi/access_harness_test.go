@@ -22,6 +22,7 @@ import (
 	"contacts/internal/imports"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
+	"contacts/internal/phonereview"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
@@ -49,7 +50,9 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 	store := eventstore.New(pool)
 	secret := []byte("test-secret-test-secret-test-secret!")
 	authSvc := auth.New(pool, secret, time.Hour)
-	imp := imports.New(pool, commands.New(store), imports.Config{Dir: t.TempDir(), MaxFileBytes: 256 << 10}, nil)
+	// As serve wires them: national phone numbers read in the account's default region.
+	cmds := commands.New(store, commands.WithPhoneRegions(authSvc))
+	imp := imports.New(pool, cmds, imports.Config{Dir: t.TempDir(), MaxFileBytes: 256 << 10}, nil)
 	hub := realtime.NewHub(realtime.Options{Source: store, Announcements: store,
 		Reached: func(ctx context.Context) (eventstore.Cursor, error) { return store.Reached(ctx, projections.Names) }})
 	hubCtx, stopHub := context.WithCancel(context.Background())
@@ -60,8 +63,9 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 	}()
 	t.Cleanup(func() { stopHub(); <-hubDone })
 	d := httpapi.Deps{
-		Commands:     commands.New(store),
+		Commands:     cmds,
 		Auth:         authSvc,
+		PhoneReview:  phonereview.New(pool, authSvc),
 		Store:        store,
 		DB:           pool,
 		Progress:     store,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,19 +34,50 @@ func TestMembersRolesAndInvitations(t *testing.T) {
 	admin := e.register(t)
 	other := e.register(t) // an existing user of another account
 
-	// An existing user joins at once (no invitation); a new one is invited.
-	joined := admin.do("POST", "/api/v1/agents", map[string]any{"agent": map[string]any{"email": strings.ToUpper(other.email), "role": "agent"}}).
+	// An existing user is invited like a new one: the answer is made of the
+	// request and fresh ids (not their id or name), and they are no member
+	// until they accept.
+	existing := admin.do("POST", "/api/v1/agents", map[string]any{"agent": map[string]any{"email": strings.ToUpper(other.email), "role": "agent"}}).
 		want(http.StatusCreated).obj()
-	if joined["id"] != other.userID || joined["role"] != "agent" || joined["invitation"] != nil || joined["confirmed"] != true {
-		t.Fatalf("existing user added: %v", joined)
-	}
-	admin.do("POST", "/api/v1/agents", map[string]any{"email": other.email}).wantError(http.StatusConflict, "already_exists")
 	invited := admin.do("POST", "/api/v1/agents", map[string]any{"email": "new.agent@example.com", "name": "New Agent"}).
 		want(http.StatusCreated).obj()
 	inv, _ := invited["invitation"].(map[string]any)
-	if invited["role"] != "agent" || invited["confirmed"] != false || str(inv["token"]) == "" {
+	if invited["role"] != "agent" || invited["confirmed"] != false || str(inv["token"]) == "" || invited["name"] != "New Agent" {
 		t.Fatalf("invited user: %v", invited)
 	}
+	existingInv, _ := existing["invitation"].(map[string]any)
+	if existing["id"] == other.userID || existing["name"] != strings.Split(strings.ToUpper(other.email), "@")[0] ||
+		existing["confirmed"] != false || str(existingInv["token"]) == "" {
+		t.Fatalf("existing user invited: %v", existing)
+	}
+	var keys1, keys2 []string
+	for k := range existing {
+		keys1 = append(keys1, k)
+	}
+	for k := range invited {
+		keys2 = append(keys2, k)
+	}
+	sort.Strings(keys1)
+	sort.Strings(keys2)
+	if strings.Join(keys1, ",") != strings.Join(keys2, ",") {
+		t.Fatalf("the answers differ in shape: %v vs %v", keys1, keys2)
+	}
+	for _, m := range admin.do("GET", "/api/v1/agents", nil).want(http.StatusOK).list() {
+		if m.(map[string]any)["id"] == other.userID {
+			t.Fatal("an invited existing user is a member before accepting")
+		}
+	}
+	other.do("GET", "/api/v1/accounts/"+admin.accountID+"/contacts", nil).wantError(http.StatusNotFound, "not_found")
+	// They accept with their own password, not a new one.
+	e.anon().do("POST", "/api/v1/auth/invitations/accept", map[string]any{"token": existingInv["token"], "password": "somebody else's"}).
+		wantError(http.StatusUnauthorized, "invalid_credentials")
+	joined := e.anon().do("POST", "/api/v1/auth/invitations/accept", map[string]any{"token": existingInv["token"], "password": other.password}).
+		want(http.StatusOK).obj()
+	if joined["user"].(map[string]any)["id"] != other.userID || joined["account"].(map[string]any)["id"] != admin.accountID {
+		t.Fatalf("accepted by an existing user: %v", joined)
+	}
+	signIn(t, e.env, other.email, other.password, "")
+	admin.do("POST", "/api/v1/agents", map[string]any{"email": other.email}).wantError(http.StatusConflict, "already_exists")
 	for _, bad := range []map[string]any{{"email": "nope"}, {"email": "x@example.com", "role": "owner"}, {"email": "y@example.com", "admin": true}} {
 		admin.do("POST", "/api/v1/agents", bad).wantError(http.StatusUnprocessableEntity, "validation_error")
 	}
@@ -57,6 +89,7 @@ func TestMembersRolesAndInvitations(t *testing.T) {
 	if len(bulk) != 2 || bulk[1].(map[string]any)["email"] != "BULK2@example.com" || bulk[0].(map[string]any)["invitation"] == nil {
 		t.Fatalf("bulk: %v", bulk)
 	}
+	// Pending invitations are withdrawn by their id.
 	for _, m := range bulk {
 		admin.do("DELETE", "/api/v1/agents/"+str(m.(map[string]any)["id"]), nil).want(http.StatusNoContent)
 	}
@@ -88,7 +121,7 @@ func TestMembersRolesAndInvitations(t *testing.T) {
 		wantError(http.StatusForbidden, "forbidden")
 
 	// A promotion takes effect on the member's next request, with the same token.
-	agentID := str(invited["id"])
+	agentID := str(sess["user"].(map[string]any)["id"])
 	admin.do("PATCH", "/api/v1/agents/"+agentID, map[string]any{"role": "administrator"}).want(http.StatusOK)
 	newAgent.do("GET", "/api/v1/api_keys", nil).want(http.StatusOK)
 	// The last administrator cannot be demoted or removed.
@@ -115,7 +148,7 @@ func TestMembersRolesAndInvitations(t *testing.T) {
 		}
 		actions = append(actions, str(m["action"]))
 	}
-	if got := strings.Join(actions, ","); got != "member.removed,member.role_changed,member.role_changed,member.removed,member.removed,member.added,member.added,member.added,member.added" {
+	if got := strings.Join(actions, ","); got != "member.removed,member.role_changed,member.role_changed,member.invitation_withdrawn,member.invitation_withdrawn,member.invited,member.invited,member.invited,member.invited" {
 		t.Fatalf("audit log: %s", got)
 	}
 	admin.do("GET", "/api/v1/audit_log?limit=0", nil).wantError(http.StatusUnprocessableEntity, "validation_error")
@@ -423,7 +456,8 @@ func TestAPIKeysAndScopes(t *testing.T) {
 	writer.do("GET", "/api/v1/contacts", nil, "organization-id", other.accountID).wantError(http.StatusForbidden, "forbidden")
 	writer.do("GET", "/api/v1/accounts/"+admin.accountID+"/contacts", nil).want(http.StatusOK)
 	v := writer.do("GET", "/api/v1/auth/validate_token", nil).want(http.StatusOK).obj()["data"].(map[string]any)
-	if v["type"] != "api_key" || v["account_id"] != admin.accountID || strings.Join(strList(v["scopes"]), ",") != "read_contacts,write_contacts" {
+	if v["type"] != "api_key" || v["id"] != strings.TrimPrefix(keyActor, "key:") || v["account_id"] != admin.accountID ||
+		strings.Join(strList(v["scopes"]), ",") != "read_contacts,write_contacts" {
 		t.Fatalf("validate_token of a key: %v", v)
 	}
 
@@ -463,7 +497,9 @@ func TestRateLimits(t *testing.T) {
 	s := e.register(t)
 	for i := 0; i < 3; i++ {
 		r := s.do("GET", "/api/v1/contacts", nil).want(http.StatusOK)
-		if r.header.Get("RateLimit-Limit") != "3" || r.header.Get("RateLimit-Remaining") != strconv.Itoa(2-i) || r.header.Get("RateLimit-Reset") == "" {
+		// The limit is the rate (0.2/s: 12 a minute), not the burst.
+		if r.header.Get("RateLimit-Limit") != "12" || r.header.Get("RateLimit-Policy") != "12;w=60;burst=3" ||
+			r.header.Get("RateLimit-Remaining") != strconv.Itoa(2-i) || r.header.Get("RateLimit-Reset") == "" {
 			t.Fatalf("request %d: headers %v", i, r.header)
 		}
 	}
@@ -636,7 +672,9 @@ func TestLastAdministratorUnderConcurrency(t *testing.T) {
 	for round := 0; round < 5; round++ {
 		a := e.register(t)
 		other := e.register(t)
-		a.do("POST", "/api/v1/agents", map[string]any{"email": other.email, "role": "administrator"}).want(http.StatusCreated)
+		inv := a.do("POST", "/api/v1/agents", map[string]any{"email": other.email, "role": "administrator"}).want(http.StatusCreated).obj()
+		e.anon().do("POST", "/api/v1/auth/invitations/accept", map[string]any{"token": inv["invitation"].(map[string]any)["token"],
+			"password": other.password}).want(http.StatusOK)
 		b := &client{e: e.env, token: str(signIn(t, e.env, other.email, other.password, a.accountID)["access_token"])}
 		var wg sync.WaitGroup
 		var sa, sb int

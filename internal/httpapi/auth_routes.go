@@ -94,7 +94,7 @@ func (a *api) validateToken(c *gin.Context) {
 	p := principal(c)
 	data := gin.H{"account_id": p.AccountID, "role": p.Role, "scopes": p.Scopes.Names()}
 	if p.IsKey() {
-		data["type"], data["key_id"] = "api_key", p.KeyID
+		data["type"], data["id"] = "api_key", p.KeyID
 	} else {
 		prof, err := a.Auth.Profile(c.Request.Context(), p)
 		if err != nil {

@@ -1,9 +1,17 @@
 package httpapi_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"contacts/eventstore"
+	"contacts/internal/httpapi"
+	"contacts/projections"
 )
 
 func TestRegisterLoginRefresh(t *testing.T) {
@@ -103,7 +111,82 @@ func TestProjectionStatus(t *testing.T) {
 		t.Fatalf("projections: %v", ps)
 	}
 	first := ps[0].(map[string]any)
-	if first["name"] != "companies" || first["head"].(float64) < 1 || first["lag"] != first["head"] {
-		t.Fatalf("status of a projection that has not run: %v", first)
+	if r["scope"] != "account" || first["name"] != "companies" || first["head"].(float64) < 1 || first["lag"] != 1.0 || first["position"] != 0.0 {
+		t.Fatalf("status of a projection that has not run: %v", r)
+	}
+}
+
+// A tenant sees how far the projections have got with its own events; its
+// answer does not move when another account writes. An operator (an
+// administrator of a CONTACTS_OPERATOR_ACCOUNTS account) sees the store's.
+func TestProjectionStatusPerAccount(t *testing.T) {
+	// The router keeps this slice's array: the operator account is named
+	// once it exists.
+	operators := make([]string, 1)
+	e := newEnvWith(t, func(_ *pgxpool.Pool, d *httpapi.Deps) { d.OperatorAccounts = operators })
+	ctx := context.Background()
+	store := eventstore.New(e.pool)
+	head := func() int64 {
+		h, err := store.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	checkpoint := func(pos int64) {
+		for _, n := range projections.Names {
+			if err := store.SaveCheckpoint(ctx, n, eventstore.Cursor{Position: pos}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a, b := e.register(t), e.register(t)
+	key := a.do("POST", "/api/v1/api_keys", map[string]any{"name": "ro", "scopes": []string{"read_contacts"}}).want(http.StatusCreated).obj()
+	reader := &client{e: e, token: str(key["key"])}
+	for range 2 {
+		a.do("POST", "/api/v1/contacts", map[string]any{"first_name": "A"}).want(http.StatusCreated)
+	}
+	checkpoint(head())
+	status := func(c *client) string {
+		return string(c.do("GET", "/api/v1/projections", nil).want(http.StatusOK).body)
+	}
+	before := status(reader)
+	if before != status(a.client) {
+		t.Fatalf("key and administrator differ: %s vs %s", before, status(a.client))
+	}
+	var got struct {
+		Scope       string           `json:"scope"`
+		Projections []map[string]any `json:"projections"`
+	}
+	_ = json.Unmarshal([]byte(before), &got)
+	if got.Scope != "account" || got.Projections[0]["lag"] != 0.0 || got.Projections[0]["position"] != got.Projections[0]["head"] {
+		t.Fatalf("tenant status: %s", before)
+	}
+	for range 3 {
+		b.do("POST", "/api/v1/contacts", map[string]any{"first_name": "B"}).want(http.StatusCreated)
+	}
+	if after := status(reader); after != before {
+		t.Fatalf("another account's writes changed the answer:\n%s\n%s", before, after)
+	}
+	checkpoint(head())
+	if after := status(reader); after != before {
+		t.Fatalf("another account's projected writes changed the answer:\n%s\n%s", before, after)
+	}
+	// A's own write, not yet projected: one behind.
+	a.do("POST", "/api/v1/contacts", map[string]any{"first_name": "A"}).want(http.StatusCreated)
+	_ = json.Unmarshal([]byte(status(reader)), &got)
+	if p := got.Projections[0]; p["lag"] != 1.0 || p["position"].(float64) >= p["head"].(float64) {
+		t.Fatalf("tenant status with its write pending: %v", got)
+	}
+
+	operators[0] = a.accountID
+	_ = json.Unmarshal([]byte(status(a.client)), &got)
+	if p := got.Projections[0]; got.Scope != "deployment" || p["head"] != float64(head()) || p["updated_at"] == nil {
+		t.Fatalf("operator status: %v", got)
+	}
+	for _, c := range []*client{reader, b.client} { // a key of the operator account; another account's administrator
+		if _ = json.Unmarshal([]byte(status(c)), &got); got.Scope != "account" {
+			t.Fatalf("non-operator status: %v", got)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,33 +16,71 @@ import (
 	"github.com/google/uuid"
 
 	"contacts/internal/apierr"
+	"contacts/internal/text"
 )
 
 // bindJSON decodes a typed body with gin's binding and validation; every
 // failure becomes the API's error format. It reports whether to go on.
 func (a *api) bindJSON(c *gin.Context, dst any) bool {
-	if err := c.ShouldBindWith(dst, binding.JSON); err != nil {
+	raw, ok := a.readObject(c)
+	if !ok {
+		return false
+	}
+	if err := binding.JSON.BindBody(raw, dst); err != nil {
 		a.fail(c, bindError(err))
 		return false
 	}
 	return true
 }
 
+// readObject reads a JSON object body and checks it at the edge: the text
+// rule of internal/text on every string (a NUL or invalid UTF-8 is a
+// validation_error naming the field, not a database error or a silent
+// U+FFFD), exactly one document (`{} {}` is invalid_json, not the first
+// one), and an object: `null` is not taken for `{}`.
+func (a *api) readObject(c *gin.Context) ([]byte, bool) {
+	raw, err := readObjectBody(c.Request.Body)
+	if err != nil {
+		a.fail(c, bindError(err))
+		return nil, false
+	}
+	return raw, true
+}
+
+func readObjectBody(r io.Reader) ([]byte, error) { return readJSONBody(r, true) }
+
+// readJSONBody reads a JSON body under the edge checks; object demands an
+// object, otherwise any document but null is taken (export bodies may be a
+// list of conditions). An empty body is io.EOF.
+func readJSONBody(r io.Reader, object bool) ([]byte, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
+		return nil, io.EOF
+	}
+	if err := text.CheckJSON(raw); err != nil {
+		return nil, err
+	}
+	if object && trimmed[0] != '{' || string(trimmed) == "null" {
+		return nil, errNotObject
+	}
+	return raw, nil
+}
+
+var errNotObject = apierr.New(http.StatusBadRequest, "invalid_json", "request body must be a JSON object")
+
 // decodeObject reads a JSON object body as a map, the input shape of the
 // field-level commands (the domain validates each field).
 func (a *api) decodeObject(c *gin.Context) (map[string]any, bool) {
-	dec := json.NewDecoder(c.Request.Body)
+	raw, ok := a.readObject(c)
+	if !ok {
+		return nil, false
+	}
 	var m map[string]any
-	err := dec.Decode(&m)
-	if err == nil && m == nil {
-		err = &json.UnmarshalTypeError{Value: "null", Type: nil}
-	}
-	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			err = errors.New("unexpected data after the JSON object")
-		}
-	}
-	if err != nil {
+	if err := json.Unmarshal(raw, &m); err != nil {
 		a.fail(c, bindError(err))
 		return nil, false
 	}
@@ -53,6 +92,9 @@ func bindError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	var verrs validator.ValidationErrors
+	if _, known := apierr.Classify(err); known {
+		return err // the text rule's errors, errNotObject
+	}
 	switch {
 	case errors.As(err, &tooLarge):
 		return errTooLarge

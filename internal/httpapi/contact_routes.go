@@ -95,6 +95,11 @@ func (a *api) sendContact(c *gin.Context, st contact.State, err error) {
 	respond(c, http.StatusOK, st.Version, st)
 }
 
+// phoneRegionParam is the query parameter that names the country of phone
+// numbers written without a country code, for this request only (the
+// account's default_phone_region otherwise).
+const phoneRegionParam = "phone_region"
+
 func (a *api) createContact(c *gin.Context) {
 	fields, ok := a.decodeObject(c)
 	if !ok {
@@ -109,7 +114,7 @@ func (a *api) createContact(c *gin.Context) {
 	}
 	p := principal(c)
 	st, err := a.Commands.CreateContact(c.Request.Context(), commands.CreateContact{
-		AccountID: p.AccountID, ActorID: p.Actor(), ID: id, Fields: fields,
+		AccountID: p.AccountID, ActorID: p.Actor(), ID: id, Fields: fields, PhoneRegion: c.Query(phoneRegionParam),
 	})
 	if err != nil {
 		a.fail(c, err)
@@ -139,6 +144,7 @@ func (a *api) updateContact(c *gin.Context) {
 	}
 	st, err := a.Commands.UpdateContact(c.Request.Context(), commands.UpdateContact{
 		AccountID: ref.AccountID, ID: ref.ID, ExpectedVersion: ref.ExpectedVersion, Fields: fields,
+		PhoneRegion: c.Query(phoneRegionParam),
 	})
 	a.sendContact(c, st, err)
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,7 +77,7 @@ func (a *api) uploadImport(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	opt := imports.UploadOptions{UpsertKey: c.Query("upsert_key")}
+	opt := imports.UploadOptions{UpsertKey: c.Query("upsert_key"), PhoneRegion: c.Query(phoneRegionParam)}
 	name := c.Query("file_name")
 	mediaType, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	var body io.Reader
@@ -101,6 +102,8 @@ func (a *api) uploadImport(c *gin.Context) {
 				switch part.FormName() {
 				case "upsert_key":
 					opt.UpsertKey = string(v)
+				case phoneRegionParam:
+					opt.PhoneRegion = string(v)
 				case "file_name":
 					name = string(v)
 				}
@@ -253,13 +256,20 @@ func (a *api) importErrorCSV(c *gin.Context) {
 // bulkRequest is the WAAPI bulk body.
 type bulkRequest struct {
 	Contacts []map[string]any `json:"contacts"`
+	// PhoneRegion: the country of phone numbers written without a country
+	// code (also accepted as the phone_region query parameter).
+	PhoneRegion string `json:"phone_region"`
 }
 
 // bulkUpsert: POST /contacts/bulk {"contacts":[…]} → {created, updated,
 // skipped, errors}. Up to 50,000 contacts, matched by phone.
 func (a *api) bulkUpsert(c *gin.Context) {
 	var req bulkRequest
-	dec := json.NewDecoder(c.Request.Body)
+	raw, ok := a.readObject(c)
+	if !ok {
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		a.fail(c, bindError(err))
@@ -275,8 +285,12 @@ func (a *api) bulkUpsert(c *gin.Context) {
 		rows[i] = bulkRow(in)
 	}
 	p := principal(c)
+	region := req.PhoneRegion
+	if region == "" {
+		region = c.Query(phoneRegionParam)
+	}
 	res, err := a.Commands.BulkUpsertContacts(c.Request.Context(), commands.BulkUpsertContacts{
-		AccountID: p.AccountID, ActorID: p.Actor(), Contacts: rows})
+		AccountID: p.AccountID, ActorID: p.Actor(), Contacts: rows, PhoneRegion: region})
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -334,12 +348,12 @@ func (a *api) exportContacts(c *gin.Context) {
 		return
 	}
 	var body any
-	raw, err := io.ReadAll(c.Request.Body)
-	if err != nil {
+	raw, err := readJSONBody(c.Request.Body, false)
+	if err != nil && !errors.Is(err, io.EOF) { // an empty body exports everything
 		a.fail(c, bindError(err))
 		return
 	}
-	if strings.TrimSpace(string(raw)) != "" {
+	if raw != nil {
 		if err := json.Unmarshal(raw, &body); err != nil {
 			a.fail(c, apierr.New(http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error()))
 			return

@@ -84,6 +84,11 @@ func TestImportRoutes(t *testing.T) {
 		st["error_file_path"] == nil || st["finished_at"] == nil {
 		t.Fatalf("status: %v", st)
 	}
+	// Paths relative to the import area, not the server's file system.
+	if job["upload_file_path"] != "uploads/"+id+"_people.csv" || st["upload_file_path"] != job["upload_file_path"] ||
+		st["error_file_path"] != "errors/job_"+id+"_errors.csv" {
+		t.Fatalf("file paths: %v, %v", st["upload_file_path"], st["error_file_path"])
+	}
 	errs := st["errors"].([]any)
 	if len(errs) != 1 || errs[0].(map[string]any)["row_number"] != 3.0 {
 		t.Fatalf("errors: %v", errs)
@@ -234,7 +239,7 @@ func TestBulkUpsertIdempotencyKey(t *testing.T) {
 	admin := e.register(t)
 	contacts := make([]map[string]any, 5001)
 	for i := range contacts {
-		contacts[i] = map[string]any{"phone": fmt.Sprintf("+1555%07d", i), "first_name": "K"}
+		contacts[i] = map[string]any{"phone": fmt.Sprintf("+1201555%04d", i), "first_name": "K"} // valid US numbers
 	}
 	first := admin.do("POST", "/api/v1/contacts/bulk", map[string]any{"contacts": contacts}, "Idempotency-Key", "bulk-1").
 		want(http.StatusOK)

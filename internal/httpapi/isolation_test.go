@@ -112,6 +112,8 @@ var isolationRoutes = map[string]routeClass{
 	"GET /api/v1/api_keys/:key_id":    {kind: routeTenant},
 	"DELETE /api/v1/api_keys/:key_id": {kind: routeTenant},
 	"GET /api/v1/audit_log":           {kind: routeTenant},
+	"GET /api/v1/phone_review":        {kind: routeTenant},
+	"POST /api/v1/phone_review/scan":  {kind: routeTenant},
 	"GET /api/v1/companies":           {kind: routeTenant},
 	"POST /api/v1/companies":          {kind: routeTenant, body: bodyOf(map[string]any{"name": "B Corp"})},
 	"GET /api/v1/companies/:id":       {kind: routeTenant},

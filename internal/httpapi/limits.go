@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -73,7 +74,10 @@ func (a *api) spend(c *gin.Context, l *ratelimit.Limiter, key string, headers bo
 	d := l.Take(key)
 	if headers || !d.Allowed {
 		h := c.Writer.Header()
+		// The limit is the rate (the reference's "10 requests per second");
+		// the policy names its window and the burst a full bucket allows.
 		h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
+		h.Set("RateLimit-Policy", fmt.Sprintf("%d;w=%d;burst=%d", d.Limit, int(d.Window.Seconds()), d.Burst))
 		h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
 		h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.Reset)))
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/binding"
@@ -20,19 +21,30 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/imports"
+	"contacts/internal/phonereview"
 	"contacts/projections"
 	"contacts/readapi"
 )
 
-// Store is what the API reads from the event store directly: stored
-// idempotent responses and a stream's history.
+// Store is what the API reads from the event store directly: Idempotency-Key
+// reservations and stored answers, and a stream's history.
 type Store interface {
+	ReserveIdempotencyKey(ctx context.Context, accountID, key, hash, owner string, lease time.Duration) (bool, error)
+	ExtendIdempotencyKey(ctx context.Context, accountID, key, owner string, lease time.Duration) (bool, error)
+	ReleaseIdempotencyKey(ctx context.Context, accountID, key, owner string) error
 	LookupIdempotency(ctx context.Context, accountID, key string) (*eventstore.IdempotentResponse, error)
-	SaveIdempotentResponse(ctx context.Context, accountID, key string, status int, body []byte) error
+	SaveIdempotentResponse(ctx context.Context, accountID, key, owner string, resp eventstore.IdempotentResponse) error
 	ReadStream(ctx context.Context, accountID, streamID string, afterVersion int64) ([]eventstore.Event, error)
 }
 
 var _ Store = (*eventstore.Store)(nil)
+
+// Progress is where projection progress is read from: the store-wide
+// figures for operators, one account's for everyone else.
+type Progress interface {
+	projections.StatusSource
+	AccountProgress(ctx context.Context, accountID string, positions []int64) (head int64, reached, behind []int64, err error)
+}
 
 // Pinger reports whether the database answers (for /readyz).
 type Pinger interface {
@@ -45,9 +57,24 @@ type Deps struct {
 	Auth         *auth.Service
 	Store        Store
 	DB           Pinger
-	Progress     projections.StatusSource // projection checkpoints and the event store head
+	Progress     Progress // projection checkpoints, the event store's head and an account's
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+
+	// OperatorAccounts are the accounts whose administrators see the
+	// store-wide projection figures (CONTACTS_OPERATOR_ACCOUNTS); everyone
+	// else sees their own account's.
+	OperatorAccounts []string
+	// RequestLogLevel is the level of the one line logged per request (the
+	// zero value: info); RequestLogOff logs none (CONTACTS_REQUEST_LOG).
+	RequestLogLevel slog.Level
+	RequestLogOff   bool
+	// IdempotencyLease is how long an Idempotency-Key reservation lasts
+	// unless its request extends it (default 30s): a crashed process's keys
+	// are free again after it. IdempotencyWait is how long a request waits
+	// for another one with the same key (default 10s).
+	IdempotencyLease, IdempotencyWait time.Duration
+
 	// Limits are the rate limits; the zero value limits nothing.
 	Limits Limits
 	// TrustedProxies may set X-Forwarded-For (CIDRs or IPs); none by default:
@@ -67,6 +94,10 @@ type Deps struct {
 	ImportMaxBytes   int64
 	BulkMaxBodyBytes int64
 	Export           Exporter
+	// PhoneReview, when set, mounts GET /phone_review and POST
+	// /phone_review/scan (administrators): stored phone numbers that were
+	// probably misread.
+	PhoneReview *phonereview.Service
 }
 
 // Exporter streams contacts as CSV (readapi.PG).
@@ -111,14 +142,14 @@ func NewRouter(d Deps) http.Handler {
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
 		panic(fmt.Sprintf("httpapi: trusted proxies: %v", err)) // validated by config
 	}
-	r.Use(a.requestID, a.accessLog, a.recover, a.limitIP, a.limitBody)
+	r.Use(a.requestID, a.accessLog, a.recover, a.limitIP, a.limitBody, a.checkText)
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFoundRoute) })
 	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethodNotAllowed) })
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
 
-	v1 := r.Group("/api/v1")
+	v1 := r.Group("/api/v1", notModified)
 	v1.GET("/openapi.json", readapi.OpenAPIHandler)
 	authGroup := v1.Group("/auth", a.throttleAuth)
 	authGroup.POST("/register", a.register)
@@ -174,6 +205,7 @@ func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *reada
 		readapi.Mount(g, *read)
 	}
 	a.adminRoutes(g.Group("", a.requireUser), self)
+	a.phoneReviewRoutes(g)
 }
 
 // readDeps fills the read API's unset dependencies from the router's.

@@ -12,6 +12,7 @@ import (
 	"contacts/commands"
 	"contacts/domain"
 	"contacts/domain/importjob"
+	"contacts/internal/text"
 )
 
 // Column targets that are not contact fields.
@@ -181,7 +182,9 @@ func (m Mapping) Row(record []string) commands.UpsertRow {
 	fields := map[string]any{}
 	var groups []string
 	for _, c := range m.cols {
-		v := strings.TrimSpace(record[c.index])
+		// A quote our export put before a formula character goes (see
+		// text.EscapeFormula): an exported file imports back unchanged.
+		v := text.UnescapeFormula(strings.TrimSpace(record[c.index]))
 		if v == "" {
 			continue
 		}
@@ -214,14 +217,15 @@ func (m Mapping) Row(record []string) commands.UpsertRow {
 }
 
 // KeyValue is the canonical upsert key value of a record ("" when absent
-// or invalid), without building the whole row.
-func (m Mapping) KeyValue(record []string, key string) string {
+// or invalid), without building the whole row; national phone numbers are
+// read in region.
+func (m Mapping) KeyValue(record []string, key, region string) string {
 	if key == "" || len(record) != len(m.Headers) {
 		return ""
 	}
 	for _, c := range m.cols {
 		if c.target == key {
-			return commands.UpsertKeyValue(key, map[string]any{key: record[c.index]})
+			return commands.UpsertKeyValue(key, map[string]any{key: text.UnescapeFormula(strings.TrimSpace(record[c.index]))}, region)
 		}
 	}
 	return ""

@@ -68,7 +68,7 @@ func TestMappingAliases(t *testing.T) {
 	if fmt.Sprint(m.Unknown) != "[Fax]" || m.DefaultKey() != "email" {
 		t.Fatalf("unknown %v, key %q", m.Unknown, m.DefaultKey())
 	}
-	if k := m.KeyValue([]string{"", "", "", "", " Ada@X.Test "}, "email"); k != "ada@x.test" {
+	if k := m.KeyValue([]string{"", "", "", "", " Ada@X.Test "}, "email", ""); k != "ada@x.test" {
 		t.Fatalf("key value %q", k)
 	}
 	for _, bad := range [][]string{{"email", "E-mail"}, {"", "email"}, {"foo"}, {"phone", "Phone Number"}} {

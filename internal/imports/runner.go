@@ -55,7 +55,7 @@ type openJob struct {
 // RunOnce processes every unfinished job once, oldest first.
 func (s *Service) RunOnce(ctx context.Context) error {
 	rows, err := s.pool.Query(ctx, `SELECT job_id::text, account_id::text, upload_path, created_at
-		FROM import_jobs WHERE open ORDER BY created_at`)
+		FROM import_jobs WHERE open AND (retry_at IS NULL OR retry_at <= now()) ORDER BY created_at`)
 	if err != nil {
 		return fmt.Errorf("imports: open jobs: %w", err)
 	}
@@ -71,10 +71,43 @@ func (s *Service) RunOnce(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			s.log.ErrorContext(ctx, "import job failed to run; it will be retried", "job_id", j.id, "err", err)
+			if err := s.failedAttempt(ctx, j, err); err != nil {
+				s.log.ErrorContext(ctx, "import job: recording a failed attempt", "job_id", j.id, "err", err)
+			}
 		}
 	}
 	return nil
+}
+
+// failedAttempt counts a run of the job that failed for an internal reason
+// (bad rows and bad files are not: they end as error rows or a failed job).
+// The next run waits PollEvery, doubled per failure in a row; after
+// MaxAttempts the job fails with a message the uploader can act on, instead
+// of staying "processing" and retrying forever (across restarts: the count
+// is in import_jobs).
+func (s *Service) failedAttempt(ctx context.Context, j openJob, cause error) error {
+	var attempts int
+	err := s.pool.QueryRow(ctx, `UPDATE import_jobs SET attempts = attempts + 1, last_error = $2,
+		retry_at = now() + least($3::bigint << least(attempts, 30), $4::bigint) * interval '1 microsecond'
+		WHERE job_id = $1 RETURNING attempts`,
+		j.id, cause.Error(), s.cfg.PollEvery.Microseconds(), s.cfg.MaxRetryDelay.Microseconds()).Scan(&attempts)
+	if err != nil {
+		return err
+	}
+	if attempts < s.cfg.MaxAttempts {
+		s.log.ErrorContext(ctx, "import job failed to run; it will be retried", "job_id", j.id, "attempt", attempts,
+			"max_attempts", s.cfg.MaxAttempts, "err", cause)
+		return nil
+	}
+	s.log.ErrorContext(ctx, "import job failed to run too many times; failing it", "job_id", j.id, "attempts", attempts, "err", cause)
+	reason := fmt.Sprintf("the import stopped after %d failed attempts because of an internal error (not the file's content); "+
+		"the rows imported so far are kept; upload the file again later, or report job %s to the operator", attempts, j.id)
+	if _, err := s.cmds.FailImportJob(ctx, commands.FailImportJob{AccountID: j.accountID, ID: j.id, Reason: reason}); err != nil &&
+		!errors.Is(err, domain.ErrInvalidState) {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `UPDATE import_jobs SET open = false WHERE job_id = $1`, j.id)
+	return err
 }
 
 // fatalError ends a job as failed.
@@ -161,7 +194,7 @@ func (k *keyIndex) hash(v string) [2]uint64 {
 
 // scan reads the whole file once: its data rows, and for each upsert key
 // value the last row that carries it (duplicates resolve to the last row).
-func (s *Service) scan(ctx context.Context, path string, m Mapping, key string) (int64, *keyIndex, error) {
+func (s *Service) scan(ctx context.Context, path string, m Mapping, key, region string) (int64, *keyIndex, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, nil, fatal("the uploaded file cannot be read: %v", err)
@@ -189,7 +222,7 @@ func (s *Service) scan(ctx context.Context, path string, m Mapping, key string) 
 		if err != nil || key == "" {
 			continue
 		}
-		if v := m.KeyValue(rec, key); v != "" {
+		if v := m.KeyValue(rec, key, region); v != "" {
 			idx.last[idx.hash(v)] = int32(row) // rows ≤ MaxRows < 2^31
 		}
 	}
@@ -219,7 +252,7 @@ func (s *Service) runJob(ctx context.Context, job importjob.State) error {
 	if err != nil {
 		return fatal("the header row cannot be mapped: %s", ErrorMessage(err))
 	}
-	total, idx, err := s.scan(ctx, job.UploadPath, m, job.UpsertKey)
+	total, idx, err := s.scan(ctx, job.UploadPath, m, job.UpsertKey, job.PhoneRegion)
 	if err != nil {
 		return err
 	}
@@ -268,12 +301,20 @@ func (s *Service) runJob(ctx context.Context, job importjob.State) error {
 		return nil
 	})
 	g.Go(func() error {
+		progressed := false
 		for p := range planned {
 			next, err := s.commitBatch(gctx, job, p.plan)
 			if err != nil {
 				return err
 			}
 			job = next
+			if !progressed { // failed attempts count in a row: this run moves on
+				progressed = true
+				if _, err := s.pool.Exec(gctx, `UPDATE import_jobs SET attempts = 0, retry_at = NULL
+					WHERE job_id = $1 AND attempts > 0`, job.ID); err != nil {
+					return err
+				}
+			}
 			if s.afterBatch != nil {
 				s.afterBatch(job)
 			}
@@ -329,9 +370,18 @@ func (s *Service) readBatches(ctx context.Context, cr *csv.Reader, base int64, j
 		case err != nil:
 			return fatal("the uploaded file cannot be read: %v", err)
 		default:
+			if i, err := badCell(rec); err != nil {
+				col := fmt.Sprintf("column %d", i+1)
+				if i < len(job.Headers) {
+					col = job.Headers[i]
+				}
+				r = commands.UpsertRow{Err: rowError(col + ": " + err.Error())}
+				rec = storable(rec)
+				break
+			}
 			r = m.Row(rec)
 			if r.Err == nil && job.UpsertKey != "" {
-				if v := m.KeyValue(rec, job.UpsertKey); v != "" {
+				if v := m.KeyValue(rec, job.UpsertKey, job.PhoneRegion); v != "" {
 					if last := int64(idx.last[idx.hash(v)]); last != row {
 						r = commands.UpsertRow{Err: rowError(fmt.Sprintf("duplicate %s %s: row %d later in the file has the same %s and wins",
 							job.UpsertKey, v, last, job.UpsertKey))}
@@ -359,7 +409,7 @@ type plannedBatch struct {
 
 func (s *Service) batchCommand(job importjob.State, b batch) commands.ImportBatch {
 	return commands.ImportBatch{
-		AccountID: job.AccountID, ActorID: job.CreatedBy, JobID: job.ID, UpsertKey: job.UpsertKey, FirstRow: b.firstRow,
+		AccountID: job.AccountID, ActorID: job.CreatedBy, JobID: job.ID, UpsertKey: job.UpsertKey, PhoneRegion: job.PhoneRegion, FirstRow: b.firstRow,
 		NextOffset: b.nextOffset, Rows: b.rows, Duplicates: b.dups,
 		BeforeCommit: func(ctx context.Context, results []commands.RowResult) error {
 			return s.saveErrors(ctx, job, b, results)

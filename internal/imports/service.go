@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
+	"contacts/internal/text"
 	"contacts/readapi"
 )
 
@@ -35,6 +37,12 @@ type Config struct {
 	MaxRows      int64  // most data rows in one file (CONTACTS_IMPORT_MAX_ROWS)
 	BatchRows    int    // rows per transaction
 	PollEvery    time.Duration
+	// MaxAttempts is how many runs in a row a job may fail for an internal
+	// reason (database down, a bug) before it is failed; between them the
+	// worker waits PollEvery, doubled after each failure (at most
+	// MaxRetryDelay).
+	MaxAttempts   int
+	MaxRetryDelay time.Duration
 }
 
 // Defaults.
@@ -42,6 +50,8 @@ const (
 	DefaultMaxFileBytes = 2 << 30 // 2 GiB
 	DefaultMaxRows      = 10_000_000
 	DefaultBatchRows    = 1000
+	DefaultMaxAttempts  = 8 // 2 s, 4 s, … 4 min 16 s: about 8.5 minutes of retries
+	DefaultRetryDelay   = 5 * time.Minute
 	// MaxErrorsInline bounds the error records a status or errors answer
 	// carries; the error CSV has them all.
 	MaxErrorsInline = 10_000
@@ -63,6 +73,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.PollEvery <= 0 {
 		c.PollEvery = 2 * time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MaxRetryDelay <= 0 {
+		c.MaxRetryDelay = DefaultRetryDelay
 	}
 }
 
@@ -104,6 +120,10 @@ type UploadOptions struct {
 	// UpsertKey: "email", "phone", "identifier", "none"; empty: the first
 	// of email, phone, identifier the file has a column for.
 	UpsertKey string
+	// PhoneRegion: ISO 3166 alpha-2 country of the file's phone numbers
+	// written without a country code; empty: the account's
+	// default_phone_region.
+	PhoneRegion string
 }
 
 // Create streams body to disk (never holding the file in memory), reads
@@ -119,9 +139,15 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, fileName string,
 	} else if key != "" && !importjob.ValidKey(key) {
 		return importjob.State{}, domain.InvalidField("upsert_key", "must be one of email, phone, identifier or none")
 	}
+	if _, err := domain.NormalizePhoneRegion(opt.PhoneRegion); err != nil {
+		return importjob.State{}, err
+	}
 	fileName = strings.TrimSpace(filepath.Base(strings.ReplaceAll(fileName, "\\", "/")))
 	if fileName == "" || fileName == "." || fileName == "/" {
 		return importjob.State{}, domain.InvalidField("file_name", "is required")
+	}
+	if err := text.Check(fileName); err != nil {
+		return importjob.State{}, domain.InvalidField("file_name", err.Error())
 	}
 	id := eventstore.NewID()
 	dir := filepath.Join(s.cfg.Dir, "uploads")
@@ -163,7 +189,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, fileName string,
 	}
 	job, err := s.cmds.CreateImportJob(ctx, commands.CreateImportJob{
 		AccountID: p.AccountID, ActorID: p.Actor(), ID: id, FileName: fileName, UploadPath: path,
-		SizeBytes: size, UpsertKey: key, Headers: headers, UnknownColumns: m.Unknown,
+		SizeBytes: size, UpsertKey: key, Headers: headers, UnknownColumns: m.Unknown, PhoneRegion: opt.PhoneRegion,
 	})
 	if err != nil {
 		_, _ = s.pool.Exec(context.WithoutCancel(ctx), `DELETE FROM import_jobs WHERE job_id = $1`, id)
@@ -241,7 +267,37 @@ func readHeader(path string) ([]string, error) {
 	if err != nil {
 		return nil, domain.InvalidField("file_data", "the header row is not valid CSV: "+err.Error())
 	}
+	// The header names the job's columns (stored in its events): it must be
+	// text (internal/text) or the file cannot be imported at all.
+	if i, err := badCell(h); err != nil {
+		return nil, domain.InvalidField("file_data", fmt.Sprintf("the header row's column %d %s", i+1, err))
+	}
 	return h, nil
+}
+
+// badCell finds the first cell of a record that breaks the text rule
+// (internal/text: valid UTF-8, no NUL): PostgreSQL can store neither, and
+// the row's contact would otherwise hold U+FFFD where the file had bytes.
+func badCell(rec []string) (int, error) {
+	for i, v := range rec {
+		if err := text.Check(v); err != nil {
+			return i, err
+		}
+	}
+	return -1, nil
+}
+
+// storable is a record fit to keep in an error row: bytes that break the
+// text rule become U+FFFD (the error message says which column had them).
+func storable(rec []string) []string {
+	out := make([]string, len(rec))
+	for i, v := range rec {
+		if text.Check(v) != nil {
+			v = strings.ToValidUTF8(strings.ReplaceAll(v, "\x00", "\uFFFD"), "\uFFFD")
+		}
+		out[i] = v
+	}
+	return out
 }
 
 // Upload is upload_contacts_csv: the decoded file, default options.
@@ -360,17 +416,25 @@ func (s *Service) writeErrorCSV(ctx context.Context, job importjob.State, w io.W
 func View(j importjob.State) readapi.ImportJob {
 	v := readapi.ImportJob{
 		JobID: j.ID, Status: j.Status, TotalRows: j.TotalRows, SuccessCount: j.SuccessCount, ErrorCount: j.ErrorCount,
-		UploadFilePath: j.UploadPath, Message: j.Message(), StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		UploadFilePath: areaPath(j.UploadPath), Message: j.Message(), StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 		FileName: j.FileName, UpsertKey: upsertKeyName(j.UpsertKey), ProcessedRows: j.ProcessedRows,
 		CreatedCount: j.CreatedCount, UpdatedCount: j.UpdatedCount, UnchangedCount: j.UnchangedCount,
-		DuplicateCount: j.DuplicateCount, UnknownColumns: j.UnknownColumns,
+		DuplicateCount: j.DuplicateCount, UnknownColumns: j.UnknownColumns, PhoneRegion: j.PhoneRegion,
 	}
 	if j.ErrorFilePath != "" {
-		p := j.ErrorFilePath
+		p := areaPath(j.ErrorFilePath)
 		v.ErrorFilePath = &p
 	}
 	return v
+}
+
+// areaPath is a job's file as clients see it: relative to the import area
+// (uploads/<id>_<name>.csv, errors/job_<id>_errors.csv), never the server's
+// own file system. Jobs record absolute paths, and every file lies directly
+// in uploads/ or errors/ of the import directory.
+func areaPath(p string) string {
+	return path.Join(filepath.Base(filepath.Dir(p)), filepath.Base(p))
 }
 
 func upsertKeyName(k string) string {

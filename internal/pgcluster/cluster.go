@@ -4,15 +4,20 @@
 //
 // Layout under Options.DataDir:
 //
-//	pg/            the cluster (PGDATA); pg/pgcluster.conf is rewritten at every start
-//	pg-run/        Unix socket directory
+//	pg/            the cluster (PGDATA); pg/pgcluster.conf and pg/pg_hba.conf are rewritten at every start
+//	pg-run/        Unix socket directory (0700, owned by the server's OS user)
+//	pg-password    the superuser's generated password (0600)
 //	pg.log         server log (pg_ctl -l), rotated to pg.log.1 above 16 MiB
 //	pgcluster.lock flock held by the Cluster while it runs
 //
-// The server listens on 127.0.0.1 only and trusts every connection (initdb
-// --auth=trust); connect as user postgres. When the process runs as root, the
-// binaries run as the "postgres" system user and the cluster files are owned
-// by it.
+// The server listens on 127.0.0.1 and on a Unix socket in a directory only
+// its OS user can enter. Every connection must authenticate with a password
+// (scram-sha-256): any OS user of the machine can reach 127.0.0.1, and must
+// not read the tenants' data. The superuser postgres has a generated password
+// kept in pg-password; DSN includes it. A cluster created by an earlier
+// version (initdb --auth=trust, no password) is given one on its next Start.
+// When the process runs as root, the binaries run as the "postgres" system
+// user and the cluster files are owned by it.
 //
 // The server is a separate, daemonized process: if this process dies without
 // calling Stop, the server keeps running. The next Start on the same DataDir
@@ -52,14 +57,15 @@ type Options struct {
 // Cluster is a running private PostgreSQL server. Its methods are safe for
 // concurrent use.
 type Cluster struct {
-	binDir  string
-	dataDir string
-	pgData  string
-	sockDir string // "" = Unix sockets disabled (path too long)
-	logFile string
-	port    int
-	log     *slog.Logger
-	runAs   *runAs
+	binDir   string
+	dataDir  string
+	pgData   string
+	sockDir  string // "" = Unix sockets disabled (path too long)
+	logFile  string
+	port     int
+	password string // the superuser's; "" only when attached to an older, password-less server
+	log      *slog.Logger
+	runAs    *runAs
 
 	mu       sync.Mutex
 	lock     *os.File
@@ -71,6 +77,7 @@ const (
 	startTimeoutSec = "60"
 	maxLogSize      = 16 << 20
 	confFile        = "pgcluster.conf"
+	passwordFile    = "pg-password"
 	includeLine     = "include_if_exists = '" + confFile + "'"
 )
 
@@ -117,6 +124,9 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 			// server, as `contacts projections rebuild` beside it must.
 			if port, ok := livePort(c.pgData); ok {
 				c.port, c.attached = port, true
+				if c.password, err = readPassword(filepath.Join(dataDir, passwordFile)); err != nil {
+					return nil, err
+				}
 				c.log.Info("postgres already running, owned by another process: attached", "port", port, "pgdata", c.pgData)
 				return c, nil
 			}
@@ -141,6 +151,9 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 	if err := c.initIfNeeded(ctx, opt.Fsync); err != nil {
 		return nil, err
 	}
+	if err := c.ensureAuth(ctx); err != nil {
+		return nil, err
+	}
 	if err := c.start(ctx, opt.Port, opt.Fsync); err != nil {
 		return nil, err
 	}
@@ -150,10 +163,16 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 	return c, nil
 }
 
-// DSN returns the URL of database on this cluster:
-// postgres://postgres@127.0.0.1:PORT/database?sslmode=disable
+// DSN returns the URL of database on this cluster, with the superuser's
+// password: postgres://postgres:PASSWORD@127.0.0.1:PORT/database?sslmode=disable
 func (c *Cluster) DSN(database string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, url.PathEscape(database))
+	u := url.URL{Scheme: "postgres", Host: fmt.Sprintf("127.0.0.1:%d", c.port), Path: "/" + database, RawQuery: "sslmode=disable"}
+	if c.password != "" {
+		u.User = url.UserPassword("postgres", c.password)
+	} else {
+		u.User = url.User("postgres")
+	}
+	return u.String()
 }
 
 // Port is the TCP port the server listens on (127.0.0.1).
@@ -285,6 +304,11 @@ func (c *Cluster) prepareRunFiles() error {
 		c.sockDir = ""
 	} else {
 		if err := os.MkdirAll(c.sockDir, 0o700); err != nil {
+			return fmt.Errorf("pgcluster: %w", err)
+		}
+		// Only the server's OS user may enter it (earlier versions may
+		// have left it more open).
+		if err := os.Chmod(c.sockDir, 0o700); err != nil {
 			return fmt.Errorf("pgcluster: %w", err)
 		}
 		if err := c.runAs.chown(c.sockDir); err != nil {

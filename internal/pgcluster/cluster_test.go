@@ -66,7 +66,7 @@ func TestStartRestartReusesData(t *testing.T) {
 	opt := Options{DataDir: dir, Logger: testLogger(t)}
 
 	c := startCluster(t, opt)
-	if want := "postgres://postgres@127.0.0.1:" + strconv.Itoa(c.Port()) + "/postgres?sslmode=disable"; c.DSN("postgres") != want {
+	if want := "postgres://postgres:" + c.password + "@127.0.0.1:" + strconv.Itoa(c.Port()) + "/postgres?sslmode=disable"; c.password == "" || c.DSN("postgres") != want {
 		t.Fatalf("DSN = %q, want %q", c.DSN("postgres"), want)
 	}
 	conn := connect(t, c.DSN("postgres"))
@@ -290,5 +290,97 @@ func TestSharedBuffers(t *testing.T) {
 	}
 	if m := memTotal(); m > 0 && mb != int(min(max(m/8, 256<<20), 4<<30)>>20) {
 		t.Fatalf("durable cluster: %s for %d bytes of memory", got, m)
+	}
+}
+
+// TestPasswordRequired: any OS user can reach 127.0.0.1, so the cluster must
+// not trust it (nor its socket): only the generated password, kept 0600,
+// lets one in.
+func TestPasswordRequired(t *testing.T) {
+	ctx := t.Context()
+	dir := tempDataDir(t)
+	c := startCluster(t, Options{DataDir: dir, Logger: testLogger(t)})
+
+	fi, err := os.Stat(filepath.Join(dir, passwordFile))
+	if err != nil {
+		t.Fatalf("password file: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("password file mode %#o, want 0600", fi.Mode().Perm())
+	}
+	if c.sockDir != "" {
+		if fi, err := os.Stat(c.sockDir); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("socket directory: %v, mode %v; want 0700", err, fi.Mode())
+		}
+	}
+	if _, err := connect(t, c.DSN("postgres")).Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatalf("with the password: %v", err)
+	}
+	noPassword := "postgres://postgres@127.0.0.1:" + strconv.Itoa(c.Port()) + "/postgres?sslmode=disable"
+	if conn, err := pgx.Connect(ctx, noPassword); err == nil {
+		conn.Close(ctx)
+		t.Fatal("password-less TCP connection accepted")
+	}
+	wrong := "postgres://postgres:wrong@127.0.0.1:" + strconv.Itoa(c.Port()) + "/postgres?sslmode=disable"
+	if conn, err := pgx.Connect(ctx, wrong); err == nil {
+		conn.Close(ctx)
+		t.Fatal("wrong password accepted")
+	}
+	if c.sockDir != "" {
+		sock := "host=" + c.sockDir + " port=" + strconv.Itoa(c.Port()) + " user=postgres dbname=postgres"
+		if conn, err := pgx.Connect(ctx, sock); err == nil {
+			conn.Close(ctx)
+			t.Fatal("password-less socket connection accepted")
+		}
+	}
+}
+
+// TestUpgradeTrustCluster: a cluster made by an earlier version (initdb
+// --auth=trust, no password) gets a password on its next start and keeps
+// its data.
+func TestUpgradeTrustCluster(t *testing.T) {
+	ctx := t.Context()
+	dir := tempDataDir(t)
+	opt := Options{DataDir: dir, Logger: testLogger(t)}
+	c := startCluster(t, opt)
+	conn := connect(t, c.DSN("postgres"))
+	for _, q := range []string{
+		"CREATE TABLE kept (v text)", "INSERT INTO kept VALUES ('tenant data')",
+		"ALTER ROLE postgres PASSWORD NULL", // as initdb --auth=trust left it
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn.Close(ctx)
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// What earlier versions left on disk: trust everywhere, no password file.
+	oldHBA := "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
+	if err := os.WriteFile(filepath.Join(c.PGData(), "pg_hba.conf"), []byte(oldHBA), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, passwordFile)); err != nil {
+		t.Fatal(err)
+	}
+
+	c2 := startCluster(t, opt)
+	fi, err := os.Stat(filepath.Join(dir, passwordFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("password file after upgrade: %v %v", err, fi)
+	}
+	noPassword := "postgres://postgres@127.0.0.1:" + strconv.Itoa(c2.Port()) + "/postgres?sslmode=disable"
+	if conn, err := pgx.Connect(ctx, noPassword); err == nil {
+		conn.Close(ctx)
+		t.Fatal("upgraded cluster still accepts a password-less connection")
+	}
+	var v string
+	if err := connect(t, c2.DSN("postgres")).QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != "tenant data" {
+		t.Fatalf("after upgrade: %q, %v", v, err)
+	}
+	hba, _ := os.ReadFile(filepath.Join(c2.PGData(), "pg_hba.conf"))
+	if strings.Contains(string(hba), "trust") && !strings.Contains(string(hba), "scram-sha-256") {
+		t.Fatalf("pg_hba.conf not rewritten:\n%s", hba)
 	}
 }

@@ -49,7 +49,9 @@ func (l *Limiter) WithClock(now func() time.Time) *Limiter {
 // Decision is the answer for one request.
 type Decision struct {
 	Allowed    bool
-	Limit      int           // the burst: most requests at once
+	Limit      int           // the rate: requests allowed per Window
+	Window     time.Duration // 1 s, or a minute or an hour for rates under one a second
+	Burst      int           // most requests at once
 	Remaining  int           // tokens left after this request
 	Reset      time.Duration // until the bucket is full again
 	RetryAfter time.Duration // when not allowed: until one token is there
@@ -70,7 +72,8 @@ func (l *Limiter) Take(key string) Decision {
 		l.buckets[key] = b
 	}
 	b.seen = now
-	d := Decision{Limit: l.burst, Allowed: true}
+	d := Decision{Allowed: true, Burst: l.burst}
+	d.Limit, d.Window = l.quota()
 	r := b.lim.ReserveN(now, 1)
 	if delay := r.DelayFrom(now); !r.OK() || delay > 0 {
 		r.CancelAt(now)
@@ -80,6 +83,17 @@ func (l *Limiter) Take(key string) Decision {
 	d.Remaining = max(0, int(math.Floor(tokens)))
 	d.Reset = time.Duration((float64(l.burst) - tokens) / float64(l.limit) * float64(time.Second))
 	return d
+}
+
+// quota states the rate as whole requests per window: per second, else per
+// minute, else per hour (at least one).
+func (l *Limiter) quota() (int, time.Duration) {
+	for _, w := range []time.Duration{time.Second, time.Minute} {
+		if n := float64(l.limit) * w.Seconds(); n >= 1 {
+			return int(math.Floor(n + 1e-9)), w
+		}
+	}
+	return max(1, int(math.Floor(float64(l.limit)*3600+1e-9))), time.Hour
 }
 
 // sweep forgets buckets idle long enough to be full again (forgetting them

@@ -129,7 +129,7 @@ func Run(ctx context.Context, store Appender, opt Options) (int, error) {
 				"title": pick(r, titles), "seniority": pick(r, seniorities), "departments": pickN(r, departments, 1+r.IntN(2)),
 				"city": p.city, "state": p.state, "country": p.country,
 				"text_search":  fmt.Sprintf("%d %s Ave, %s, %s", 1+r.IntN(9999), pick(r, lastNames), p.city, p.state),
-				"mobile_phone": fmt.Sprintf("+1%010d", 2_000_000_000+int64(i)), "tags": pickN(r, labels, r.IntN(3)),
+				"mobile_phone": fmt.Sprintf("+1%010d", 2_012_000_000+int64(i)), "tags": pickN(r, labels, r.IntN(3)),
 			}
 			if r.IntN(10) < 9 { // most contacts work somewhere
 				fields["company_id"] = companyIDs[r.IntN(len(companyIDs))]
