@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build lint bench fmt engines engines-stop stack
+.PHONY: run test build lint bench fmt fuzz-api engines engines-stop stack
 
 ## run: start the service with no configuration (private PostgreSQL in ./.contacts-data)
 run: build
@@ -12,7 +12,8 @@ run: build
 ## test: the whole suite against a real PostgreSQL (TEST_DATABASE_URL, or a
 ## private cluster) and the real engines: Kafka and Elasticsearch are started
 ## once for the run in ./.engines/test (needs a JDK and Maven) and stopped at
-## the end, their data removed (kept, with their logs, after a failure). With KAFKA_BROKERS and ELASTICSEARCH_URL
+## the end, their data removed (kept, with their logs, after a failure).
+## With KAFKA_BROKERS and ELASTICSEARCH_URL
 ## both set (eval "$$(make -s engines)") the tests use those instead.
 test:
 	@set -e; \
@@ -46,6 +47,11 @@ engines-stop:
 stack: build
 	@engines=$$(deploy/engines/engines.sh start) && echo "$$engines" && { [ -z "$$engines" ] || export $$engines; } && \
 	  exec ./bin/contacts serve --roles api,relay,projector
+
+## fuzz-api: Schemathesis against the served OpenAPI document, every
+## operation, a fixed budget; fails on any 5xx (needs python3)
+fuzz-api:
+	test/fuzz/schemathesis.sh
 
 ## build: the binary in ./bin
 build:

@@ -7,10 +7,13 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// openAPI is the OpenAPI 3.1 document of every /api/v1 route of the
-// service (write routes, read routes and the WebSocket upgrade). A test
-// checks it against the router's routes both ways.
+// openAPI is the OpenAPI 3.1 document of every route of the service (health
+// checks, write routes, read routes, the WebSocket upgrade, and the
+// account-scoped copies under /api/v1/accounts/{account_id}, which
+// gen_openapi_accounts.py derives from the /api/v1 ones). A test checks it
+// against the router's routes both ways.
 //
+//go:generate python3 gen_openapi_accounts.py
 //go:embed openapi.json
 var openAPI []byte
 

@@ -25,6 +25,7 @@ import (
 	"contacts/internal/httpapi"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
+	"contacts/internal/phonereview"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
@@ -88,7 +89,9 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		o.imports = o.newImports(pool, cmds)
 	}
 	h := httpapi.NewRouter(httpapi.Deps{
-		Commands: cmds, Auth: authSvc, Store: store, DB: pool, Progress: store,
+		// Every optional route group is mounted, as `contacts serve` does:
+		// the OpenAPI route test walks this router.
+		Commands: cmds, Auth: authSvc, Store: store, DB: pool, Progress: store, PhoneReview: phonereview.New(pool, authSvc),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBodyBytes: 64 << 10,
 		Read: &readapi.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, MaxUploadBytes: o.maxUploadBytes, MaxBufferedBytes: o.maxBuffered, Limit: o.limit, Lists: readapi.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
 	})
