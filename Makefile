@@ -3,15 +3,51 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build lint bench fmt fuzz-api
+.PHONY: run test build lint bench fmt fuzz-api engines engines-stop stack
 
 ## run: start the service with no configuration (private PostgreSQL in ./.contacts-data)
 run: build
 	./bin/contacts serve
 
-## test: the whole suite against a real PostgreSQL (TEST_DATABASE_URL, or a private cluster)
-test:
+## test: the whole suite against a real PostgreSQL (TEST_DATABASE_URL, or a
+## private cluster) and the real engines: Kafka and Elasticsearch are started
+## once for the run in ./.engines/test (needs a JDK and Maven) and stopped at
+## the end, their data removed (kept, with their logs, after a failure).
+## With KAFKA_BROKERS and ELASTICSEARCH_URL
+## both set (eval "$$(make -s engines)") the tests use those instead.
+## The API fuzzer (fuzz-api) runs first, so go test's summary closes the output.
+test: fuzz-api
+	@set -e; \
+	if [ -n "$$KAFKA_BROKERS" ] && [ -n "$$ELASTICSEARCH_URL" ]; then \
+	  echo "make test: engines from the environment: KAFKA_BROKERS=$$KAFKA_BROKERS ELASTICSEARCH_URL=$$ELASTICSEARCH_URL"; \
+	else \
+	  dir=$(CURDIR)/.engines/test; \
+	  trap 'rc=$$?; if [ $$rc = 0 ]; then deploy/engines/engines.sh stop "$$dir" --wipe; \
+	        else deploy/engines/engines.sh stop "$$dir"; echo "make test: the engines'"'"' data and logs are kept in $$dir"; fi' EXIT; \
+	  trap 'exit 130' INT TERM; \
+	  engines=$$(deploy/engines/engines.sh start "$$dir"); \
+	  echo "$$engines"; \
+	  [ -z "$$engines" ] || export $$engines; \
+	fi; \
 	$(GO) test -count=1 -timeout 15m ./...
+
+## engines: start Kafka and Elasticsearch in ./.engines (reusing running
+## ones); prints KAFKA_BROKERS=… and ELASTICSEARCH_URL=…, for
+## eval "$$(make -s engines)"
+engines:
+	@deploy/engines/engines.sh start
+
+## engines-stop: stop what `make engines` started (the data stays)
+engines-stop:
+	@deploy/engines/engines.sh stop
+
+## stack: the design's full distributed shape on one machine: the engines,
+## then `contacts serve` with every role against them and the private
+## PostgreSQL. Ctrl-C stops the service; the engines run on until
+## `make engines-stop`.
+stack: build
+	@engines=$$(deploy/engines/engines.sh start) && echo "$$engines" && { [ -z "$$engines" ] || export $$engines; } && \
+	  ELASTICSEARCH_REPLICAS=$${ELASTICSEARCH_REPLICAS:-0} exec ./bin/contacts serve --roles api,relay,projector
 
 ## fuzz-api: Schemathesis against the served OpenAPI document, every
 ## operation, a fixed budget; fails on any 5xx (needs python3)

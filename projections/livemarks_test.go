@@ -30,7 +30,7 @@ func TestKafkaLiveCheckpointNeverPassesTheReadModel(t *testing.T) {
 		t.Skip("long")
 	}
 	w := newWorld(t)
-	brokers := kafkatest.Start(t)
+	brokers, prefix := kafkatest.Start(t), kafkatest.Prefix(t)
 	logger := discard()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -60,7 +60,7 @@ func TestKafkaLiveCheckpointNeverPassesTheReadModel(t *testing.T) {
 	var rngMu sync.Mutex
 	var relayLives, projectorLives atomic.Int32
 	stopRelay := restartable(t, rng, &rngMu, &relayLives, func(ctx context.Context) {
-		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, Logger: logger, LockRetry: 20 * time.Millisecond})
+		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, TopicPrefix: prefix, Logger: logger, LockRetry: 20 * time.Millisecond})
 	})
 	projector := func(ctx context.Context) {
 		marks := projections.NewLiveMarks(w.events, projections.Names, logger)
@@ -74,7 +74,7 @@ func TestKafkaLiveCheckpointNeverPassesTheReadModel(t *testing.T) {
 			defer pwg.Done()
 			_ = marks.Run(ctx)
 		}()
-		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, Logger: logger}, handlers...)
+		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, TopicPrefix: prefix, Logger: logger, Opener: w.events}, handlers...)
 		pwg.Wait()
 	}
 	stopProjector := restartable(t, rng, &rngMu, &projectorLives, projector)
@@ -95,7 +95,7 @@ func TestKafkaLiveCheckpointNeverPassesTheReadModel(t *testing.T) {
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, Logger: logger})
+		_ = relay.Run(ctx, w.events, w.pool, relay.Config{Brokers: brokers, TopicPrefix: prefix, Logger: logger})
 	}()
 	for range 2 {
 		go func() {

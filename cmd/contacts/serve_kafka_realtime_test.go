@@ -37,7 +37,7 @@ func TestServeKafkaRolesPushLiveUpdates(t *testing.T) {
 		t.Skip("long")
 	}
 	dsn := pgtest.NewDSN(t)
-	brokers := kafkatest.Start(t)
+	brokers, prefix := kafkatest.Start(t), kafkatest.Prefix(t)
 	secret := "serve-kafka-realtime-test-secret-0123456789"
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -47,7 +47,7 @@ func TestServeKafkaRolesPushLiveUpdates(t *testing.T) {
 	for i := range roles {
 		args := []string{"--database-url", dsn, "--http-addr", addrs[i], "--data-dir", t.TempDir(),
 			"--jwt-secret", secret, "--log-level", "error", "--roles", roles[i],
-			"--kafka-brokers", brokers[0], "--rate-limit", "0", "--ip-rate-limit", "0"}
+			"--kafka-brokers", brokers[0], "--kafka-topic-prefix", prefix, "--rate-limit", "0", "--ip-rate-limit", "0"}
 		go func() { done <- serve(ctx, args) }()
 		if roles[i] == "projector" {
 			continue // no HTTP; it has migrated once it consumes

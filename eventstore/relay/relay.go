@@ -283,7 +283,8 @@ func (r *relay) newPublisher(ctx context.Context) (*kafka.Publisher, error) {
 func (r *relay) connect() (*kafka.Publisher, error) {
 	// Sarama's protocol version stays at watermill's default (1.0): kfake's
 	// consumer groups stay silent with newer ones, and 1.0 is enough for
-	// idempotent production and record headers.
+	// idempotent production and record headers. Apache Kafka 4.4 (the
+	// broker of make test) accepts its requests.
 	sc := kafka.DefaultSaramaSyncPublisherConfig()
 	sc.ClientID = "contacts-relay"
 	sc.Producer.RequiredAcks = sarama.WaitForAll

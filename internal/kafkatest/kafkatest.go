@@ -1,13 +1,18 @@
-// Package kafkatest runs a real Kafka wire-protocol broker in the test
-// process: franz-go's kfake, listening on 127.0.0.1 on a random port. Clients
-// (Sarama through watermill-kafka, franz-go's kgo) talk to it over TCP exactly
-// as they would to Kafka; there is no mock.
+// Package kafkatest gives tests a Kafka broker and helpers to read what
+// reached it.
 //
-//	brokers := kafkatest.Start(t) // closed at t.Cleanup
+//	brokers := kafkatest.Start(t)   // the real, shared Apache Kafka broker
+//	prefix := kafkatest.Prefix(t)   // this test's topic prefix ("t-…." )
 //
-// Topics are created on first use (auto-create) with Partitions partitions,
-// and the relay's default topic ("contacts.events") exists from the start,
-// so per-key ordering across several partitions is really exercised.
+// Start is the real broker of package enginetest, shared by every test of
+// the run: a test must keep to topics under its own Prefix (relay and
+// kafkaconsumer take it as TopicPrefix; consumer groups are named after it
+// too) so that tests running in parallel never see each other's records.
+// Topics are auto-created with Partitions partitions, so per-key ordering
+// across several partitions is really exercised.
+//
+// StartCluster runs franz-go's kfake instead, in the test process: it stays
+// for tests that need a broker they can start late or inject faults into.
 package kafkatest
 
 import (
@@ -20,28 +25,38 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"contacts/internal/enginetest"
 )
 
 // Partitions is the partition count of every topic the cluster creates.
 const Partitions = 4
 
-// DefaultTopic is created when the cluster starts: the relay's topic with
-// the default prefix.
+// DefaultTopic is created when a kfake cluster starts: the relay's topic
+// with the default prefix.
 const DefaultTopic = "contacts.events"
 
 // EnvLog set to "debug", "info", "warn" or "error" makes the broker log to
 // stderr (for debugging a test).
 const EnvLog = "KAFKATEST_LOG"
 
-// Start runs a single-broker cluster and returns its bootstrap addresses.
-// The cluster is closed at t.Cleanup.
+// Start returns the bootstrap address of the shared real Kafka broker
+// (enginetest.Kafka).
 func Start(t testing.TB) []string {
 	t.Helper()
-	return StartCluster(t).ListenAddrs()
+	return []string{enginetest.Kafka(t)}
 }
 
-// StartCluster is Start for tests that need the cluster itself (to inspect
-// or inject faults through kfake's Control functions).
+// Prefix returns a topic prefix of this test's own ("t-<12 hex>."), for
+// relay.Config.TopicPrefix and kafkaconsumer.Config.TopicPrefix.
+func Prefix(t testing.TB) string {
+	t.Helper()
+	return enginetest.Unique("t") + "."
+}
+
+// StartCluster runs a kfake cluster in the test process (closed at
+// t.Cleanup): for tests that need the cluster itself, to inspect it or
+// inject faults through kfake's Control functions.
 func StartCluster(t testing.TB) *kfake.Cluster {
 	t.Helper()
 	opts := []kfake.Opt{

@@ -1,6 +1,7 @@
 // Package kafkaconsumer feeds projections from the relay's Kafka topic:
 // one watermill Router, one router handler per projection, each with its
-// own consumer group named after the projection (projections.Handler.Name).
+// own consumer group named after the projection (projections.Handler.Name;
+// see Group for a non-default topic prefix).
 //
 // Delivery is at least once and in order per stream:
 //   - a partition's messages are handled one at a time (the next one is
@@ -77,6 +78,19 @@ var retry = middleware.Retry{
 // watermill's reason_poisoned, topic_poisoned and handler_poisoned headers.
 func PoisonTopic(prefix string) string { return relay.Topic(prefix) + ".poison" }
 
+// Group is the consumer group of projection name for a topic prefix: the
+// bare name with the default prefix (the groups' names since the first
+// release, so their committed offsets stay valid), else prefix + name, so
+// that two deployments sharing a cluster with different prefixes (staging.,
+// prod.) do not share consumer groups: one group's members would take
+// partitions of the other's topic in each rebalance, and stall each other.
+func Group(topicPrefix, name string) string {
+	if topicPrefix == "" || topicPrefix == relay.DefaultTopicPrefix {
+		return name
+	}
+	return topicPrefix + name
+}
+
 // Run consumes the events topic with every handler until ctx is done, then
 // closes the router (consumer groups are left, acknowledged offsets
 // committed; what was in flight is redelivered next time) and returns nil.
@@ -147,11 +161,12 @@ func runRouter(ctx context.Context, cfg Config, log *slog.Logger, handlers []pro
 		}
 	}()
 	for _, h := range handlers {
-		inner, err := newSubscriber(cfg.Brokers, h.Name(), wlog)
+		group := Group(cfg.TopicPrefix, h.Name())
+		inner, err := newSubscriber(cfg.Brokers, group, wlog)
 		if err != nil {
 			return err
 		}
-		sub := &resilientSubscriber{inner: inner, group: h.Name(), log: log, closing: make(chan struct{})}
+		sub := &resilientSubscriber{inner: inner, group: group, log: log, closing: make(chan struct{})}
 		subs = append(subs, sub)
 		rh := router.AddConsumerHandler(h.Name(), topic, sub, handle(h, cfg.Opener, log))
 		// Outermost first: the poison queue sees what Retry gave up on.
@@ -185,7 +200,8 @@ func runRouter(ctx context.Context, cfg Config, log *slog.Logger, handlers []pro
 
 func newSubscriber(brokers []string, group string, wlog watermill.LoggerAdapter) (*kafka.Subscriber, error) {
 	// Sarama's protocol version stays at watermill's default (1.0): with a
-	// newer one the consumer group received nothing from kfake.
+	// newer one the consumer group received nothing from kfake. Apache Kafka
+	// 4.4 (the broker of make test) accepts its requests.
 	sc := kafka.DefaultSaramaSubscriberConfig()
 	sc.ClientID = "contacts-" + group
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest // a new group reads the whole topic

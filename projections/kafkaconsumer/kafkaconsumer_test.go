@@ -83,13 +83,13 @@ func start(t *testing.T, what string, fn func(ctx context.Context) error) (stop 
 	return stop
 }
 
-func startRelay(t *testing.T, store *eventstore.Store, pool *pgxpool.Pool, brokers []string) (stop func() time.Duration) {
-	cfg := relay.Config{Brokers: brokers, Logger: testLogger()}
+func startRelay(t *testing.T, store *eventstore.Store, pool *pgxpool.Pool, brokers []string, prefix string) (stop func() time.Duration) {
+	cfg := relay.Config{Brokers: brokers, TopicPrefix: prefix, Logger: testLogger()}
 	return start(t, "relay.Run", func(ctx context.Context) error { return relay.Run(ctx, store, pool, cfg) })
 }
 
-func startConsumer(t *testing.T, brokers []string, handlers ...projections.Handler) (stop func() time.Duration) {
-	cfg := kafkaconsumer.Config{Brokers: brokers, Logger: testLogger()}
+func startConsumer(t *testing.T, brokers []string, prefix string, handlers ...projections.Handler) (stop func() time.Duration) {
+	cfg := kafkaconsumer.Config{Brokers: brokers, TopicPrefix: prefix, Logger: testLogger()}
 	return start(t, "kafkaconsumer.Run", func(ctx context.Context) error { return kafkaconsumer.Run(ctx, cfg, handlers...) })
 }
 
@@ -102,8 +102,8 @@ var errFlaky = errors.New("flaky projection")
 func TestConsumerKillAndResume(t *testing.T) {
 	began := time.Now()
 	store, pool := newStore(t)
-	brokers := kafkatest.Start(t)
-	startRelay(t, store, pool, brokers)
+	brokers, prefix := kafkatest.Start(t), kafkatest.Prefix(t)
+	startRelay(t, store, pool, brokers, prefix)
 	steady := kafkatest.NewRecorder(projections.Contacts)
 	flaky := kafkatest.NewRecorder(projections.Companies)
 	var failed atomic.Int32
@@ -118,17 +118,17 @@ func TestConsumerKillAndResume(t *testing.T) {
 	writers := kafkatest.StartWriters(t, store, 6, 20)
 	var stopTimes []time.Duration
 	for i := 0; i < 5; i++ {
-		stop := startConsumer(t, brokers, steady, flaky)
+		stop := startConsumer(t, brokers, prefix, steady, flaky)
 		time.Sleep(time.Duration(200+rand.IntN(500)) * time.Millisecond)
 		stopTimes = append(stopTimes, stop())
 		t.Logf("run %d: %d/%d distinct delivered, %d appended", i, steady.Distinct(), flaky.Distinct(), writers.Total())
 	}
-	startConsumer(t, brokers, steady, flaky)
+	startConsumer(t, brokers, prefix, steady, flaky)
 	time.Sleep(300 * time.Millisecond)
 	streams, total := writers.Stop()
 	t.Logf("writers stopped after %v", time.Since(began).Round(time.Millisecond))
 	for _, rec := range []*kafkatest.Recorder{steady, flaky} {
-		rec.WaitDistinct(t, total, 20*time.Second)
+		rec.WaitDistinct(t, total, 120*time.Second)
 		t.Logf("%s caught up after %v", rec.Name(), time.Since(began).Round(time.Millisecond))
 		delivered := rec.Events()
 		dups := kafkatest.CheckStreams(t, delivered, streams)
@@ -154,7 +154,7 @@ func TestConsumerKillAndResume(t *testing.T) {
 // around it are handled.
 func TestConsumerPoisonMessage(t *testing.T) {
 	store, pool := newStore(t)
-	brokers := kafkatest.Start(t)
+	brokers, prefix := kafkatest.Start(t), kafkatest.Prefix(t)
 	account, stream := eventstore.NewID(), eventstore.NewID()
 	appendOne := func(v int64) {
 		if _, err := store.Append(context.Background(), eventstore.AppendRequest{Streams: []eventstore.StreamAppend{{
@@ -165,29 +165,68 @@ func TestConsumerPoisonMessage(t *testing.T) {
 		}
 	}
 	appendOne(0)
-	startRelay(t, store, pool, brokers)
-	kafkatest.Records(t, brokers, relay.Topic(""), 1, 10*time.Second)
+	startRelay(t, store, pool, brokers, prefix)
+	kafkatest.Records(t, brokers, relay.Topic(prefix), 1, 30*time.Second)
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: relay.Topic(""), Key: []byte(stream), Value: []byte("garbage")}).FirstErr(); err != nil {
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: relay.Topic(prefix), Key: []byte(stream), Value: []byte("garbage")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	appendOne(1)
 
 	rec := kafkatest.NewRecorder(projections.Labels)
-	startConsumer(t, brokers, rec)
-	rec.WaitDistinct(t, 2, 15*time.Second)
+	startConsumer(t, brokers, prefix, rec)
+	rec.WaitDistinct(t, 2, 60*time.Second)
 	kafkatest.CheckStreams(t, rec.Events(), map[string]int64{stream: 2})
-	poisoned := kafkatest.Records(t, brokers, kafkaconsumer.PoisonTopic(""), 1, 10*time.Second)
+	poisoned := kafkatest.Records(t, brokers, kafkaconsumer.PoisonTopic(prefix), 1, 30*time.Second)
 	if string(poisoned[0].Value) != "garbage" {
 		t.Errorf("poison topic holds %q", poisoned[0].Value)
 	}
+}
+
+// Two instances of one projection (two processes' consumers in one group)
+// share the topic's partitions: each event is handled by one of them, both
+// get a share, and each stream stays with one instance, in order.
+func TestConsumerGroupSharesPartitions(t *testing.T) {
+	store, pool := newStore(t)
+	brokers, prefix := kafkatest.Start(t), kafkatest.Prefix(t)
+	startRelay(t, store, pool, brokers, prefix)
+	a, b := kafkatest.NewRecorder(projections.Contacts), kafkatest.NewRecorder(projections.Contacts)
+	startConsumer(t, brokers, prefix, a)
+	startConsumer(t, brokers, prefix, b)
+	// Both members joined (one rebalance) before the events flow.
+	time.Sleep(2 * time.Second)
+	writers := kafkatest.StartWriters(t, store, 4, 10)
+	time.Sleep(1500 * time.Millisecond)
+	streams, total := writers.Stop()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for a.Distinct()+b.Distinct() < total && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a.Distinct() == 0 || b.Distinct() == 0 {
+		t.Fatalf("one group member handled everything: %d and %d of %d events", a.Distinct(), b.Distinct(), total)
+	}
+	// Together they saw every event, in order per stream; a stream's events
+	// went to one member (no rebalance happened while they flowed).
+	all := append(a.Events(), b.Events()...)
+	kafkatest.CheckStreams(t, all, streams)
+	owner := map[string]*kafkatest.Recorder{}
+	for _, rec := range []*kafkatest.Recorder{a, b} {
+		for _, e := range rec.Events() {
+			if o, ok := owner[e.StreamID]; ok && o != rec {
+				t.Errorf("stream %s handled by both members", e.StreamID)
+			}
+			owner[e.StreamID] = rec
+		}
+	}
+	t.Logf("%d events: %d to one member, %d to the other", total, a.Distinct(), b.Distinct())
 }
 
 func TestRunRefusesBadConfig(t *testing.T) {
@@ -208,9 +247,10 @@ func TestRunRefusesBadConfig(t *testing.T) {
 }
 
 // Without a reachable broker Run keeps trying, still stops promptly, and
-// consumes once the broker is up.
+// consumes once the broker is up. kfake: a broker started late on a port
+// chosen in advance.
 func TestConsumerBrokerLate(t *testing.T) {
-	stop := startConsumer(t, []string{"127.0.0.1:1"}, kafkatest.NewRecorder(projections.Groups))
+	stop := startConsumer(t, []string{"127.0.0.1:1"}, "", kafkatest.NewRecorder(projections.Groups))
 	time.Sleep(1500 * time.Millisecond)
 	if took := stop(); took > 5*time.Second {
 		t.Errorf("stop took %v", took)
@@ -223,10 +263,10 @@ func TestConsumerBrokerLate(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	brokers := []string{fmt.Sprintf("127.0.0.1:%d", port)}
+	brokers, prefix := []string{fmt.Sprintf("127.0.0.1:%d", port)}, kafkatest.Prefix(t)
 	rec := kafkatest.NewRecorder(projections.Groups)
-	stopConsumer := startConsumer(t, brokers, rec)
-	stopRelay := startRelay(t, store, pool, brokers)
+	stopConsumer := startConsumer(t, brokers, prefix, rec)
+	stopRelay := startRelay(t, store, pool, brokers, prefix)
 	stream := eventstore.NewID()
 	if _, err := store.Append(context.Background(), eventstore.AppendRequest{Streams: []eventstore.StreamAppend{{
 		AccountID: eventstore.NewID(), StreamType: "group", StreamID: stream,
@@ -240,7 +280,7 @@ func TestConsumerBrokerLate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	rec.WaitDistinct(t, 2, 15*time.Second)
+	rec.WaitDistinct(t, 2, 60*time.Second)
 	kafkatest.CheckStreams(t, rec.Events(), map[string]int64{stream: 2})
 	stopConsumer() // while the broker is still up (cleanups would close it first)
 	stopRelay()
