@@ -108,7 +108,15 @@ func TestKafkaPathSurvivesKillsAndEqualsRebuild(t *testing.T) {
 		defer wg.Done()
 		_ = kafkaconsumer.Run(ctx, kafkaconsumer.Config{Brokers: brokers, TopicPrefix: prefix, Logger: logger, Opener: w.events}, projections.New(w.events, w.rm)...)
 	}()
-	deadline := time.Now().Add(60 * time.Second)
+	w.convergeThenRebuild(t, want, 60*time.Second, func() { cancel(); wg.Wait() })
+}
+
+// convergeThenRebuild waits up to wait for the read models to show want,
+// stops the pipeline, checks them, and checks that a from-scratch rebuild
+// gives exactly what the pipeline left.
+func (w *world) convergeThenRebuild(t *testing.T, want map[string]string, wait time.Duration, stop func()) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
 	var live map[string]string
 	for {
 		live = w.actual(t, want)
@@ -117,13 +125,10 @@ func TestKafkaPathSurvivesKillsAndEqualsRebuild(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cancel()
-	wg.Wait()
+	stop()
 	compare(t, want, live)
-
-	// And that is exactly what a from-scratch rebuild gives.
 	for _, name := range projections.Names {
-		if err := projections.Rebuild(context.Background(), w.events, w.rm, name, 500, func(projections.Progress) {}); err != nil {
+		if err := projections.Rebuild(t.Context(), w.events, w.rm, name, 500, func(projections.Progress) {}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -194,23 +199,6 @@ func TestKafkaBrokerRestartMidStream(t *testing.T) {
 	rec.WaitDistinct(t, len(all), 90*time.Second)
 	t.Logf("every event consumed %v after the broker came back", time.Since(restartedAt).Round(time.Millisecond))
 	dups := kafkatest.CheckStreams(t, rec.Events(), streams)
-	deadline := time.Now().Add(30 * time.Second)
-	var live map[string]string
-	for {
-		live = w.actual(t, want)
-		if equal(want, live) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	cancel()
-	wg.Wait()
-	compare(t, want, live)
-	for _, name := range projections.Names {
-		if err := projections.Rebuild(context.Background(), w.events, w.rm, name, 500, func(projections.Progress) {}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	compare(t, live, w.actual(t, want))
+	w.convergeThenRebuild(t, want, 30*time.Second, func() { cancel(); wg.Wait() })
 	t.Logf("%d events, %d deliveries (%d redelivered after the restart, and not applied twice)", len(all), len(rec.Events()), dups)
 }

@@ -2,6 +2,7 @@ package seed_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -33,10 +34,22 @@ func TestSeedWritesValidHistories(t *testing.T) {
 	}
 	// Every seeded contact is a valid aggregate the command side can change,
 	// and its e-mail is claimed like any other contact's.
-	var id, email string
-	if err := pool.QueryRow(ctx, `SELECT stream_id::text, data->>'email' FROM events WHERE event_type = 'contact.created' LIMIT 1`).Scan(&id, &email); err != nil {
+	// The event's personal fields are sealed at rest: read it through the store.
+	var id string
+	if err := pool.QueryRow(ctx, `SELECT stream_id::text FROM events WHERE event_type = 'contact.created' LIMIT 1`).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
+	stream, err := store.ReadStream(ctx, account, id, 0)
+	if err != nil || len(stream) == 0 {
+		t.Fatalf("read a seeded contact: %v (%d events)", err, len(stream))
+	}
+	var created struct {
+		Email string `json:"email"`
+	}
+	if err := json.Unmarshal(stream[0].Data, &created); err != nil || created.Email == "" {
+		t.Fatalf("a seeded contact's e-mail: %v (%s)", err, stream[0].Data)
+	}
+	email := created.Email
 	h := commands.New(store)
 	if _, err := h.UpdateContact(ctx, commands.UpdateContact{AccountID: account, ID: id, Fields: map[string]any{"title": "Seeded"}}); err != nil {
 		t.Fatalf("update a seeded contact: %v", err)
