@@ -179,6 +179,24 @@ func Run(t *testing.T, open func(t *testing.T) projections.ReadModel) {
 		}
 	})
 
+	t.Run("an erased contact's tombstone replaces its personal data", func(t *testing.T) {
+		rm := open(t)
+		a, c := id(), id()
+		live := contactDoc(a, c, 1, "Ada", "")
+		live.Email = "ada@erase.test"
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{live}))
+		erased := contactDoc(a, c, 2, "", "")
+		erased.Deleted, erased.Erased = true, true
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{erased}))
+		// A redelivered older document (at-least-once) brings nothing back.
+		must(t, rm.UpsertContacts(ctx, []projections.ContactDoc{live}))
+		got := getContact(t, rm, a, c)
+		if !got.Erased || !got.Deleted || got.FirstName != "" || got.Email != "" || got.Version != 2 {
+			t.Fatalf("erased contact read back: erased %v deleted %v first %q email %q v%d",
+				got.Erased, got.Deleted, got.FirstName, got.Email, got.Version)
+		}
+	})
+
 	t.Run("company fields whichever is written first", func(t *testing.T) {
 		rm := open(t)
 		a, c1, c2, co := id(), id(), id(), id()
