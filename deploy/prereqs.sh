@@ -25,7 +25,7 @@ for want in "$@"; do
   esac
 done
 [ ${#packages[@]} -eq 0 ] && exit 0
-what=$(IFS=,; echo "${missing[*]}" | sed 's/,/, /g')
+what=$(IFS=,; echo "${missing[*]}"); what=${what//,/, }
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "prereqs: installing $what: apt-get install ${packages[*]}" >&2
