@@ -1,13 +1,13 @@
-// Package replay folds recorded events into an aggregate: the one loop the
-// command side (to decide) and the projections (to build documents) share.
-package replay
+package eventstore
+
+// Fold is the one loop the command side (to decide) and the projections (to
+// build documents) share: it folds recorded events into an aggregate.
 
 import (
 	"errors"
 	"fmt"
 
 	"contacts/domain"
-	"contacts/eventstore"
 )
 
 // Applier is an aggregate.
@@ -20,7 +20,7 @@ type Decoder func(eventType string, data []byte) (domain.Event, error)
 
 // Fold applies events, in order, to agg. Event types this build does not
 // know are applied as domain.Unknown (the version still moves on).
-func Fold(agg Applier, decode Decoder, events []eventstore.Event) error {
+func Fold(agg Applier, decode Decoder, events []Event) error {
 	for _, e := range events {
 		de, err := decode(e.Type, e.Data)
 		if errors.Is(err, domain.ErrUnknownEvent) {
