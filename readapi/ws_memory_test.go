@@ -15,8 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"contacts/commands"
+	"contacts/commands/imports"
 	"contacts/internal/auth"
-	"contacts/internal/imports"
 	"contacts/readapi"
 )
 

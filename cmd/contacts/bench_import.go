@@ -17,12 +17,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"contacts/commands"
+	"contacts/commands/imports"
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/config"
 	"contacts/internal/database"
 	"contacts/internal/httpapi"
-	"contacts/internal/imports"
 	"contacts/internal/leader"
 	"contacts/projections"
 	"contacts/readapi"

@@ -10,12 +10,12 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"contacts/commands"
+	"contacts/commands/imports"
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/config"
 	"contacts/internal/database"
 	"contacts/internal/httpapi"
-	"contacts/internal/imports"
 	"contacts/internal/leader"
 	"contacts/internal/phonereview"
 	"contacts/internal/ratelimit"

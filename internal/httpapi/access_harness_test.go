@@ -16,10 +16,10 @@ import (
 	"github.com/gorilla/websocket"
 
 	"contacts/commands"
+	"contacts/commands/imports"
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/httpapi"
-	"contacts/internal/imports"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
 	"contacts/internal/phonereview"

@@ -16,8 +16,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"contacts/commands"
+	"contacts/commands/imports"
 	"contacts/internal/apierr"
-	"contacts/internal/imports"
 	"contacts/readapi"
 )
 

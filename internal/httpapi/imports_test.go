@@ -14,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"contacts/commands"
+	"contacts/commands/imports"
 	"contacts/eventstore"
 	"contacts/internal/httpapi"
-	"contacts/internal/imports"
 	"contacts/readapi"
 )
 

@@ -18,9 +18,9 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"contacts/commands"
+	"contacts/commands/imports"
 	"contacts/eventstore"
 	"contacts/internal/auth"
-	"contacts/internal/imports"
 	"contacts/internal/phonereview"
 	"contacts/projections"
 	"contacts/readapi"
@@ -106,6 +106,9 @@ type Exporter interface {
 }
 
 var _ Exporter = (*readapi.PG)(nil)
+
+// The import service answers the WebSocket import actions.
+var _ readapi.Imports = (*imports.Service)(nil)
 
 type api struct {
 	Deps

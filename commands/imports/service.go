@@ -24,10 +24,8 @@ import (
 	"contacts/domain"
 	"contacts/domain/importjob"
 	"contacts/eventstore"
-	"contacts/internal/apierr"
 	"contacts/internal/auth"
 	"contacts/internal/text"
-	"contacts/readapi"
 )
 
 // Config tunes imports.
@@ -82,7 +80,8 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Service runs import jobs. It implements readapi.Imports.
+// Service runs import jobs. It implements readapi.Imports (whose job and
+// error-row types are this package's Job and RowError).
 type Service struct {
 	pool   *pgxpool.Pool
 	cmds   *commands.Handlers
@@ -96,8 +95,6 @@ type Service struct {
 	afterBatch func(job importjob.State)
 }
 
-var _ readapi.Imports = (*Service)(nil)
-
 // New returns the service. Run must be running for jobs to progress.
 func New(pool *pgxpool.Pool, cmds *commands.Handlers, cfg Config, logger *slog.Logger) *Service {
 	cfg.setDefaults()
@@ -107,13 +104,21 @@ func New(pool *pgxpool.Pool, cmds *commands.Handlers, cfg Config, logger *slog.L
 	return &Service{pool: pool, cmds: cmds, cfg: cfg, log: logger, wake: make(chan struct{}, 1)}
 }
 
-// Errors callers see.
+// Errors callers see, as domain errors: the transports' error table
+// (internal/apierr) gives each its status and code.
 var (
-	errTooLarge = func(limit int64) error {
-		return apierr.New(http.StatusRequestEntityTooLarge, "file_too_large",
-			fmt.Sprintf("the file is larger than the import limit of %d bytes", limit))
-	}
+	// ErrAdminRequired: only an administrator may start an import.
+	ErrAdminRequired = errors.New("administrator role required")
 )
+
+// TooLargeError is a file over the import size limit.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the file is larger than the import limit of %d bytes", e.Limit)
+}
+
+func errTooLarge(limit int64) error { return &TooLargeError{Limit: limit} }
 
 // UploadOptions are the job's choices.
 type UploadOptions struct {
@@ -131,7 +136,7 @@ type UploadOptions struct {
 // usable header, or an invalid option is refused and leaves nothing.
 func (s *Service) Create(ctx context.Context, p auth.Principal, fileName string, body io.Reader, opt UploadOptions) (importjob.State, error) {
 	if !p.IsAdmin() {
-		return importjob.State{}, apierr.New(http.StatusForbidden, "forbidden", "administrator role required")
+		return importjob.State{}, ErrAdminRequired
 	}
 	key := strings.ToLower(strings.TrimSpace(opt.UpsertKey))
 	if key == "none" {
@@ -301,10 +306,10 @@ func storable(rec []string) []string {
 }
 
 // Upload is upload_contacts_csv: the decoded file, default options.
-func (s *Service) Upload(ctx context.Context, p auth.Principal, fileName string, content []byte) (readapi.ImportJob, error) {
+func (s *Service) Upload(ctx context.Context, p auth.Principal, fileName string, content []byte) (Job, error) {
 	job, err := s.Create(ctx, p, fileName, bytes.NewReader(content), UploadOptions{})
 	if err != nil {
-		return readapi.ImportJob{}, err
+		return Job{}, err
 	}
 	return View(job), nil
 }
@@ -318,25 +323,25 @@ func (s *Service) Job(ctx context.Context, accountID, jobID string) (importjob.S
 }
 
 // Status is get_import_status.
-func (s *Service) Status(ctx context.Context, accountID, jobID string, includeErrors bool) (readapi.ImportJob, error) {
+func (s *Service) Status(ctx context.Context, accountID, jobID string, includeErrors bool) (Job, error) {
 	job, err := s.Job(ctx, accountID, jobID)
 	if err != nil {
-		return readapi.ImportJob{}, err
+		return Job{}, err
 	}
 	v := View(job)
 	if includeErrors {
 		if v.Errors, err = s.ErrorRows(ctx, accountID, job.ID, MaxErrorsInline, 0); err != nil {
-			return readapi.ImportJob{}, err
+			return Job{}, err
 		}
 		if v.Errors == nil {
-			v.Errors = []readapi.ImportError{}
+			v.Errors = []RowError{}
 		}
 	}
 	return v, nil
 }
 
 // Errors is get_import_errors (the first MaxErrorsInline; the CSV has all).
-func (s *Service) Errors(ctx context.Context, accountID, jobID string) ([]readapi.ImportError, error) {
+func (s *Service) Errors(ctx context.Context, accountID, jobID string) ([]RowError, error) {
 	job, err := s.Job(ctx, accountID, jobID)
 	if err != nil {
 		return nil, err
@@ -345,16 +350,16 @@ func (s *Service) Errors(ctx context.Context, accountID, jobID string) ([]readap
 }
 
 // ErrorRows pages through a job's error records in row order.
-func (s *Service) ErrorRows(ctx context.Context, accountID, jobID string, limit, offset int) ([]readapi.ImportError, error) {
+func (s *Service) ErrorRows(ctx context.Context, accountID, jobID string, limit, offset int) ([]RowError, error) {
 	rows, err := s.pool.Query(ctx, `SELECT row_number, error_message, row_data FROM import_errors
 		WHERE job_id = $1 AND account_id = $2 ORDER BY row_number LIMIT $3 OFFSET $4`, jobID, accountID, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("imports: error rows: %w", err)
 	}
 	defer rows.Close()
-	out := []readapi.ImportError{}
+	out := []RowError{}
 	for rows.Next() {
-		var e readapi.ImportError
+		var e RowError
 		var data []byte
 		if err := rows.Scan(&e.RowNumber, &e.ErrorMessage, &data); err != nil {
 			return nil, fmt.Errorf("imports: error rows: %w", err)
@@ -413,8 +418,8 @@ func (s *Service) writeErrorCSV(ctx context.Context, job importjob.State, w io.W
 }
 
 // View is the job as the contacts WebSocket API shows it.
-func View(j importjob.State) readapi.ImportJob {
-	v := readapi.ImportJob{
+func View(j importjob.State) Job {
+	v := Job{
 		JobID: j.ID, Status: j.Status, TotalRows: j.TotalRows, SuccessCount: j.SuccessCount, ErrorCount: j.ErrorCount,
 		UploadFilePath: areaPath(j.UploadPath), Message: j.Message(), StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,

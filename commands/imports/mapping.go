@@ -1,7 +1,9 @@
 // Package imports runs CSV import jobs and streamed exports of contacts:
 // uploads streamed to disk, a durable worker that resumes a job where a
 // crash left it (each batch's checkpoint commits with the batch's events),
-// per-row error records, and the REST/WebSocket-facing service.
+// per-row error records, and the REST/WebSocket-facing service. Its errors
+// are domain errors (internal/apierr gives them statuses); it knows nothing
+// of the read side (readapi aliases its Job and RowError).
 package imports
 
 import (
