@@ -47,7 +47,7 @@ engines-stop:
 ## `make engines-stop`.
 stack: build
 	@engines=$$(deploy/engines/engines.sh start) && echo "$$engines" && { [ -z "$$engines" ] || export $$engines; } && \
-	  ELASTICSEARCH_REPLICAS=$${ELASTICSEARCH_REPLICAS:-0} exec ./bin/contacts serve --roles api,relay,projector
+	  ELASTICSEARCH_REPLICAS=$${ELASTICSEARCH_REPLICAS:-0} exec ./bin/contacts serve --roles api,relay,projector,importer
 
 ## fuzz-api: Schemathesis against the served OpenAPI document, every
 ## operation, a fixed budget; fails on any 5xx (needs python3)
