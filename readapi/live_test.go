@@ -23,9 +23,9 @@ import (
 	"contacts/commands"
 	"contacts/eventstore"
 	"contacts/internal/auth"
-	"contacts/internal/httpapi"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
@@ -96,12 +96,12 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = hub.Run(ctx) }()
-		h := httpapi.NewRouter(httpapi.Deps{
+		h := web.NewRouter(web.Deps{
 			Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
 			Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck},
 		})
 		if o.rechecks != nil {
-			h = httpapi.NewRouter(httpapi.Deps{
+			h = web.NewRouter(web.Deps{
 				Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
 				Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck,
 					Recheck: func(ctx context.Context, p auth.Principal) (auth.Principal, error) {

@@ -22,10 +22,10 @@ import (
 	"contacts/commands"
 	"contacts/eventstore"
 	"contacts/internal/auth"
-	"contacts/internal/httpapi"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
 	"contacts/internal/phonereview"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
@@ -88,7 +88,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if o.newImports != nil {
 		o.imports = o.newImports(pool, cmds)
 	}
-	h := httpapi.NewRouter(httpapi.Deps{
+	h := web.NewRouter(web.Deps{
 		// Every optional route group is mounted, as `contacts serve` does:
 		// the OpenAPI route test walks this router.
 		Commands: cmds, Auth: authSvc, Store: store, DB: pool, Progress: store, PhoneReview: phonereview.New(pool, authSvc),

@@ -22,7 +22,7 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/config"
-	"contacts/internal/httpapi"
+	"contacts/internal/web"
 	"contacts/readapi"
 )
 
@@ -213,7 +213,7 @@ func benchWebSocketGet(ctx context.Context, n int, pool *pgxpool.Pool, authSvc *
 		return 0, 0, fmt.Errorf("no contacts to get: %v", err)
 	}
 	store := eventstore.New(pool)
-	router := httpapi.NewRouter(httpapi.Deps{
+	router := web.NewRouter(web.Deps{
 		Commands: commands.New(store), Auth: authSvc, Store: store, DB: pool, Progress: store,
 		Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: svc},
 	})

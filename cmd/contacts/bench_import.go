@@ -22,8 +22,8 @@ import (
 	"contacts/internal/auth"
 	"contacts/internal/config"
 	"contacts/internal/database"
-	"contacts/internal/httpapi"
 	"contacts/internal/leader"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/readapi"
 )
@@ -242,7 +242,7 @@ func benchBulk(ctx context.Context, db *database.DB, cmds *commands.Handlers, au
 	if err != nil {
 		return 0, 0, err
 	}
-	srv := &http.Server{Handler: httpapi.NewRouter(httpapi.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool,
+	srv := &http.Server{Handler: web.NewRouter(web.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool,
 		Progress: store, Logger: discardLogger(), MaxBodyBytes: 1 << 20, BulkMaxBodyBytes: 256 << 20})}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()

@@ -29,8 +29,8 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/config"
-	"contacts/internal/httpapi"
 	"contacts/internal/leader"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
@@ -94,7 +94,7 @@ func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, account
 	})
 	hub := newHub(store, logger, false)
 	g.Go(func() error { return hub.Run(gctx) })
-	router := httpapi.NewRouter(httpapi.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
+	router := web.NewRouter(web.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
 		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: readapi.NewPG(db.Pool), Realtime: hub}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -15,10 +15,10 @@ import (
 	"contacts/internal/auth"
 	"contacts/internal/config"
 	"contacts/internal/database"
-	"contacts/internal/httpapi"
 	"contacts/internal/leader"
 	"contacts/internal/phonereview"
 	"contacts/internal/ratelimit"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/readapi"
 	"contacts/readapi/realtime"
@@ -184,7 +184,7 @@ func newWriteSide(cfg config.Config, logger *slog.Logger, db *database.DB, store
 func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store, write *writeSide, read readapi.Service, front *frontDoor) error {
 	authSvc, cmds, imp := write.auth, write.commands, write.imports
 	requestLogLevel, requestLogOff, _ := config.ParseRequestLog(cfg.RequestLog)
-	deps := httpapi.Deps{
+	deps := web.Deps{
 		Commands:     cmds,
 		Auth:         authSvc,
 		PhoneReview:  phonereview.New(db.Pool, authSvc),
@@ -196,7 +196,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 		// Validated by config.
 		RequestLogLevel: requestLogLevel,
 		RequestLogOff:   requestLogOff,
-		Limits: httpapi.Limits{
+		Limits: web.Limits{
 			PerPrincipal: ratelimit.New(cfg.RateLimit, cfg.RateLimitBurst),
 			PerIP:        ratelimit.New(cfg.IPRateLimit, cfg.IPRateLimitBurst),
 			AuthPerIP:    ratelimit.New(cfg.LoginRateLimit*4/60, int(cfg.LoginRateLimit*4)),
@@ -228,7 +228,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	}
 	// Shutdown does not wait for hijacked (WebSocket) connections: tell them.
 	front.srv.RegisterOnShutdown(func() { close(closing) })
-	front.setHandler(httpapi.NewRouter(deps))
+	front.setHandler(web.NewRouter(deps))
 	return front.wait(ctx, cfg.ShutdownGrace)
 }
 

@@ -1,4 +1,4 @@
-package httpapi_test
+package web_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"contacts/eventstore"
-	"contacts/internal/httpapi"
+	"contacts/internal/web"
 	"contacts/projections"
 )
 
@@ -123,7 +123,7 @@ func TestProjectionStatusPerAccount(t *testing.T) {
 	// The router keeps this slice's array: the operator account is named
 	// once it exists.
 	operators := make([]string, 1)
-	e := newEnvWith(t, func(_ *pgxpool.Pool, d *httpapi.Deps) { d.OperatorAccounts = operators })
+	e := newEnvWith(t, func(_ *pgxpool.Pool, d *web.Deps) { d.OperatorAccounts = operators })
 	ctx := context.Background()
 	store := eventstore.New(e.pool)
 	head := func() int64 {

@@ -1,4 +1,4 @@
-package httpapi
+package web
 
 import (
 	"github.com/gin-gonic/gin"

@@ -1,4 +1,4 @@
-package httpapi_test
+package web_test
 
 import (
 	"bytes"
@@ -16,8 +16,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"contacts/internal/auth"
-	"contacts/internal/httpapi"
 	"contacts/internal/ratelimit"
+	"contacts/internal/web"
 )
 
 func signIn(t *testing.T, e *env, email, password, accountID string) map[string]any {
@@ -489,10 +489,10 @@ func strList(v any) []string {
 }
 
 func TestRateLimits(t *testing.T) {
-	e := newFullEnv(t, func(d *httpapi.Deps) {
+	e := newFullEnv(t, func(d *web.Deps) {
 		// Slow refills (one token per 5 s): a loaded machine cannot refill a
 		// bucket between the requests that are meant to empty it.
-		d.Limits = httpapi.Limits{PerPrincipal: ratelimit.New(0.2, 3), LoginPerUser: ratelimit.New(5.0/60, 5)}
+		d.Limits = web.Limits{PerPrincipal: ratelimit.New(0.2, 3), LoginPerUser: ratelimit.New(5.0/60, 5)}
 	})
 	s := e.register(t)
 	for i := 0; i < 3; i++ {
@@ -548,8 +548,8 @@ func TestRateLimits(t *testing.T) {
 }
 
 func TestIPRateLimit(t *testing.T) {
-	e := newFullEnv(t, func(d *httpapi.Deps) {
-		d.Limits = httpapi.Limits{PerIP: ratelimit.New(0.1, 2)} // one token per 10 s
+	e := newFullEnv(t, func(d *web.Deps) {
+		d.Limits = web.Limits{PerIP: ratelimit.New(0.1, 2)} // one token per 10 s
 	})
 	e.anon().do("GET", "/healthz", nil).want(http.StatusOK)
 	e.anon().do("GET", "/api/v1/contacts", nil).wantError(http.StatusUnauthorized, "unauthorized")
@@ -561,7 +561,7 @@ func TestIPRateLimit(t *testing.T) {
 	e.anon().do("GET", "/healthz", nil, "X-Forwarded-For", "203.0.113.9").wantError(http.StatusTooManyRequests, "rate_limited")
 
 	// The /auth routes have their own, tighter bucket per IP.
-	a := newFullEnv(t, func(d *httpapi.Deps) { d.Limits = httpapi.Limits{AuthPerIP: ratelimit.New(1.0/60, 2)} })
+	a := newFullEnv(t, func(d *web.Deps) { d.Limits = web.Limits{AuthPerIP: ratelimit.New(1.0/60, 2)} })
 	s := a.register(t)
 	a.anon().do("POST", "/api/v1/auth/login", map[string]any{"email": s.email, "password": "wrong password"}).wantError(http.StatusUnauthorized, "invalid_credentials")
 	a.anon().do("POST", "/api/v1/auth/refresh", map[string]any{"refresh_token": "x"}).wantError(http.StatusTooManyRequests, "rate_limited")
@@ -573,7 +573,7 @@ func TestIPRateLimit(t *testing.T) {
 func TestNoSecretsInLogs(t *testing.T) {
 	var buf bytes.Buffer
 	var mu sync.Mutex
-	e := newFullEnv(t, func(d *httpapi.Deps) {
+	e := newFullEnv(t, func(d *web.Deps) {
 		d.Logger = slog.New(slog.NewJSONHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	s := e.register(t)
@@ -616,7 +616,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // a revoked key, a signed-out session, a removed member or a demotion are
 // seen within RecheckEvery.
 func TestWebSocketRevocation(t *testing.T) {
-	e := newFullEnv(t, func(d *httpapi.Deps) { d.Read.RecheckEvery = time.Millisecond })
+	e := newFullEnv(t, func(d *web.Deps) { d.Read.RecheckEvery = time.Millisecond })
 	admin := e.register(t)
 	key := str(admin.do("POST", "/api/v1/api_keys", map[string]any{"name": "k", "scopes": []string{"read_contacts"}}).want(http.StatusCreated).obj()["key"])
 	keyID := str(admin.do("GET", "/api/v1/api_keys", nil).obj()["api_keys"].([]any)[0].(map[string]any)["id"])

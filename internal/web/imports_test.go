@@ -1,4 +1,4 @@
-package httpapi_test
+package web_test
 
 import (
 	"bytes"
@@ -16,14 +16,14 @@ import (
 	"contacts/commands"
 	"contacts/commands/imports"
 	"contacts/eventstore"
-	"contacts/internal/httpapi"
+	"contacts/internal/web"
 	"contacts/readapi"
 )
 
 func newImportEnv(t *testing.T) (*env, *imports.Service) {
 	t.Helper()
 	var svc *imports.Service
-	e := newEnvWith(t, func(pool *pgxpool.Pool, d *httpapi.Deps) {
+	e := newEnvWith(t, func(pool *pgxpool.Pool, d *web.Deps) {
 		svc = imports.New(pool, commands.New(eventstore.New(pool)), imports.Config{Dir: t.TempDir(), MaxFileBytes: 256 << 10}, nil)
 		d.Imports = svc
 		d.ImportMaxBytes = 256 << 10
@@ -257,7 +257,7 @@ func TestBulkUpsertIdempotencyKey(t *testing.T) {
 // every event records the key as its actor, and the job its creator.
 func TestImportAndBulkWithAPIKey(t *testing.T) {
 	var svc *imports.Service
-	e := newEnvWith(t, func(pool *pgxpool.Pool, d *httpapi.Deps) {
+	e := newEnvWith(t, func(pool *pgxpool.Pool, d *web.Deps) {
 		svc = imports.New(pool, commands.New(eventstore.New(pool)), imports.Config{Dir: t.TempDir(), MaxFileBytes: 256 << 10}, nil)
 		d.Imports, d.ImportMaxBytes, d.Export = svc, 256<<10, readapi.NewPG(pool)
 	})

@@ -1,4 +1,4 @@
-package httpapi_test
+package web_test
 
 import (
 	"context"
@@ -399,14 +399,14 @@ func TestCrossTenantIsolation(t *testing.T) {
 	sort.Strings(noTwin)
 	if len(unclassified) > 0 {
 		t.Errorf("routes not classified for the cross-tenant isolation suite (add each to isolationRoutes in "+
-			"internal/httpapi/isolation_test.go: routePublic, routeSelf, routeGlobal, routeTenant or routeWebsocket, with a valid body):\n  %s",
+			"internal/web/isolation_test.go: routePublic, routeSelf, routeGlobal, routeTenant or routeWebsocket, with a valid body):\n  %s",
 			strings.Join(unclassified, "\n  "))
 	}
 	if len(stale) > 0 {
 		t.Errorf("isolationRoutes lists routes the router does not have: %v", stale)
 	}
 	if len(noTwin) > 0 {
-		t.Errorf("account-scoped routes missing under %s (register them in accountRoutes, internal/httpapi/server.go): %v", accountPrefix, noTwin)
+		t.Errorf("account-scoped routes missing under %s (register them in accountRoutes, internal/web/server.go): %v", accountPrefix, noTwin)
 	}
 
 	// B attacks, as a signed-in administrator and with an API key of every scope.
@@ -529,7 +529,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 			}
 			if len(unknown) > 0 {
 				sort.Strings(unknown)
-				t.Errorf("WebSocket actions not classified (add them to isolationActions in internal/httpapi/isolation_test.go): %v", unknown)
+				t.Errorf("WebSocket actions not classified (add them to isolationActions in internal/web/isolation_test.go): %v", unknown)
 			}
 			if checked < 200 {
 				t.Errorf("only %d requests checked", checked)

@@ -1,7 +1,10 @@
-// Package httpapi is the REST API: authentication, the write endpoints for
-// every command, health checks, and the plumbing they share (request ids,
-// logging, body limits, idempotency keys, one error format).
-package httpapi
+// Package web is the HTTP edge: router assembly (every side's routes, each
+// account route twice), authentication, the write endpoints for every
+// command, health checks, and the plumbing they share (request ids, logging,
+// body limits, idempotency keys, one error format). It is the one package
+// under internal/ that may import commands, projections and readapi
+// (layout_test.go).
+package web
 
 import (
 	"context"
@@ -143,7 +146,7 @@ func NewRouter(d Deps) http.Handler {
 	// Client IPs (rate limits) come from the connection unless the request
 	// went through a proxy we trust to set X-Forwarded-For.
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
-		panic(fmt.Sprintf("httpapi: trusted proxies: %v", err)) // validated by config
+		panic(fmt.Sprintf("web: trusted proxies: %v", err)) // validated by config
 	}
 	r.Use(a.requestID, a.accessLog, a.recover, a.limitIP, a.limitBody, a.checkText)
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFoundRoute) })

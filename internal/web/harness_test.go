@@ -1,4 +1,4 @@
-package httpapi_test
+package web_test
 
 import (
 	"bytes"
@@ -17,9 +17,9 @@ import (
 	"contacts/commands"
 	"contacts/eventstore"
 	"contacts/internal/auth"
-	"contacts/internal/httpapi"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
+	"contacts/internal/web"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -37,7 +37,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvWith lets a test add dependencies (imports, export, read API).
-func newEnvWith(t *testing.T, more func(pool *pgxpool.Pool, d *httpapi.Deps)) *env {
+func newEnvWith(t *testing.T, more func(pool *pgxpool.Pool, d *web.Deps)) *env {
 	t.Helper()
 	pool := pgtest.New(t)
 	if _, err := migrations.Apply(context.Background(), pool); err != nil {
@@ -45,7 +45,7 @@ func newEnvWith(t *testing.T, more func(pool *pgxpool.Pool, d *httpapi.Deps)) *e
 	}
 	store := eventstore.New(pool)
 	authSvc := auth.New(pool, []byte("test-secret-test-secret-test-secret!"), time.Hour)
-	deps := httpapi.Deps{
+	deps := web.Deps{
 		Commands:     commands.New(store),
 		Auth:         authSvc,
 		Store:        store,
@@ -57,7 +57,7 @@ func newEnvWith(t *testing.T, more func(pool *pgxpool.Pool, d *httpapi.Deps)) *e
 	if more != nil {
 		more(pool, &deps)
 	}
-	srv := httptest.NewServer(httpapi.NewRouter(deps))
+	srv := httptest.NewServer(web.NewRouter(deps))
 	t.Cleanup(srv.Close)
 	return &env{t: t, url: srv.URL, pool: pool, auth: authSvc}
 }

@@ -1,4 +1,4 @@
-package httpapi_test
+package web_test
 
 import (
 	"context"
@@ -19,10 +19,10 @@ import (
 	"contacts/commands/imports"
 	"contacts/eventstore"
 	"contacts/internal/auth"
-	"contacts/internal/httpapi"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
 	"contacts/internal/phonereview"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
@@ -41,7 +41,7 @@ type fullEnv struct {
 	imports *imports.Service // its worker does not run: RunOnce runs the queued jobs
 }
 
-func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
+func newFullEnv(t *testing.T, opts ...func(*web.Deps)) *fullEnv {
 	t.Helper()
 	pool := pgtest.New(t)
 	if _, err := migrations.Apply(context.Background(), pool); err != nil {
@@ -62,7 +62,7 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 		_ = hub.Run(hubCtx)
 	}()
 	t.Cleanup(func() { stopHub(); <-hubDone })
-	d := httpapi.Deps{
+	d := web.Deps{
 		Commands:     cmds,
 		Auth:         authSvc,
 		PhoneReview:  phonereview.New(pool, authSvc),
@@ -81,7 +81,7 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 	for _, o := range opts {
 		o(&d)
 	}
-	h := httpapi.NewRouter(d)
+	h := web.NewRouter(d)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &fullEnv{env: &env{t: t, url: srv.URL, pool: pool, auth: authSvc}, store: store, handler: h, secret: secret, imports: imp}

@@ -1,4 +1,4 @@
-package httpapi_test
+package web_test
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"contacts/eventstore"
-	"contacts/internal/httpapi"
+	"contacts/internal/web"
 )
 
 // Twenty identical requests at once with one key: one runs, the others wait
@@ -168,7 +168,7 @@ func TestIdempotencyCancelledBulkRetry(t *testing.T) {
 // a retry; one whose holder is alive answers request_in_progress after the
 // wait. A key left by the old code ("in progress" with no holder) is free too.
 func TestIdempotencyAfterCrash(t *testing.T) {
-	e := newEnvWith(t, func(_ *pgxpool.Pool, d *httpapi.Deps) { d.IdempotencyWait = 300 * time.Millisecond })
+	e := newEnvWith(t, func(_ *pgxpool.Pool, d *web.Deps) { d.IdempotencyWait = 300 * time.Millisecond })
 	s := e.register(t)
 	ctx := context.Background()
 	body := map[string]any{"first_name": "Ada"}

@@ -1,4 +1,4 @@
-package httpapi_test
+package web_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"contacts/internal/httpapi"
+	"contacts/internal/web"
 )
 
 // syncBuffer is a log destination the server's goroutines share.
@@ -52,7 +52,7 @@ func (b *syncBuffer) String() string {
 // status, request id and principal kind, and never the token.
 func TestRequestLog(t *testing.T) {
 	var logs syncBuffer
-	e := newEnvWith(t, func(_ *pgxpool.Pool, d *httpapi.Deps) {
+	e := newEnvWith(t, func(_ *pgxpool.Pool, d *web.Deps) {
 		d.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	s := e.register(t)
@@ -93,7 +93,7 @@ func TestRequestLog(t *testing.T) {
 // CONTACTS_REQUEST_LOG=off logs no request lines.
 func TestRequestLogOff(t *testing.T) {
 	var logs syncBuffer
-	e := newEnvWith(t, func(_ *pgxpool.Pool, d *httpapi.Deps) {
+	e := newEnvWith(t, func(_ *pgxpool.Pool, d *web.Deps) {
 		d.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		d.RequestLogOff = true
 	})

@@ -1,4 +1,4 @@
-package httpapi_test
+package web_test
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 
 	"contacts/eventstore"
 	"contacts/eventstore/relay"
-	"contacts/internal/httpapi"
 	"contacts/internal/kafkatest"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
@@ -34,7 +34,7 @@ func TestEraseLeavesNothingReadable(t *testing.T) {
 	defer cancel()
 	brokers := kafkatest.Start(t)
 	var pool *pgxpool.Pool
-	e := newEnvWith(t, func(p *pgxpool.Pool, d *httpapi.Deps) {
+	e := newEnvWith(t, func(p *pgxpool.Pool, d *web.Deps) {
 		pool = p
 		d.Export = readapi.NewPG(p)
 	})
