@@ -5,11 +5,15 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"contacts/commands/rest"
 	"contacts/internal/auth"
 	"contacts/internal/web/edge"
 )
 
 // The edge helpers (internal/web/edge), as this package's routes call them.
+
+// phoneRegionParam: see rest.PhoneRegionParam.
+const phoneRegionParam = rest.PhoneRegionParam
 
 const (
 	ctxRequestID = edge.CtxRequestID

@@ -22,6 +22,7 @@ import (
 
 	"contacts/commands"
 	"contacts/commands/imports"
+	"contacts/commands/rest"
 	"contacts/eventstore"
 	"contacts/internal/auth"
 	"contacts/internal/phonereview"
@@ -203,15 +204,17 @@ func NewRouter(d Deps) http.Handler {
 // stream is g without the idempotency middleware (for streamed bodies).
 func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *readapi.Deps) {
 	a.importRoutes(stream, g)
-	a.contactRoutes(g)
-	a.companyRoutes(g)
-	a.groupRoutes(g)
-	a.labelRoutes(g)
+	a.commandRoutes().Mount(g)
 	if read != nil {
 		readapi.Mount(g, *read)
 	}
 	a.adminRoutes(g.Group("", a.requireUser), self)
 	a.phoneReviewRoutes(g)
+}
+
+// commandRoutes are the REST command routes (commands/rest).
+func (a *api) commandRoutes() *rest.Routes {
+	return &rest.Routes{Edge: a.edge(), Commands: a.Commands, Auth: a.Auth, Store: a.Store}
 }
 
 // readDeps fills the read API's unset dependencies from the router's.

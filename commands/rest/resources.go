@@ -1,4 +1,4 @@
-package web
+package rest
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"contacts/domain/company"
 	"contacts/domain/group"
 	"contacts/domain/label"
+	"contacts/internal/web/edge"
 )
 
 // resource wires create/get/update/delete for one aggregate kind whose
 // commands take a field map; the shapes are the same for companies, groups
 // and labels.
 type resource[S any] struct {
-	a       *api
+	a       *Routes
 	version func(S) int64
 	id      func(S) string
 	path    string
@@ -32,7 +33,7 @@ func (res resource[S]) register(r *gin.RouterGroup, adminOnlyDelete bool) {
 	r.PATCH(res.path+"/:id", res.updateHandler)
 	r.PUT(res.path+"/:id", res.updateHandler)
 	if adminOnlyDelete {
-		r.DELETE(res.path+"/:id", res.a.requireAdmin, res.deleteHandler)
+		r.DELETE(res.path+"/:id", res.a.RequireAdmin, res.deleteHandler)
 	} else {
 		r.DELETE(res.path+"/:id", res.deleteHandler)
 	}
@@ -40,14 +41,14 @@ func (res resource[S]) register(r *gin.RouterGroup, adminOnlyDelete bool) {
 
 func (res resource[S]) send(c *gin.Context, status int, st S, err error) {
 	if err != nil {
-		res.a.fail(c, err)
+		res.a.Fail(c, err)
 		return
 	}
-	respond(c, status, res.version(st), st)
+	edge.Respond(c, status, res.version(st), st)
 }
 
 func (res resource[S]) createHandler(c *gin.Context) {
-	fields, ok := res.a.decodeObject(c)
+	fields, ok := res.a.DecodeObject(c)
 	if !ok {
 		return
 	}
@@ -60,7 +61,7 @@ func (res resource[S]) createHandler(c *gin.Context) {
 			}
 		}
 	}
-	p := principal(c)
+	p := edge.Principal(c)
 	st, err := res.create(c.Request.Context(), p.AccountID, p.Actor(), id, fields)
 	if err == nil {
 		c.Header("Location", "/api/v1"+res.path+"/"+res.id(st))
@@ -69,45 +70,45 @@ func (res resource[S]) createHandler(c *gin.Context) {
 }
 
 func (res resource[S]) getHandler(c *gin.Context) {
-	id, ok := res.a.pathID(c, "id")
+	id, ok := res.a.PathID(c, "id")
 	if !ok {
 		return
 	}
-	st, err := res.get(c.Request.Context(), principal(c).AccountID, id)
+	st, err := res.get(c.Request.Context(), edge.Principal(c).AccountID, id)
 	res.send(c, http.StatusOK, st, err)
 }
 
 func (res resource[S]) updateHandler(c *gin.Context) {
-	id, ok := res.a.pathID(c, "id")
+	id, ok := res.a.PathID(c, "id")
 	if !ok {
 		return
 	}
-	expected, ok := res.a.ifMatch(c)
+	expected, ok := res.a.IfMatch(c)
 	if !ok {
 		return
 	}
-	fields, ok := res.a.decodeObject(c)
+	fields, ok := res.a.DecodeObject(c)
 	if !ok {
 		return
 	}
-	st, err := res.update(c.Request.Context(), principal(c).AccountID, id, expected, fields)
+	st, err := res.update(c.Request.Context(), edge.Principal(c).AccountID, id, expected, fields)
 	res.send(c, http.StatusOK, st, err)
 }
 
 func (res resource[S]) deleteHandler(c *gin.Context) {
-	id, ok := res.a.pathID(c, "id")
+	id, ok := res.a.PathID(c, "id")
 	if !ok {
 		return
 	}
-	expected, ok := res.a.ifMatch(c)
+	expected, ok := res.a.IfMatch(c)
 	if !ok {
 		return
 	}
-	st, err := res.remove(c.Request.Context(), commands.Ref{AccountID: principal(c).AccountID, ID: id, ExpectedVersion: expected})
+	st, err := res.remove(c.Request.Context(), commands.Ref{AccountID: edge.Principal(c).AccountID, ID: id, ExpectedVersion: expected})
 	res.send(c, http.StatusOK, st, err)
 }
 
-func (a *api) companyRoutes(r *gin.RouterGroup) {
+func (a *Routes) companies(r *gin.RouterGroup) {
 	h := a.Commands
 	resource[company.State]{
 		a: a, path: "/companies",
@@ -123,7 +124,7 @@ func (a *api) companyRoutes(r *gin.RouterGroup) {
 	}.register(r, true)
 }
 
-func (a *api) labelRoutes(r *gin.RouterGroup) {
+func (a *Routes) labels(r *gin.RouterGroup) {
 	h := a.Commands
 	resource[label.State]{
 		a: a, path: "/labels",
@@ -139,7 +140,7 @@ func (a *api) labelRoutes(r *gin.RouterGroup) {
 	}.register(r, true)
 }
 
-func (a *api) groupRoutes(r *gin.RouterGroup) {
+func (a *Routes) groups(r *gin.RouterGroup) {
 	h := a.Commands
 	resource[group.State]{
 		a: a, path: "/groups",
@@ -161,27 +162,27 @@ type membersRequest struct {
 	ContactIDs []string `json:"contact_ids" binding:"required,min=1,max=50000"`
 }
 
-func (a *api) changeMembers(run func(context.Context, commands.ChangeGroupMembers) (group.State, error)) gin.HandlerFunc {
+func (a *Routes) changeMembers(run func(context.Context, commands.ChangeGroupMembers) (group.State, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, ok := a.pathID(c, "id")
+		id, ok := a.PathID(c, "id")
 		if !ok {
 			return
 		}
-		expected, ok := a.ifMatch(c)
+		expected, ok := a.IfMatch(c)
 		if !ok {
 			return
 		}
 		var in membersRequest
-		if !a.bindJSON(c, &in) {
+		if !a.BindJSON(c, &in) {
 			return
 		}
 		st, err := run(c.Request.Context(), commands.ChangeGroupMembers{
-			Ref: commands.Ref{AccountID: principal(c).AccountID, ID: id, ExpectedVersion: expected}, ContactIDs: in.ContactIDs,
+			Ref: commands.Ref{AccountID: edge.Principal(c).AccountID, ID: id, ExpectedVersion: expected}, ContactIDs: in.ContactIDs,
 		})
 		if err != nil {
-			a.fail(c, err)
+			a.Fail(c, err)
 			return
 		}
-		respond(c, http.StatusOK, st.Version, st)
+		edge.Respond(c, http.StatusOK, st.Version, st)
 	}
 }

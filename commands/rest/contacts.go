@@ -1,4 +1,4 @@
-package web
+package rest
 
 import (
 	"context"
@@ -11,9 +11,10 @@ import (
 	"contacts/domain"
 	"contacts/domain/contact"
 	"contacts/internal/apierr"
+	"contacts/internal/web/edge"
 )
 
-func (a *api) contactRoutes(r *gin.RouterGroup) {
+func (a *Routes) contacts(r *gin.RouterGroup) {
 	r.POST("/contacts", a.createContact)
 	r.POST("/contacts/merge", a.mergeContacts)
 	r.GET("/contacts/:id", a.getContact)
@@ -58,28 +59,28 @@ func (a *api) contactRoutes(r *gin.RouterGroup) {
 }
 
 // contactRef reads the path id and If-Match; it reports whether to go on.
-func (a *api) contactRef(c *gin.Context) (commands.ContactRef, bool) {
-	id, ok := a.pathID(c, "id")
+func (a *Routes) contactRef(c *gin.Context) (commands.ContactRef, bool) {
+	id, ok := a.PathID(c, "id")
 	if !ok {
 		return commands.ContactRef{}, false
 	}
-	expected, ok := a.ifMatch(c)
+	expected, ok := a.IfMatch(c)
 	if !ok {
 		return commands.ContactRef{}, false
 	}
-	return commands.ContactRef{AccountID: principal(c).AccountID, ID: id, ExpectedVersion: expected}, true
+	return commands.ContactRef{AccountID: edge.Principal(c).AccountID, ID: id, ExpectedVersion: expected}, true
 }
 
 // contactCommand wires the common shape of contact sub-resource writes: the
 // path id and If-Match, a typed body, one command, the contact back.
-func contactCommand[B any](a *api, run func(context.Context, commands.ContactRef, B) (contact.State, error)) gin.HandlerFunc {
+func contactCommand[B any](a *Routes, run func(context.Context, commands.ContactRef, B) (contact.State, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ref, ok := a.contactRef(c)
 		if !ok {
 			return
 		}
 		var in B
-		if !a.bindJSON(c, &in) {
+		if !a.BindJSON(c, &in) {
 			return
 		}
 		st, err := run(c.Request.Context(), ref, in)
@@ -88,21 +89,16 @@ func contactCommand[B any](a *api, run func(context.Context, commands.ContactRef
 }
 
 // sendContact answers with the contact's state (status 200) or the error.
-func (a *api) sendContact(c *gin.Context, st contact.State, err error) {
+func (a *Routes) sendContact(c *gin.Context, st contact.State, err error) {
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
-	respond(c, http.StatusOK, st.Version, st)
+	edge.Respond(c, http.StatusOK, st.Version, st)
 }
 
-// phoneRegionParam is the query parameter that names the country of phone
-// numbers written without a country code, for this request only (the
-// account's default_phone_region otherwise).
-const phoneRegionParam = "phone_region"
-
-func (a *api) createContact(c *gin.Context) {
-	fields, ok := a.decodeObject(c)
+func (a *Routes) createContact(c *gin.Context) {
+	fields, ok := a.DecodeObject(c)
 	if !ok {
 		return
 	}
@@ -113,44 +109,44 @@ func (a *api) createContact(c *gin.Context) {
 			id = "-" // present but not a string: let the id check refuse it
 		}
 	}
-	p := principal(c)
+	p := edge.Principal(c)
 	st, err := a.Commands.CreateContact(c.Request.Context(), commands.CreateContact{
-		AccountID: p.AccountID, ActorID: p.Actor(), ID: id, Fields: fields, PhoneRegion: c.Query(phoneRegionParam),
+		AccountID: p.AccountID, ActorID: p.Actor(), ID: id, Fields: fields, PhoneRegion: c.Query(PhoneRegionParam),
 	})
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
 	c.Header("Location", "/api/v1/contacts/"+st.ID)
-	respond(c, http.StatusCreated, st.Version, st)
+	edge.Respond(c, http.StatusCreated, st.Version, st)
 }
 
-func (a *api) getContact(c *gin.Context) {
-	id, ok := a.pathID(c, "id")
+func (a *Routes) getContact(c *gin.Context) {
+	id, ok := a.PathID(c, "id")
 	if !ok {
 		return
 	}
-	st, err := a.Commands.Contact(c.Request.Context(), principal(c).AccountID, id)
+	st, err := a.Commands.Contact(c.Request.Context(), edge.Principal(c).AccountID, id)
 	a.sendContact(c, st, err)
 }
 
-func (a *api) updateContact(c *gin.Context) {
+func (a *Routes) updateContact(c *gin.Context) {
 	ref, ok := a.contactRef(c)
 	if !ok {
 		return
 	}
-	fields, ok := a.decodeObject(c)
+	fields, ok := a.DecodeObject(c)
 	if !ok {
 		return
 	}
 	st, err := a.Commands.UpdateContact(c.Request.Context(), commands.UpdateContact{
 		AccountID: ref.AccountID, ID: ref.ID, ExpectedVersion: ref.ExpectedVersion, Fields: fields,
-		PhoneRegion: c.Query(phoneRegionParam),
+		PhoneRegion: c.Query(PhoneRegionParam),
 	})
 	a.sendContact(c, st, err)
 }
 
-func (a *api) contactLifecycle(run func(*commands.Handlers, context.Context, commands.ContactRef) (contact.State, error)) gin.HandlerFunc {
+func (a *Routes) contactLifecycle(run func(*commands.Handlers, context.Context, commands.ContactRef) (contact.State, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ref, ok := a.contactRef(c)
 		if !ok {
@@ -163,18 +159,18 @@ func (a *api) contactLifecycle(run func(*commands.Handlers, context.Context, com
 
 // deleteContact soft-deletes a contact, or with ?erase=true erases its
 // personal data for good (administrators only; README "Erasing a person").
-func (a *api) deleteContact(c *gin.Context) {
+func (a *Routes) deleteContact(c *gin.Context) {
 	switch c.Query("erase") {
 	case "", "false":
 		a.contactLifecycle((*commands.Handlers).DeleteContact)(c)
 	case "true":
-		if !principal(c).IsAdmin() {
-			a.fail(c, errForbidden)
+		if !edge.Principal(c).IsAdmin() {
+			a.Fail(c, edge.ErrForbidden)
 			return
 		}
 		a.contactLifecycle((*commands.Handlers).EraseContact)(c)
 	default:
-		a.fail(c, apierr.New(http.StatusBadRequest, "invalid_parameter", "erase must be true or false"))
+		a.Fail(c, apierr.New(http.StatusBadRequest, "invalid_parameter", "erase must be true or false"))
 	}
 }
 
@@ -182,111 +178,111 @@ type labelsRequest struct {
 	Labels []string `json:"labels" binding:"required,max=100"`
 }
 
-func (a *api) listContactLabels(c *gin.Context) {
-	id, ok := a.pathID(c, "id")
+func (a *Routes) listContactLabels(c *gin.Context) {
+	id, ok := a.PathID(c, "id")
 	if !ok {
 		return
 	}
-	st, err := a.Commands.Contact(c.Request.Context(), principal(c).AccountID, id)
+	st, err := a.Commands.Contact(c.Request.Context(), edge.Principal(c).AccountID, id)
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
-	respond(c, http.StatusOK, st.Version, gin.H{"labels": st.Labels})
+	edge.Respond(c, http.StatusOK, st.Version, gin.H{"labels": st.Labels})
 }
 
-func (a *api) changeLabels(run func(*commands.Handlers, context.Context, commands.ChangeContactLabels) (contact.State, error)) gin.HandlerFunc {
+func (a *Routes) changeLabels(run func(*commands.Handlers, context.Context, commands.ChangeContactLabels) (contact.State, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ref, ok := a.contactRef(c)
 		if !ok {
 			return
 		}
 		var in labelsRequest
-		if !a.bindJSON(c, &in) {
+		if !a.BindJSON(c, &in) {
 			return
 		}
 		st, err := run(a.Commands, c.Request.Context(), commands.ChangeContactLabels{ContactRef: ref, Labels: in.Labels})
 		if err != nil {
-			a.fail(c, err)
+			a.Fail(c, err)
 			return
 		}
-		respond(c, http.StatusOK, st.Version, gin.H{"labels": st.Labels, "version": st.Version})
+		edge.Respond(c, http.StatusOK, st.Version, gin.H{"labels": st.Labels, "version": st.Version})
 	}
 }
 
-func (a *api) listNotes(c *gin.Context) {
-	id, ok := a.pathID(c, "id")
+func (a *Routes) listNotes(c *gin.Context) {
+	id, ok := a.PathID(c, "id")
 	if !ok {
 		return
 	}
-	st, err := a.Commands.Contact(c.Request.Context(), principal(c).AccountID, id)
+	st, err := a.Commands.Contact(c.Request.Context(), edge.Principal(c).AccountID, id)
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
-	respond(c, http.StatusOK, st.Version, st.Notes)
+	edge.Respond(c, http.StatusOK, st.Version, st.Notes)
 }
 
 type noteRequest struct {
 	Content string `json:"content" binding:"required"`
 }
 
-func (a *api) addNote(c *gin.Context) {
+func (a *Routes) addNote(c *gin.Context) {
 	ref, ok := a.contactRef(c)
 	if !ok {
 		return
 	}
 	var in noteRequest
-	if !a.bindJSON(c, &in) {
+	if !a.BindJSON(c, &in) {
 		return
 	}
-	st, noteID, err := a.Commands.AddNote(c.Request.Context(), commands.AddNote{ContactRef: ref, AuthorID: principal(c).Actor(), Content: in.Content})
+	st, noteID, err := a.Commands.AddNote(c.Request.Context(), commands.AddNote{ContactRef: ref, AuthorID: edge.Principal(c).Actor(), Content: in.Content})
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
 	for _, n := range st.Notes {
 		if n.ID == noteID {
-			respond(c, http.StatusCreated, st.Version, n)
+			edge.Respond(c, http.StatusCreated, st.Version, n)
 			return
 		}
 	}
-	respond(c, http.StatusCreated, st.Version, st)
+	edge.Respond(c, http.StatusCreated, st.Version, st)
 }
 
-func (a *api) editNote(c *gin.Context) {
+func (a *Routes) editNote(c *gin.Context) {
 	ref, ok := a.contactRef(c)
 	if !ok {
 		return
 	}
-	noteID, ok := a.pathID(c, "note_id")
+	noteID, ok := a.PathID(c, "note_id")
 	if !ok {
 		return
 	}
 	var in noteRequest
-	if !a.bindJSON(c, &in) {
+	if !a.BindJSON(c, &in) {
 		return
 	}
 	st, err := a.Commands.EditNote(c.Request.Context(), commands.EditNote{ContactRef: ref, NoteID: noteID, Content: in.Content})
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
 	for _, n := range st.Notes {
 		if n.ID == noteID {
-			respond(c, http.StatusOK, st.Version, n)
+			edge.Respond(c, http.StatusOK, st.Version, n)
 			return
 		}
 	}
-	respond(c, http.StatusOK, st.Version, st)
+	edge.Respond(c, http.StatusOK, st.Version, st)
 }
 
-func (a *api) removeNote(c *gin.Context) {
+func (a *Routes) removeNote(c *gin.Context) {
 	ref, ok := a.contactRef(c)
 	if !ok {
 		return
 	}
-	noteID, ok := a.pathID(c, "note_id")
+	noteID, ok := a.PathID(c, "note_id")
 	if !ok {
 		return
 	}
@@ -305,12 +301,12 @@ type associateRequest struct {
 	Role      string `json:"role"`
 }
 
-func (a *api) dissociateAccount(c *gin.Context) {
+func (a *Routes) dissociateAccount(c *gin.Context) {
 	ref, ok := a.contactRef(c)
 	if !ok {
 		return
 	}
-	linked, ok := a.pathID(c, "linked_account_id")
+	linked, ok := a.PathID(c, "linked_account_id")
 	if !ok {
 		return
 	}
@@ -331,30 +327,30 @@ type mergeRequest struct {
 	MergeeContactID string `json:"mergee_contact_id" binding:"required,uuid"`
 }
 
-func (a *api) mergeContacts(c *gin.Context) {
+func (a *Routes) mergeContacts(c *gin.Context) {
 	var in mergeRequest
-	if !a.bindJSON(c, &in) {
+	if !a.BindJSON(c, &in) {
 		return
 	}
 	st, err := a.Commands.MergeContacts(c.Request.Context(), commands.MergeContacts{
-		AccountID: principal(c).AccountID, WinnerID: lower(in.BaseContactID), LoserID: lower(in.MergeeContactID),
+		AccountID: edge.Principal(c).AccountID, WinnerID: edge.Lower(in.BaseContactID), LoserID: edge.Lower(in.MergeeContactID),
 	})
 	a.sendContact(c, st, err)
 }
 
 // contactHistory lists the contact's events with who made each change.
-func (a *api) contactHistory(c *gin.Context) {
-	id, ok := a.pathID(c, "id")
+func (a *Routes) contactHistory(c *gin.Context) {
+	id, ok := a.PathID(c, "id")
 	if !ok {
 		return
 	}
-	evs, err := a.Store.ReadStream(c.Request.Context(), principal(c).AccountID, id, 0)
+	evs, err := a.Store.ReadStream(c.Request.Context(), edge.Principal(c).AccountID, id, 0)
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
 	if len(evs) == 0 || evs[0].StreamType != contact.StreamType {
-		a.fail(c, notFound("contact", id))
+		a.Fail(c, edge.NotFound("contact", id))
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"events": evs})
