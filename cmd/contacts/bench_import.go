@@ -19,6 +19,7 @@ import (
 	"contacts/commands"
 	"contacts/commands/imports"
 	"contacts/eventstore"
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
 	"contacts/internal/config"
 	"contacts/internal/database"
@@ -64,9 +65,9 @@ func benchImport(ctx context.Context, cmd *cobra.Command, rows, bulk, batch, pad
 	if err != nil {
 		return err
 	}
-	authSvc := auth.New(db.Pool, secret, cfg.AccessTokenTTL)
+	authSvc := accounts.New(db.Pool, secret, cfg.AccessTokenTTL)
 	suffix := strings.ReplaceAll(eventstore.NewID(), "-", "")[20:]
-	sess, err := authSvc.Register(ctx, auth.RegisterInput{AccountName: "Bench " + suffix, Name: "Bench",
+	sess, err := authSvc.Register(ctx, accounts.RegisterInput{AccountName: "Bench " + suffix, Name: "Bench",
 		Email: "bench-" + suffix + "@example.com", Password: "bench-" + suffix})
 	if err != nil {
 		return err
@@ -236,7 +237,7 @@ func generateCSV(path string, rows, pad int, suffix string) (int64, error) {
 
 // benchBulk times POST /api/v1/contacts/bulk with n new contacts, then
 // again with the same phones changed (updates), over a local HTTP server.
-func benchBulk(ctx context.Context, db *database.DB, cmds *commands.Handlers, authSvc *auth.Service, store *eventstore.Store,
+func benchBulk(ctx context.Context, db *database.DB, cmds *commands.Handlers, authSvc *accounts.Service, store *eventstore.Store,
 	token string, n int, suffix string) (created, updated time.Duration, err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

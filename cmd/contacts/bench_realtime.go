@@ -27,7 +27,7 @@ import (
 
 	"contacts/commands"
 	"contacts/eventstore"
-	"contacts/internal/auth"
+	accountsvc "contacts/internal/accounts"
 	"contacts/internal/config"
 	"contacts/internal/leader"
 	"contacts/internal/web"
@@ -82,7 +82,7 @@ func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, account
 	quiet := slog.New(slog.DiscardHandler)
 	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	cmds := commands.New(store)
-	authSvc := auth.New(db.Pool, secret, 24*time.Hour)
+	authSvc := accountsvc.New(db.Pool, secret, 24*time.Hour)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -265,7 +265,7 @@ type benchAccount struct {
 // benchAccounts returns n accounts: those saved in file by an earlier run
 // when their tokens are still valid for at least an hour, else new ones
 // (saved for the next run).
-func benchAccounts(ctx context.Context, authSvc *auth.Service, file string, n int) ([]benchAccount, error) {
+func benchAccounts(ctx context.Context, authSvc *accountsvc.Service, file string, n int) ([]benchAccount, error) {
 	var saved []benchAccount
 	if b, err := os.ReadFile(file); err == nil && json.Unmarshal(b, &saved) == nil && len(saved) >= n {
 		ok := true
@@ -285,7 +285,7 @@ func benchAccounts(ctx context.Context, authSvc *auth.Service, file string, n in
 	rg.SetLimit(runtime.GOMAXPROCS(0) * 2)
 	for i := range accts {
 		rg.Go(func() error {
-			s, err := authSvc.Register(ctx, auth.RegisterInput{AccountName: fmt.Sprintf("bench %s %d", run, i), Name: "Bench",
+			s, err := authSvc.Register(ctx, accountsvc.RegisterInput{AccountName: fmt.Sprintf("bench %s %d", run, i), Name: "Bench",
 				Email: fmt.Sprintf("bench-%s-%d@realtime.test", run, i), Password: "bench realtime password"})
 			if err != nil {
 				return err

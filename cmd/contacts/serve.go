@@ -12,7 +12,7 @@ import (
 	"contacts/commands"
 	"contacts/commands/imports"
 	"contacts/eventstore"
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/config"
 	"contacts/internal/database"
 	"contacts/internal/leader"
@@ -157,7 +157,7 @@ func readService(cfg config.Config, db *database.DB, logger *slog.Logger) readap
 // writeSide is what the api and importer roles share: one import service,
 // so that an upload to this process wakes its own worker at once.
 type writeSide struct {
-	auth     *auth.Service
+	auth     *accounts.Service
 	commands *commands.Handlers
 	imports  *imports.Service
 }
@@ -172,7 +172,7 @@ func newWriteSide(cfg config.Config, logger *slog.Logger, db *database.DB, store
 			return nil, err
 		}
 	}
-	authSvc := auth.New(db.Pool, secret, cfg.AccessTokenTTL)
+	authSvc := accounts.New(db.Pool, secret, cfg.AccessTokenTTL)
 	// Phone numbers without a country code are read in the account's
 	// default_phone_region setting.
 	cmds := commands.New(store, commands.WithPhoneRegions(authSvc))

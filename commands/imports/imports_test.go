@@ -16,6 +16,7 @@ import (
 	"contacts/domain/contact"
 	"contacts/domain/importjob"
 	"contacts/eventstore"
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
@@ -43,9 +44,9 @@ func newEnvDSN(t *testing.T, dsn string) *env {
 	t.Helper()
 	e := newEnvDSNNoAccounts(t, dsn)
 	ctx := context.Background()
-	a := auth.New(e.pool, []byte("test-secret-test-secret-test-secret!"), time.Hour)
+	a := accounts.New(e.pool, []byte("test-secret-test-secret-test-secret!"), time.Hour)
 	reg := func(name string) auth.Principal {
-		s, err := a.Register(ctx, auth.RegisterInput{AccountName: name, Name: "Ada", Email: strings.ToLower(name) + "@x.test", Password: "correct horse battery"})
+		s, err := a.Register(ctx, accounts.RegisterInput{AccountName: name, Name: "Ada", Email: strings.ToLower(name) + "@x.test", Password: "correct horse battery"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"contacts/commands/imports"
 	"contacts/domain"
 	"contacts/eventstore"
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
 	"contacts/internal/text"
 )
@@ -73,7 +74,7 @@ func Classify(err error) (p Problem, known bool) {
 		return Problem{http.StatusUnauthorized, "invalid_token", "this refresh token was already used: the session is revoked, sign in again", nil}, true
 	case errors.Is(err, auth.ErrInvalidToken):
 		return Problem{http.StatusUnauthorized, "invalid_token", "the token is invalid, expired, revoked or already used", nil}, true
-	case errors.Is(err, auth.ErrEmailTaken):
+	case errors.Is(err, accounts.ErrEmailTaken):
 		return Problem{http.StatusConflict, "duplicate", "this e-mail is already registered", map[string]string{"email": "already registered"}}, true
 	case errors.As(err, &tooLarge):
 		return Problem{http.StatusRequestEntityTooLarge, "file_too_large", tooLarge.Error(), nil}, true

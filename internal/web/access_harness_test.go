@@ -18,7 +18,7 @@ import (
 	"contacts/commands"
 	"contacts/commands/imports"
 	"contacts/eventstore"
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
 	"contacts/internal/phonereview"
@@ -49,7 +49,7 @@ func newFullEnv(t *testing.T, opts ...func(*web.Deps)) *fullEnv {
 	}
 	store := eventstore.New(pool)
 	secret := []byte("test-secret-test-secret-test-secret!")
-	authSvc := auth.New(pool, secret, time.Hour)
+	authSvc := accounts.New(pool, secret, time.Hour)
 	// As serve wires them: national phone numbers read in the account's default region.
 	cmds := commands.New(store, commands.WithPhoneRegions(authSvc))
 	imp := imports.New(pool, cmds, imports.Config{Dir: t.TempDir(), MaxFileBytes: 256 << 10}, nil)

@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"contacts/internal/accounts"
 	"contacts/internal/apierr"
-	"contacts/internal/auth"
 )
 
 // adminRoutes are the account's own administration (users only): the
@@ -33,8 +33,8 @@ func (a *api) adminRoutes(g *gin.RouterGroup, self string) {
 // profileBody accepts the fields flat or wrapped in "profile" (as the
 // Chatwoot reference sends them).
 type profileBody struct {
-	auth.ProfileUpdate
-	Profile *auth.ProfileUpdate `json:"profile"`
+	accounts.ProfileUpdate
+	Profile *accounts.ProfileUpdate `json:"profile"`
 }
 
 func (a *api) getProfile(c *gin.Context) {
@@ -135,7 +135,7 @@ func (a *api) getAccount(c *gin.Context) {
 }
 
 func (a *api) updateAccount(c *gin.Context) {
-	var in auth.UpdateAccountInput
+	var in accounts.UpdateAccountInput
 	if !a.bindJSON(c, &in) {
 		return
 	}
@@ -168,11 +168,11 @@ func (a *api) getMember(c *gin.Context) {
 // memberBody accepts the fields flat or wrapped in "agent" (the Chatwoot
 // reference's shape).
 type memberBody struct {
-	auth.AddMemberInput
-	Agent *auth.AddMemberInput `json:"agent"`
+	accounts.AddMemberInput
+	Agent *accounts.AddMemberInput `json:"agent"`
 }
 
-func (b memberBody) input() auth.AddMemberInput {
+func (b memberBody) input() accounts.AddMemberInput {
 	if b.Agent != nil {
 		return *b.Agent
 	}
@@ -249,7 +249,7 @@ func (a *api) listAPIKeys(c *gin.Context) {
 }
 
 func (a *api) createAPIKey(c *gin.Context) {
-	var in auth.CreateAPIKeyInput
+	var in accounts.CreateAPIKeyInput
 	if !a.bindJSON(c, &in) {
 		return
 	}

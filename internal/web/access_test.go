@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
 	"contacts/internal/ratelimit"
 	"contacts/internal/web"
@@ -263,7 +264,7 @@ func TestTokenExpiry(t *testing.T) {
 	s := e.register(t)
 	ctx := context.Background()
 	// An access token past its expiry is refused.
-	expired, err := auth.New(e.pool, e.secret, -time.Minute).Login(ctx, s.email, s.password, "")
+	expired, err := accounts.New(e.pool, e.secret, -time.Minute).Login(ctx, s.email, s.password, "")
 	if err != nil {
 		t.Fatal(err)
 	}

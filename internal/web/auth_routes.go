@@ -5,11 +5,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 )
 
 func (a *api) register(c *gin.Context) {
-	var in auth.RegisterInput
+	var in accounts.RegisterInput
 	if !a.bindJSON(c, &in) {
 		return
 	}
@@ -107,7 +107,7 @@ func (a *api) validateToken(c *gin.Context) {
 }
 
 // sendSession answers tokens, which no cache may keep (RFC 6749 §5.1).
-func sendSession(c *gin.Context, status int, sess auth.Session) {
+func sendSession(c *gin.Context, status int, sess accounts.Session) {
 	c.Header("Cache-Control", "no-store")
 	c.Header("Pragma", "no-cache")
 	c.JSON(status, sess)

@@ -16,7 +16,7 @@ import (
 
 	"contacts/commands"
 	"contacts/eventstore"
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
 	"contacts/internal/web"
@@ -28,7 +28,7 @@ type env struct {
 	t    *testing.T
 	url  string
 	pool *pgxpool.Pool
-	auth *auth.Service
+	auth *accounts.Service
 }
 
 func newEnv(t *testing.T) *env {
@@ -44,7 +44,7 @@ func newEnvWith(t *testing.T, more func(pool *pgxpool.Pool, d *web.Deps)) *env {
 		t.Fatal(err)
 	}
 	store := eventstore.New(pool)
-	authSvc := auth.New(pool, []byte("test-secret-test-secret-test-secret!"), time.Hour)
+	authSvc := accounts.New(pool, []byte("test-secret-test-secret-test-secret!"), time.Hour)
 	deps := web.Deps{
 		Commands:     commands.New(store),
 		Auth:         authSvc,

@@ -24,7 +24,7 @@ import (
 	"contacts/commands/imports"
 	"contacts/commands/rest"
 	"contacts/eventstore"
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/phonereview"
 	"contacts/projections"
 	"contacts/readapi"
@@ -58,7 +58,7 @@ type Pinger interface {
 // Deps is what the router needs.
 type Deps struct {
 	Commands     *commands.Handlers
-	Auth         *auth.Service
+	Auth         *accounts.Service
 	Store        Store
 	DB           Pinger
 	Progress     Progress // projection checkpoints, the event store's head and an account's

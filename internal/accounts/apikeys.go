@@ -1,4 +1,4 @@
-package auth
+package accounts
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"contacts/domain"
 	"contacts/eventstore"
+	"contacts/internal/auth"
 )
 
 // APIKeyPrefix starts every API key, so a bearer token is told apart from an
@@ -49,16 +50,16 @@ type CreateAPIKeyInput struct {
 
 // CreateAPIKey creates a key of p's account (p must be an administrator, as
 // the API checks).
-func (s *Service) CreateAPIKey(ctx context.Context, p Principal, in CreateAPIKeyInput) (NewAPIKey, error) {
+func (s *Service) CreateAPIKey(ctx context.Context, p auth.Principal, in CreateAPIKeyInput) (NewAPIKey, error) {
 	errs := domain.Errors{}
 	in.Name = strings.TrimSpace(in.Name)
 	domain.CheckLength(errs, "name", in.Name, 1, 100)
-	scopes, err := ParseScopes(in.Scopes)
+	scopes, err := auth.ParseScopes(in.Scopes)
 	switch {
 	case err != nil:
 		errs.Add("scopes", err.Error())
 	case scopes == 0:
-		errs.Add("scopes", "at least one of "+strings.Join(ScopeNames(), ", ")+" is required")
+		errs.Add("scopes", "at least one of "+strings.Join(auth.ScopeNames(), ", ")+" is required")
 	}
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
 		errs.Add("expires_at", "must be in the future")
@@ -119,7 +120,7 @@ func (s *Service) GetAPIKey(ctx context.Context, accountID, id string) (APIKey, 
 }
 
 // RevokeAPIKey revokes a key of p's account: it stops working at once.
-func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) (APIKey, error) {
+func (s *Service) RevokeAPIKey(ctx context.Context, p auth.Principal, id string) (APIKey, error) {
 	if !isUUID(id) {
 		return APIKey{}, domain.NotFound("api key", id)
 	}
@@ -142,35 +143,35 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) (API
 // authenticateKey finds a live key by the SHA-256 of what was presented.
 // The comparison is an index lookup of a hash of a 256-bit random secret:
 // its timing tells nothing about the secret.
-func (s *Service) authenticateKey(ctx context.Context, key string) (Principal, error) {
+func (s *Service) authenticateKey(ctx context.Context, key string) (auth.Principal, error) {
 	sum := sha256.Sum256([]byte(key))
-	var p Principal
+	var p auth.Principal
 	var scopes []string
 	var lastUsed, expires *time.Time
 	err := s.pool.QueryRow(ctx, `SELECT id::text, account_id::text, scopes, last_used_at, expires_at FROM api_keys
 		WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`, sum[:], s.now()).
 		Scan(&p.KeyID, &p.AccountID, &scopes, &lastUsed, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Principal{}, ErrInvalidToken
+		return auth.Principal{}, auth.ErrInvalidToken
 	}
 	if err != nil {
-		return Principal{}, err
+		return auth.Principal{}, err
 	}
-	if p.Scopes, err = ParseScopes(scopes); err != nil {
-		return Principal{}, ErrInvalidToken // a scope this version does not know: refuse rather than guess
+	if p.Scopes, err = auth.ParseScopes(scopes); err != nil {
+		return auth.Principal{}, auth.ErrInvalidToken // a scope this version does not know: refuse rather than guess
 	}
 	if expires != nil {
 		p.Expires = expires.UTC() // long-lived connections close then
 	}
-	p.Role = RoleAgent
-	if p.Can(ScopeWriteContacts) {
-		p.Role = RoleAdministrator // of contact data; account administration needs a signed-in user
+	p.Role = auth.RoleAgent
+	if p.Can(auth.ScopeWriteContacts) {
+		p.Role = auth.RoleAdministrator // of contact data; account administration needs a signed-in user
 	}
 	if now := s.now(); lastUsed == nil || now.Sub(*lastUsed) >= apiKeyTouchEvery {
 		// Concurrent requests of one key: the first one to get here writes.
 		if _, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE id = $1
 			AND (last_used_at IS NULL OR last_used_at <= $3)`, p.KeyID, now, now.Add(-apiKeyTouchEvery)); err != nil {
-			return Principal{}, err
+			return auth.Principal{}, err
 		}
 	}
 	return p, nil

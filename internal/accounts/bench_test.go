@@ -1,11 +1,11 @@
-package auth_test
+package accounts_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
 )
@@ -21,8 +21,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 	if _, err := migrations.Apply(ctx, pool); err != nil {
 		b.Fatal(err)
 	}
-	svc := auth.New(pool, []byte("bench-secret-bench-secret-bench-secret"), time.Hour)
-	sess, err := svc.Register(ctx, auth.RegisterInput{AccountName: "A", Name: "B", Email: "bench@example.com", Password: "correct horse battery"})
+	svc := accounts.New(pool, []byte("bench-secret-bench-secret-bench-secret"), time.Hour)
+	sess, err := svc.Register(ctx, accounts.RegisterInput{AccountName: "A", Name: "B", Email: "bench@example.com", Password: "correct horse battery"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, err := svc.CreateAPIKey(ctx, p, auth.CreateAPIKeyInput{Name: "k", Scopes: []string{"read_contacts"}})
+	key, err := svc.CreateAPIKey(ctx, p, accounts.CreateAPIKeyInput{Name: "k", Scopes: []string{"read_contacts"}})
 	if err != nil {
 		b.Fatal(err)
 	}

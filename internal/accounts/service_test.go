@@ -1,10 +1,11 @@
-package auth
+package accounts
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"contacts/internal/auth"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -24,11 +25,11 @@ func TestVerify(t *testing.T) {
 		user = "0190a5a4-0000-7000-8000-00000000000b"
 		sid  = "0190a5a4-0000-7000-8000-00000000000c"
 	)
-	valid := accessClaims{Account: acc, Role: RoleAgent, Session: sid, RegisteredClaims: jwt.RegisteredClaims{
+	valid := accessClaims{Account: acc, Role: auth.RoleAgent, Session: sid, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: user, ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
 	}}
 	p, err := s.Verify(sign(jwt.SigningMethodHS256, secret, valid))
-	if err != nil || p != (Principal{UserID: user, AccountID: acc, Role: RoleAgent, SessionID: sid, Scopes: ScopeAll,
+	if err != nil || p != (auth.Principal{UserID: user, AccountID: acc, Role: auth.RoleAgent, SessionID: sid, Scopes: auth.ScopeAll,
 		Expires: now.Add(time.Minute)}) {
 		t.Fatalf("valid token: %+v, %v", p, err)
 	}
@@ -58,8 +59,8 @@ func TestVerify(t *testing.T) {
 		"garbage":          "garbage",
 	}
 	for name, tok := range cases {
-		if _, err := s.Verify(tok); err != ErrInvalidToken {
-			t.Errorf("%s: err = %v, want ErrInvalidToken", name, err)
+		if _, err := s.Verify(tok); err != auth.ErrInvalidToken {
+			t.Errorf("%s: err = %v, want auth.ErrInvalidToken", name, err)
 		}
 	}
 }
@@ -67,31 +68,31 @@ func TestVerify(t *testing.T) {
 func TestScopes(t *testing.T) {
 	cases := []struct {
 		in   []string
-		want Scope
+		want auth.Scope
 		err  bool
 	}{
-		{[]string{"read_contacts"}, ScopeReadContacts, false},
-		{[]string{"write_contacts", "read_contacts"}, ScopeAll, false},
-		{[]string{"read_contacts", "read_contacts"}, ScopeReadContacts, false},
+		{[]string{"read_contacts"}, auth.ScopeReadContacts, false},
+		{[]string{"write_contacts", "read_contacts"}, auth.ScopeAll, false},
+		{[]string{"read_contacts", "read_contacts"}, auth.ScopeReadContacts, false},
 		{[]string{}, 0, false},
 		{[]string{"admin"}, 0, true},
 		{[]string{"READ_CONTACTS"}, 0, true},
 	}
 	for _, c := range cases {
-		got, err := ParseScopes(c.in)
+		got, err := auth.ParseScopes(c.in)
 		if got != c.want || (err != nil) != c.err {
-			t.Errorf("ParseScopes(%v) = %v, %v", c.in, got, err)
+			t.Errorf("auth.ParseScopes(%v) = %v, %v", c.in, got, err)
 		}
 	}
-	if n := ScopeAll.Names(); len(n) != 2 || n[0] != "read_contacts" || n[1] != "write_contacts" {
+	if n := auth.ScopeAll.Names(); len(n) != 2 || n[0] != "read_contacts" || n[1] != "write_contacts" {
 		t.Fatalf("names: %v", n)
 	}
-	key := Principal{KeyID: "k", AccountID: "a", Scopes: ScopeReadContacts}
-	user := Principal{UserID: "u", AccountID: "a", Scopes: ScopeAll}
-	if !key.IsKey() || key.Can(ScopeWriteContacts) || !key.Can(ScopeReadContacts) || key.Actor() != "key:k" || key.ActorType() != "api_key" {
+	key := auth.Principal{KeyID: "k", AccountID: "a", Scopes: auth.ScopeReadContacts}
+	user := auth.Principal{UserID: "u", AccountID: "a", Scopes: auth.ScopeAll}
+	if !key.IsKey() || key.Can(auth.ScopeWriteContacts) || !key.Can(auth.ScopeReadContacts) || key.Actor() != "key:k" || key.ActorType() != "api_key" {
 		t.Fatalf("key principal: %+v", key)
 	}
-	if user.IsKey() || !user.Can(ScopeAll) || user.Actor() != "u" || user.ActorType() != "user" {
+	if user.IsKey() || !user.Can(auth.ScopeAll) || user.Actor() != "u" || user.ActorType() != "user" {
 		t.Fatalf("user principal: %+v", user)
 	}
 }

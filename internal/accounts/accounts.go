@@ -1,4 +1,4 @@
-package auth
+package accounts
 
 import (
 	"cmp"
@@ -15,6 +15,7 @@ import (
 
 	"contacts/domain"
 	"contacts/eventstore"
+	"contacts/internal/auth"
 )
 
 func (s *Service) inTx(ctx context.Context, f func(pgx.Tx) error) error {
@@ -43,7 +44,7 @@ type AuditEntry struct {
 
 // audit records an administrative change in the same transaction as the
 // change, with who made it and the request id.
-func audit(ctx context.Context, db querier, p Principal, action, target string, details map[string]any) error {
+func audit(ctx context.Context, db querier, p auth.Principal, action, target string, details map[string]any) error {
 	if details == nil {
 		details = map[string]any{}
 	}
@@ -87,7 +88,7 @@ type AccountDetails struct {
 }
 
 // CreateAccount creates an account whose first administrator is p's user.
-func (s *Service) CreateAccount(ctx context.Context, p Principal, name string, settings map[string]any) (AccountDetails, error) {
+func (s *Service) CreateAccount(ctx context.Context, p auth.Principal, name string, settings map[string]any) (AccountDetails, error) {
 	name = strings.TrimSpace(name)
 	errs := domain.Errors{}
 	domain.CheckLength(errs, "name", name, 1, 100)
@@ -198,7 +199,7 @@ type UpdateAccountInput struct {
 }
 
 // UpdateAccount changes p's account.
-func (s *Service) UpdateAccount(ctx context.Context, p Principal, in UpdateAccountInput) (AccountDetails, error) {
+func (s *Service) UpdateAccount(ctx context.Context, p auth.Principal, in UpdateAccountInput) (AccountDetails, error) {
 	errs := domain.Errors{}
 	if in.Name != nil {
 		*in.Name = strings.TrimSpace(*in.Name)
@@ -296,14 +297,14 @@ type AddMemberInput struct {
 }
 
 func checkRole(errs domain.Errors, role string) {
-	if role != RoleAdministrator && role != RoleAgent {
+	if role != auth.RoleAdministrator && role != auth.RoleAgent {
 		errs.Add("role", "must be administrator or agent")
 	}
 }
 
 // AddMember adds a user to p's account: an existing user (by e-mail) joins
 // at once; a new one is created without a password and gets an invitation.
-func (s *Service) AddMember(ctx context.Context, p Principal, in AddMemberInput) (AddedMember, error) {
+func (s *Service) AddMember(ctx context.Context, p auth.Principal, in AddMemberInput) (AddedMember, error) {
 	email, err := checkMember(&in)
 	if err != nil {
 		return AddedMember{}, err
@@ -322,7 +323,7 @@ func (s *Service) AddMember(ctx context.Context, p Principal, in AddMemberInput)
 
 // BulkAddMembers adds every e-mail as an agent, in one transaction: all or
 // nothing. Those already members are skipped (and not in the answer).
-func (s *Service) BulkAddMembers(ctx context.Context, p Principal, emails []string) ([]AddedMember, error) {
+func (s *Service) BulkAddMembers(ctx context.Context, p auth.Principal, emails []string) ([]AddedMember, error) {
 	errs := domain.Errors{}
 	if len(emails) == 0 || len(emails) > 100 {
 		errs.Add("emails", "must hold 1 to 100 e-mail addresses")
@@ -330,7 +331,7 @@ func (s *Service) BulkAddMembers(ctx context.Context, p Principal, emails []stri
 	ins := make([]AddMemberInput, len(emails))
 	normalized := make([]string, len(emails))
 	for i, e := range emails {
-		ins[i] = AddMemberInput{Email: e, Role: RoleAgent}
+		ins[i] = AddMemberInput{Email: e, Role: auth.RoleAgent}
 		var err error
 		if normalized[i], err = checkMember(&ins[i]); err != nil {
 			errs.Add(fmt.Sprintf("emails[%d]", i), "must be a valid e-mail address")
@@ -363,7 +364,7 @@ func checkMember(in *AddMemberInput) (email string, err error) {
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Role == "" {
-		in.Role = RoleAgent
+		in.Role = auth.RoleAgent
 	}
 	checkRole(errs, in.Role)
 	if in.Name != "" {
@@ -377,7 +378,7 @@ func checkMember(in *AddMemberInput) (email string, err error) {
 // with an account gets an invitation like a new one, and the answer is made
 // of the request and fresh ids only, so it tells nothing about whether the
 // address has an account (nor that person's id or name).
-func (s *Service) addMember(ctx context.Context, tx pgx.Tx, p Principal, email string, in AddMemberInput) (out AddedMember, added bool, err error) {
+func (s *Service) addMember(ctx context.Context, tx pgx.Tx, p auth.Principal, email string, in AddMemberInput) (out AddedMember, added bool, err error) {
 	name := in.Name
 	if name == "" {
 		name, _, _ = strings.Cut(email, "@")
@@ -430,7 +431,7 @@ func lockMembers(ctx context.Context, tx pgx.Tx, accountID, userID string) (role
 		if err := rows.Scan(&id, &r); err != nil {
 			return "", 0, err
 		}
-		if r == RoleAdministrator {
+		if r == auth.RoleAdministrator {
 			admins++
 		}
 		if id == userID {
@@ -449,7 +450,7 @@ func lockMembers(ctx context.Context, tx pgx.Tx, accountID, userID string) (role
 // UpdateMemberRole changes a member's role in p's account; the last
 // administrator cannot be demoted. It takes effect on the member's next
 // request (roles are read per request, not from the token).
-func (s *Service) UpdateMemberRole(ctx context.Context, p Principal, userID, role string) (Member, error) {
+func (s *Service) UpdateMemberRole(ctx context.Context, p auth.Principal, userID, role string) (Member, error) {
 	errs := domain.Errors{}
 	checkRole(errs, role)
 	if err := errs.Err(); err != nil {
@@ -463,7 +464,7 @@ func (s *Service) UpdateMemberRole(ctx context.Context, p Principal, userID, rol
 		if err != nil {
 			return err
 		}
-		if old == RoleAdministrator && role != RoleAdministrator && admins == 1 {
+		if old == auth.RoleAdministrator && role != auth.RoleAdministrator && admins == 1 {
 			return errLastAdministrator
 		}
 		if _, err := tx.Exec(ctx, `UPDATE memberships SET role = $3 WHERE account_id = $1 AND user_id = $2`, p.AccountID, userID, role); err != nil {
@@ -481,7 +482,7 @@ func (s *Service) UpdateMemberRole(ctx context.Context, p Principal, userID, rol
 // memberships stay): their tokens for the account stop working at once and
 // their refresh tokens for it are revoked. Given the id of a pending
 // invitation, it withdraws the invitation.
-func (s *Service) RemoveMember(ctx context.Context, p Principal, userID string) error {
+func (s *Service) RemoveMember(ctx context.Context, p auth.Principal, userID string) error {
 	if !isUUID(userID) {
 		return domain.NotFound("user", userID)
 	}
@@ -498,7 +499,7 @@ func (s *Service) RemoveMember(ctx context.Context, p Principal, userID string) 
 		if err != nil {
 			return err
 		}
-		if old == RoleAdministrator && admins == 1 {
+		if old == auth.RoleAdministrator && admins == 1 {
 			return errLastAdministrator
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE account_id = $1 AND user_id = $2`, p.AccountID, userID); err != nil {
@@ -535,7 +536,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, name, password st
 			RETURNING user_id::text, account_id::text, email, role, name`,
 			sum[:], s.now()).Scan(&userID, &accountID, &email, &role, &invName)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrInvalidToken
+			return auth.ErrInvalidToken
 		}
 		if err != nil {
 			return err
@@ -571,7 +572,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, name, password st
 			}
 		default: // an existing account: its own password, and its name stays
 			if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-				return ErrInvalidCredentials
+				return auth.ErrInvalidCredentials
 			}
 		}
 		if role != nil {
@@ -586,7 +587,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, name, password st
 		}
 		account, err := s.membership(ctx, tx, id, accountID)
 		if err != nil {
-			return ErrInvalidToken // removed from the account meanwhile
+			return auth.ErrInvalidToken // removed from the account meanwhile
 		}
 		sess, err = s.startSession(ctx, tx, user, account)
 		return err
@@ -611,7 +612,7 @@ type Profile struct {
 }
 
 // Profile returns p's user.
-func (s *Service) Profile(ctx context.Context, p Principal) (Profile, error) {
+func (s *Service) Profile(ctx context.Context, p auth.Principal) (Profile, error) {
 	var pr Profile
 	err := s.pool.QueryRow(ctx, `SELECT id::text, name, display_name, email, created_at FROM users WHERE id = $1`, p.UserID).
 		Scan(&pr.ID, &pr.Name, &pr.DisplayName, &pr.Email, &pr.CreatedAt)
@@ -635,7 +636,7 @@ type ProfileUpdate struct {
 
 // UpdateProfile applies in to p's user. A password change signs every other
 // session of the user out.
-func (s *Service) UpdateProfile(ctx context.Context, p Principal, in ProfileUpdate) (Profile, error) {
+func (s *Service) UpdateProfile(ctx context.Context, p auth.Principal, in ProfileUpdate) (Profile, error) {
 	errs := domain.Errors{}
 	if in.Name != nil {
 		*in.Name = strings.TrimSpace(*in.Name)
