@@ -25,6 +25,7 @@ import (
 	"contacts/commands/rest"
 	"contacts/eventstore"
 	"contacts/internal/accounts"
+	"contacts/internal/accounts/accountroutes"
 	"contacts/internal/phonereview"
 	"contacts/projections"
 	"contacts/readapi"
@@ -159,21 +160,11 @@ func NewRouter(d Deps) http.Handler {
 	v1 := r.Group("/api/v1", notModified)
 	v1.GET("/openapi.json", readapi.OpenAPIHandler)
 	authGroup := v1.Group("/auth", a.throttleAuth)
-	authGroup.POST("/register", a.register)
-	authGroup.POST("/login", a.login)
-	authGroup.POST("/refresh", a.refresh)
-	authGroup.POST("/invitations/accept", a.acceptInvitation)
+	a.accountRoutesOf().MountAuth(authGroup)
 
 	// The caller's own user: no account data.
 	me := v1.Group("", a.authenticate, a.rateLimit, a.accountFromHeader)
-	me.GET("/auth/validate_token", a.validateToken)
-	me.DELETE("/auth/sign_out", a.requireUser, a.signOut)
-	me.GET("/profile", a.requireUser, a.getProfile)
-	me.PUT("/profile", a.requireUser, a.updateProfile)
-	me.PATCH("/profile", a.requireUser, a.updateProfile)
-	me.PUT("/profile/set_active_account", a.requireUser, a.setActiveAccount)
-	me.GET("/accounts", a.requireUser, a.listAccounts)
-	me.POST("/accounts", a.requireUser, a.createAccount)
+	a.accountRoutesOf().MountSelf(me)
 
 	read := a.readDeps()
 	// Uploads and exports stream: they skip the idempotency middleware,
@@ -208,8 +199,13 @@ func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *reada
 	if read != nil {
 		readapi.Mount(g, *read)
 	}
-	a.adminRoutes(g.Group("", a.requireUser), self)
+	a.accountRoutesOf().MountAdmin(g.Group("", a.requireUser), self)
 	a.phoneReviewRoutes(g)
+}
+
+// accountRoutesOf are the account routes (internal/accounts/accountroutes).
+func (a *api) accountRoutesOf() *accountroutes.Routes {
+	return &accountroutes.Routes{Edge: a.edge(), Auth: a.Auth, ThrottleLogin: a.throttleLogin, RequireUser: a.requireUser}
 }
 
 // commandRoutes are the REST command routes (commands/rest).

@@ -1,4 +1,4 @@
-package web
+package accountroutes
 
 import (
 	"net/http"
@@ -6,16 +6,17 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"contacts/internal/accounts"
+	"contacts/internal/web/edge"
 )
 
-func (a *api) register(c *gin.Context) {
+func (a *Routes) register(c *gin.Context) {
 	var in accounts.RegisterInput
-	if !a.bindJSON(c, &in) {
+	if !a.BindJSON(c, &in) {
 		return
 	}
 	sess, err := a.Auth.Register(c.Request.Context(), in)
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
 	sendSession(c, http.StatusCreated, sess)
@@ -27,17 +28,17 @@ type loginRequest struct {
 	AccountID string `json:"account_id" binding:"omitempty,uuid"`
 }
 
-func (a *api) login(c *gin.Context) {
+func (a *Routes) login(c *gin.Context) {
 	var in loginRequest
-	if !a.bindJSON(c, &in) {
+	if !a.BindJSON(c, &in) {
 		return
 	}
-	if !a.throttleLogin(c, in.Email) {
+	if !a.ThrottleLogin(c, in.Email) {
 		return
 	}
 	sess, err := a.Auth.Login(c.Request.Context(), in.Email, in.Password, in.AccountID)
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
 	sendSession(c, http.StatusOK, sess)
@@ -47,14 +48,14 @@ type refreshRequest struct {
 	RefreshToken string `json:"refresh_token" binding:"required,max=1024"`
 }
 
-func (a *api) refresh(c *gin.Context) {
+func (a *Routes) refresh(c *gin.Context) {
 	var in refreshRequest
-	if !a.bindJSON(c, &in) {
+	if !a.BindJSON(c, &in) {
 		return
 	}
 	sess, err := a.Auth.Refresh(c.Request.Context(), in.RefreshToken)
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
 	sendSession(c, http.StatusOK, sess)
@@ -66,14 +67,14 @@ type acceptInvitationRequest struct {
 	Password string `json:"password" binding:"required"`
 }
 
-func (a *api) acceptInvitation(c *gin.Context) {
+func (a *Routes) acceptInvitation(c *gin.Context) {
 	var in acceptInvitationRequest
-	if !a.bindJSON(c, &in) {
+	if !a.BindJSON(c, &in) {
 		return
 	}
 	sess, err := a.Auth.AcceptInvitation(c.Request.Context(), in.Token, in.Name, in.Password)
 	if err != nil {
-		a.fail(c, err)
+		a.Fail(c, err)
 		return
 	}
 	sendSession(c, http.StatusOK, sess)
@@ -81,24 +82,24 @@ func (a *api) acceptInvitation(c *gin.Context) {
 
 // signOut revokes the caller's session (?all=true: every session of the
 // user): its refresh tokens and access tokens stop working.
-func (a *api) signOut(c *gin.Context) {
-	if err := a.Auth.SignOut(c.Request.Context(), principal(c), c.Query("all") == "true"); err != nil {
-		a.fail(c, err)
+func (a *Routes) signOut(c *gin.Context) {
+	if err := a.Auth.SignOut(c.Request.Context(), edge.Principal(c), c.Query("all") == "true"); err != nil {
+		a.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"success": true})
 }
 
 // validateToken tells who the token acts as.
-func (a *api) validateToken(c *gin.Context) {
-	p := principal(c)
+func (a *Routes) validateToken(c *gin.Context) {
+	p := edge.Principal(c)
 	data := gin.H{"account_id": p.AccountID, "role": p.Role, "scopes": p.Scopes.Names()}
 	if p.IsKey() {
 		data["type"], data["id"] = "api_key", p.KeyID
 	} else {
 		prof, err := a.Auth.Profile(c.Request.Context(), p)
 		if err != nil {
-			a.fail(c, err)
+			a.Fail(c, err)
 			return
 		}
 		data["type"], data["id"], data["email"], data["name"], data["display_name"] = "user", prof.ID, prof.Email, prof.Name, prof.DisplayName
