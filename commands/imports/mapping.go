@@ -1,4 +1,4 @@
-// Package imports runs CSV import jobs and streamed exports of contacts:
+// Package imports runs CSV import jobs:
 // uploads streamed to disk, a durable worker that resumes a job where a
 // crash left it (each batch's checkpoint commits with the batch's events),
 // per-row error records, and the REST/WebSocket-facing service. Its errors
