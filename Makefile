@@ -48,7 +48,7 @@ engines-stop:
 ## `make engines-stop`.
 stack: build
 	@engines=$$(deploy/engines/engines.sh start) && echo "$$engines" && { [ -z "$$engines" ] || export $$engines; } && \
-	  ELASTICSEARCH_REPLICAS=$${ELASTICSEARCH_REPLICAS:-0} exec ./bin/contacts serve --roles api,relay,projector
+	  ELASTICSEARCH_REPLICAS=$${ELASTICSEARCH_REPLICAS:-0} exec ./bin/contacts serve --roles api,relay,projector,importer
 
 # PostgreSQL, a JDK and Maven: installed from Debian's packages when missing
 # (as root), else a message that says what to install.

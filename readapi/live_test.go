@@ -22,10 +22,11 @@ import (
 
 	"contacts/commands"
 	"contacts/eventstore"
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
-	"contacts/internal/httpapi"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
@@ -39,7 +40,7 @@ type liveEnv struct {
 	pool  *pgxpool.Pool
 	store *eventstore.Store
 	cmds  *commands.Handlers
-	auth  *auth.Service
+	auth  *accounts.Service
 	svc   *readapi.PG
 	hubs  []*realtime.Hub
 	srvs  []*httptest.Server
@@ -73,7 +74,7 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 	}
 	store := eventstore.New(pool)
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := &liveEnv{pool: pool, store: store, cmds: commands.New(store), auth: auth.New(pool, []byte(testSecret), o.tokenTTL),
+	e := &liveEnv{pool: pool, store: store, cmds: commands.New(store), auth: accounts.New(pool, []byte(testSecret), o.tokenTTL),
 		svc: readapi.NewPG(pool)}
 	runner := &projections.Runner{Source: store, Handlers: projections.New(store, pgstore.New(pool)), Logger: discard,
 		Poll: 5 * time.Millisecond, SaveEvery: 50 * time.Millisecond}
@@ -96,12 +97,12 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = hub.Run(ctx) }()
-		h := httpapi.NewRouter(httpapi.Deps{
+		h := web.NewRouter(web.Deps{
 			Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
 			Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck},
 		})
 		if o.rechecks != nil {
-			h = httpapi.NewRouter(httpapi.Deps{
+			h = web.NewRouter(web.Deps{
 				Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
 				Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck,
 					Recheck: func(ctx context.Context, p auth.Principal) (auth.Principal, error) {
@@ -137,7 +138,7 @@ func (l smallSendListener) Accept() (net.Conn, error) {
 func (e *liveEnv) register(t *testing.T) user {
 	t.Helper()
 	email := "u" + strings.ReplaceAll(eventstore.NewID(), "-", "")[:16] + "@example.com"
-	s, err := e.auth.Register(context.Background(), auth.RegisterInput{
+	s, err := e.auth.Register(context.Background(), accounts.RegisterInput{
 		AccountName: "Account " + email, Name: "Admin", Email: email, Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
@@ -740,9 +741,9 @@ func TestLiveAPIKeysAndRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newKey := func(scopes []string, expires *time.Time) auth.NewAPIKey {
+	newKey := func(scopes []string, expires *time.Time) accounts.NewAPIKey {
 		t.Helper()
-		k, err := e.auth.CreateAPIKey(ctx, admin, auth.CreateAPIKeyInput{Name: "k", Scopes: scopes, ExpiresAt: expires})
+		k, err := e.auth.CreateAPIKey(ctx, admin, accounts.CreateAPIKeyInput{Name: "k", Scopes: scopes, ExpiresAt: expires})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -808,7 +809,7 @@ func TestLiveAPIKeysAndRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	soon := time.Now().Add(2 * time.Second)
-	k2, err := e.auth.CreateAPIKey(ctx, admin2, auth.CreateAPIKeyInput{Name: "soon", Scopes: []string{"read_contacts"}, ExpiresAt: &soon})
+	k2, err := e.auth.CreateAPIKey(ctx, admin2, accounts.CreateAPIKeyInput{Name: "soon", Scopes: []string{"read_contacts"}, ExpiresAt: &soon})
 	if err != nil {
 		t.Fatal(err)
 	}

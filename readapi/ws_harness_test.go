@@ -21,11 +21,12 @@ import (
 
 	"contacts/commands"
 	"contacts/eventstore"
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
-	"contacts/internal/httpapi"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
 	"contacts/internal/phonereview"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
@@ -43,7 +44,7 @@ type env struct {
 	pool    *pgxpool.Pool
 	store   *eventstore.Store
 	cmds    *commands.Handlers
-	auth    *auth.Service
+	auth    *accounts.Service
 	srv     *httptest.Server
 	handler http.Handler
 	svc     *hookedService
@@ -79,7 +80,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	}
 	store := eventstore.New(pool)
 	cmds := commands.New(store)
-	authSvc := auth.New(pool, []byte(testSecret), time.Hour)
+	authSvc := accounts.New(pool, []byte(testSecret), time.Hour)
 	svc := &hookedService{Service: readapi.NewPG(pool)}
 	var readCmds *commands.Handlers
 	if o.readCommands != nil {
@@ -88,7 +89,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if o.newImports != nil {
 		o.imports = o.newImports(pool, cmds)
 	}
-	h := httpapi.NewRouter(httpapi.Deps{
+	h := web.NewRouter(web.Deps{
 		// Every optional route group is mounted, as `contacts serve` does:
 		// the OpenAPI route test walks this router.
 		Commands: cmds, Auth: authSvc, Store: store, DB: pool, Progress: store, PhoneReview: phonereview.New(pool, authSvc),
@@ -110,7 +111,7 @@ type user struct {
 func (e *env) register(t *testing.T) user {
 	t.Helper()
 	email := "u" + strings.ReplaceAll(eventstore.NewID(), "-", "")[:16] + "@example.com"
-	s, err := e.auth.Register(context.Background(), auth.RegisterInput{
+	s, err := e.auth.Register(context.Background(), accounts.RegisterInput{
 		AccountName: "Account " + email, Name: "Admin", Email: email, Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func (e *env) agentOf(t *testing.T, admin user) user {
 // expiredToken signs u in with a token that expired a minute ago.
 func (e *env) expiredToken(t *testing.T, u user) string {
 	t.Helper()
-	s, err := auth.New(e.pool, []byte(testSecret), -time.Minute).Login(context.Background(), u.email, u.password, u.accountID)
+	s, err := accounts.New(e.pool, []byte(testSecret), -time.Minute).Login(context.Background(), u.email, u.password, u.accountID)
 	if err != nil {
 		t.Fatal(err)
 	}

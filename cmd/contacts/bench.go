@@ -20,9 +20,9 @@ import (
 
 	"contacts/commands"
 	"contacts/eventstore"
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/config"
-	"contacts/internal/httpapi"
+	"contacts/internal/web"
 	"contacts/readapi"
 )
 
@@ -68,7 +68,7 @@ func benchRead(ctx context.Context, cmd *cobra.Command, email, password *string,
 	if err != nil {
 		return err
 	}
-	authSvc := auth.New(db.Pool, secret, cfg.AccessTokenTTL)
+	authSvc := accounts.New(db.Pool, secret, cfg.AccessTokenTTL)
 	sess, err := authSvc.Login(ctx, *email, *password, "")
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
@@ -206,14 +206,14 @@ func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
 
 // benchWebSocketGet serves the API on a loopback port and measures n
 // get_contact round trips on one connection, one at a time.
-func benchWebSocketGet(ctx context.Context, n int, pool *pgxpool.Pool, authSvc *auth.Service,
+func benchWebSocketGet(ctx context.Context, n int, pool *pgxpool.Pool, authSvc *accounts.Service,
 	svc *readapi.PG, token, account string) (time.Duration, time.Duration, error) {
 	uuids, err := svc.ContactUUIDs(ctx, account, mustQuery(map[string]any{"limit": float64(1000)}))
 	if err != nil || len(uuids) == 0 {
 		return 0, 0, fmt.Errorf("no contacts to get: %v", err)
 	}
 	store := eventstore.New(pool)
-	router := httpapi.NewRouter(httpapi.Deps{
+	router := web.NewRouter(web.Deps{
 		Commands: commands.New(store), Auth: authSvc, Store: store, DB: pool, Progress: store,
 		Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: svc},
 	})
