@@ -841,22 +841,6 @@ func ParseField(s string) (Field, bool) {
 	return Field(s), ok
 }
 
-var fieldActions = map[string]Field{
-	"get_titles":            FieldTitle,
-	"get_companies":         FieldCompany,
-	"get_industries":        FieldIndustry,
-	"get_keywords":          FieldKeyword,
-	"get_technologies":      FieldTechnology,
-	"get_company_addresses": FieldCompanyAddress,
-	"get_contact_addresses": FieldContactAddress,
-	"get_cities":            FieldCity,
-	"get_states":            FieldState,
-	"get_countries":         FieldCountry,
-	"get_company_cities":    FieldCompanyCity,
-	"get_company_states":    FieldCompanyState,
-	"get_company_countries": FieldCompanyCountry,
-}
-
 // FieldValues answers a field action. The document says such an action
 // returns "contacts with only id and <field>"; its response examples show
 // plain strings, so we return the values as strings:

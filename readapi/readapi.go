@@ -30,6 +30,35 @@ const (
 	FieldCompanyCountry Field = "company_country" //
 )
 
+// fieldActions is the one table of the 13 field actions: the WebSocket
+// actions of these names (readapi's ws handlers), the REST routes
+// /api/v1/contacts/fields/<name without "get_"> and ParseField are all
+// built from it.
+var fieldActions = map[string]Field{
+	"get_titles":            FieldTitle,
+	"get_companies":         FieldCompany,
+	"get_industries":        FieldIndustry,
+	"get_keywords":          FieldKeyword,
+	"get_technologies":      FieldTechnology,
+	"get_company_addresses": FieldCompanyAddress,
+	"get_contact_addresses": FieldContactAddress,
+	"get_cities":            FieldCity,
+	"get_states":            FieldState,
+	"get_countries":         FieldCountry,
+	"get_company_cities":    FieldCompanyCity,
+	"get_company_states":    FieldCompanyState,
+	"get_company_countries": FieldCompanyCountry,
+}
+
+// FieldActions returns the names of the 13 field actions ("get_titles", …).
+func FieldActions() []string {
+	out := make([]string, 0, len(fieldActions))
+	for k := range fieldActions {
+		out = append(out, k)
+	}
+	return out
+}
+
 // Page is one page of a contact list: next and previous are opaque cursors
 // (nil at the ends).
 type Page struct {

@@ -37,7 +37,7 @@ func Mount(r *gin.RouterGroup, d Deps) {
 	r.GET("/contacts/count", rh.countContacts)
 	r.GET("/contacts/uuids", rh.contactUUIDs)
 	r.POST("/contacts/search", rh.searchContacts)
-	for action, field := range wsFieldActions {
+	for action, field := range fieldActions {
 		r.GET("/contacts/fields/"+strings.TrimPrefix(action, "get_"), rh.fieldValues(field))
 	}
 	rh.mountLists(r)

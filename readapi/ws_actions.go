@@ -31,24 +31,6 @@ func Actions() map[string]bool {
 	return out
 }
 
-// wsFieldActions maps the 13 field actions to their fields; the REST route of
-// each is /api/v1/contacts/fields/<action without "get_">.
-var wsFieldActions = map[string]Field{
-	"get_titles":            FieldTitle,
-	"get_companies":         FieldCompany,
-	"get_industries":        FieldIndustry,
-	"get_keywords":          FieldKeyword,
-	"get_technologies":      FieldTechnology,
-	"get_company_addresses": FieldCompanyAddress,
-	"get_contact_addresses": FieldContactAddress,
-	"get_cities":            FieldCity,
-	"get_states":            FieldState,
-	"get_countries":         FieldCountry,
-	"get_company_cities":    FieldCompanyCity,
-	"get_company_states":    FieldCompanyState,
-	"get_company_countries": FieldCompanyCountry,
-}
-
 // wsActions is the routing table of the 22 actions.
 var wsActions = map[string]wsAction{}
 
@@ -58,7 +40,7 @@ func init() {
 	wsActions["count_contacts"] = wsAction{(*wsHandler).countContacts, wsCodeCountError, false}
 	wsActions["get_contact_uuids"] = wsAction{(*wsHandler).contactUUIDs, wsCodeUUIDsError, false}
 	wsActions["create_contact"] = wsAction{(*wsHandler).createContact, wsCodeCreateError, true}
-	for name, field := range wsFieldActions {
+	for name, field := range fieldActions {
 		wsActions[name] = wsAction{fieldValuesAction(field), wsCodeFieldError, false}
 	}
 	wsActions["get_import_info"] = wsAction{(*wsHandler).importInfo, wsCodeUploadError, false}
