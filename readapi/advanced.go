@@ -46,49 +46,49 @@ const (
 	MaxFilterConditions = 100 // leaf conditions in all
 )
 
-// attrKind is an attribute's type.
-type attrKind uint8
+// Kind is an attribute's type.
+type Kind uint8
 
 const (
-	kindText   attrKind = iota + 1 // scalar text
-	kindList                       // list of strings, stored as lower-cased JSON text
-	kindNumber                     // number (unknown: NULL)
-	kindDate                       // timestamptz (unknown: NULL)
-	kindBool                       // boolean
-	kindJSON                       // custom_attributes.<key> / additional_attributes.<key>
+	KindText   Kind = iota + 1 // scalar text
+	KindList                   // list of strings, stored as lower-cased JSON text
+	KindNumber                 // number (unknown: NULL)
+	KindDate                   // timestamptz (unknown: NULL)
+	KindBool                   // boolean
+	KindJSON                   // custom_attributes.<key> / additional_attributes.<key>
 )
 
-func (k attrKind) String() string {
+func (k Kind) String() string {
 	switch k {
-	case kindText:
+	case KindText:
 		return "text"
-	case kindList:
+	case KindList:
 		return "list"
-	case kindNumber:
+	case KindNumber:
 		return "number"
-	case kindDate:
+	case KindDate:
 		return "date"
-	case kindBool:
+	case KindBool:
 		return "boolean"
 	}
 	return "attribute"
 }
 
-// attribute says how to read one filterable attribute in SQL (alias c for
+// Attribute says how to read one filterable attribute in SQL (alias c for
 // rm_contacts). Text: cols are the raw text columns (a match on any counts),
 // compared through lower(); list: col is the lower-cased JSON text; number,
 // date, bool: col is a typed expression.
-type attribute struct {
-	kind attrKind
-	cols []string
+type Attribute struct {
+	Kind Kind
+	Cols []string
 }
 
-func text(cols ...string) attribute { return attribute{kind: kindText, cols: cols} }
-func list(col string) attribute     { return attribute{kind: kindList, cols: []string{col}} }
+func text(cols ...string) Attribute { return Attribute{Kind: KindText, Cols: cols} }
+func list(col string) Attribute     { return Attribute{Kind: KindList, Cols: []string{col}} }
 
 // attributes is the whitelist of filterable attributes: the only column
 // names that ever reach SQL.
-var attributes = map[string]attribute{
+var attributes = map[string]Attribute{
 	"first_name":      text("c.first_name"),
 	"last_name":       text("c.last_name"),
 	"name":            text("c.name"), // matched through first_name/last_name too (see nameMatch)
@@ -114,16 +114,16 @@ var attributes = map[string]attribute{
 	"technologies":    list("c.company_technologies"),
 	"labels":          list("c.labels"),
 	"groups":          list("c.group_names"),
-	"employees":       {kind: kindNumber, cols: []string{"c.company_employees"}},
-	"annual_revenue":  {kind: kindNumber, cols: []string{"c.company_annual_revenue"}},
-	"created_at":      {kind: kindDate, cols: []string{"c.created_at"}},
-	"updated_at":      {kind: kindDate, cols: []string{"c.updated_at"}},
+	"employees":       {Kind: KindNumber, Cols: []string{"c.company_employees"}},
+	"annual_revenue":  {Kind: KindNumber, Cols: []string{"c.company_annual_revenue"}},
+	"created_at":      {Kind: KindDate, Cols: []string{"c.created_at"}},
+	"updated_at":      {Kind: KindDate, Cols: []string{"c.updated_at"}},
 	// The domain stores last_activity_at as an RFC 3339 string ("" when unset).
-	"last_activity_at": {kind: kindDate, cols: []string{
+	"last_activity_at": {Kind: KindDate, Cols: []string{
 		`(CASE WHEN c.doc ->> 'last_activity_at' ~ '^\d{4}-\d{2}-\d{2}T' THEN (c.doc ->> 'last_activity_at')::timestamptz END)`}},
-	"active":  {kind: kindBool, cols: []string{"c.active"}},
-	"opt_out": {kind: kindBool, cols: []string{"coalesce((c.doc ->> 'opt_out')::boolean, false)"}},
-	"blocked": {kind: kindBool, cols: []string{"coalesce((c.doc ->> 'blocked')::boolean, false)"}},
+	"active":  {Kind: KindBool, Cols: []string{"c.active"}},
+	"opt_out": {Kind: KindBool, Cols: []string{"coalesce((c.doc ->> 'opt_out')::boolean, false)"}},
+	"blocked": {Kind: KindBool, Cols: []string{"coalesce((c.doc ->> 'blocked')::boolean, false)"}},
 }
 
 // attributeAliases are Chatwoot's names for our attributes.
@@ -142,21 +142,21 @@ var attributeAliases = map[string]string{
 var jsonPrefixes = []string{"custom_attributes.", "additional_attributes."}
 
 // operatorKinds says which operators apply to which kinds.
-var operatorKinds = map[string][]attrKind{
-	OpEqualTo:        {kindText, kindList, kindNumber, kindDate, kindBool, kindJSON},
-	OpNotEqualTo:     {kindText, kindList, kindNumber, kindDate, kindBool, kindJSON},
-	OpContains:       {kindText, kindList, kindJSON},
-	OpDoesNotContain: {kindText, kindList, kindJSON},
-	OpStartsWith:     {kindText, kindList, kindJSON},
-	OpIsPresent:      {kindText, kindList, kindNumber, kindDate, kindJSON},
-	OpIsNotPresent:   {kindText, kindList, kindNumber, kindDate, kindJSON},
-	OpIsGreaterThan:  {kindNumber, kindDate, kindJSON},
-	OpIsLessThan:     {kindNumber, kindDate, kindJSON},
-	OpDaysBefore:     {kindDate},
+var operatorKinds = map[string][]Kind{
+	OpEqualTo:        {KindText, KindList, KindNumber, KindDate, KindBool, KindJSON},
+	OpNotEqualTo:     {KindText, KindList, KindNumber, KindDate, KindBool, KindJSON},
+	OpContains:       {KindText, KindList, KindJSON},
+	OpDoesNotContain: {KindText, KindList, KindJSON},
+	OpStartsWith:     {KindText, KindList, KindJSON},
+	OpIsPresent:      {KindText, KindList, KindNumber, KindDate, KindJSON},
+	OpIsNotPresent:   {KindText, KindList, KindNumber, KindDate, KindJSON},
+	OpIsGreaterThan:  {KindNumber, KindDate, KindJSON},
+	OpIsLessThan:     {KindNumber, KindDate, KindJSON},
+	OpDaysBefore:     {KindDate},
 }
 
-// lookupAttribute resolves an attribute key (aliases, JSON prefixes).
-func lookupAttribute(key string) (name string, a attribute, ok bool) {
+// LookupAttribute resolves an attribute key (aliases, JSON prefixes).
+func LookupAttribute(key string) (name string, a Attribute, ok bool) {
 	if alias, ok := attributeAliases[key]; ok {
 		key = alias
 	}
@@ -165,15 +165,15 @@ func lookupAttribute(key string) (name string, a attribute, ok bool) {
 	}
 	for _, p := range jsonPrefixes {
 		if rest, found := strings.CutPrefix(key, p); found && rest != "" && len(rest) <= 255 {
-			return key, attribute{kind: kindJSON}, true
+			return key, Attribute{Kind: KindJSON}, true
 		}
 	}
-	return "", attribute{}, false
+	return "", Attribute{}, false
 }
 
-// jsonAttribute splits custom_attributes.<key> into the document member
+// JSONAttribute splits custom_attributes.<key> into the document member
 // and the key.
-func jsonAttribute(name string) (member, key string) {
+func JSONAttribute(name string) (member, key string) {
 	member, key, _ = strings.Cut(name, ".")
 	return member, key
 }
@@ -392,7 +392,7 @@ func (p *advParser) leaf(path string, m map[string]any) *Condition {
 	}
 	key, _ := m["attribute_key"].(string)
 	key = strings.TrimSpace(key)
-	name, attr, ok := lookupAttribute(key)
+	name, attr, ok := LookupAttribute(key)
 	if key == "" {
 		p.errs.Add(path+".attribute_key", "is required")
 		bad = true
@@ -415,13 +415,13 @@ func (p *advParser) leaf(path string, m map[string]any) *Condition {
 	}
 	applies := false
 	for _, k := range kinds {
-		applies = applies || k == attr.kind
+		applies = applies || k == attr.Kind
 	}
 	if !applies {
-		p.errs.Add(path+".filter_operator", fmt.Sprintf("operator %q does not apply to %s attribute %q", op, attr.kind, name))
+		p.errs.Add(path+".filter_operator", fmt.Sprintf("operator %q does not apply to %s attribute %q", op, attr.Kind, name))
 		return nil
 	}
-	values, ok := p.values(path+".values", op, attr.kind, m["values"])
+	values, ok := p.values(path+".values", op, attr.Kind, m["values"])
 	if !ok {
 		return nil
 	}
@@ -430,7 +430,7 @@ func (p *advParser) leaf(path string, m map[string]any) *Condition {
 
 // values checks and normalises a condition's values for its operator and
 // attribute kind.
-func (p *advParser) values(path, op string, kind attrKind, raw any) ([]any, bool) {
+func (p *advParser) values(path, op string, kind Kind, raw any) ([]any, bool) {
 	if op == OpIsPresent || op == OpIsNotPresent {
 		return nil, true
 	}
@@ -481,7 +481,7 @@ func (p *advParser) values(path, op string, kind attrKind, raw any) ([]any, bool
 
 // normaliseValue checks one value (string, float64 or bool) for an operator
 // and kind.
-func normaliseValue(op string, kind attrKind, v any) (any, string) {
+func normaliseValue(op string, kind Kind, v any) (any, string) {
 	if op == OpDaysBefore {
 		f, ok := toNumber(v)
 		if !ok || f < 0 || f > 1e6 {
@@ -490,29 +490,29 @@ func normaliseValue(op string, kind attrKind, v any) (any, string) {
 		return f, ""
 	}
 	switch kind {
-	case kindText, kindList:
+	case KindText, KindList:
 		switch x := v.(type) {
 		case string:
 			return x, ""
 		case float64:
-			return formatNumber(x), ""
+			return FormatNumber(x), ""
 		}
 		return nil, "values must be strings"
-	case kindNumber:
+	case KindNumber:
 		f, ok := toNumber(v)
 		if !ok {
 			return nil, "values must be numbers"
 		}
 		return f, ""
-	case kindDate:
+	case KindDate:
 		s, ok := v.(string)
 		if ok {
-			if _, _, ok = parseDate(s); ok {
+			if _, _, ok = ParseDate(s); ok {
 				return s, ""
 			}
 		}
 		return nil, "values must be RFC 3339 times (2024-01-31T09:00:00Z) or dates (2024-01-31)"
-	case kindBool:
+	case KindBool:
 		switch x := v.(type) {
 		case bool:
 			return x, ""
@@ -525,13 +525,13 @@ func normaliseValue(op string, kind attrKind, v any) (any, string) {
 			}
 		}
 		return nil, "values must be true or false"
-	case kindJSON:
+	case KindJSON:
 		switch x := v.(type) {
 		case string:
 			return x, ""
 		case float64:
 			if op == OpContains || op == OpDoesNotContain || op == OpStartsWith {
-				return formatNumber(x), ""
+				return FormatNumber(x), ""
 			}
 			return x, ""
 		case bool:

@@ -3,11 +3,7 @@ package readapi
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
-	"contacts/domain"
 	"contacts/readapi/realtime"
 )
 
@@ -15,32 +11,6 @@ import (
 // contacts subscription uses the read API's own query model.
 type ContactMatcher interface {
 	MatchContacts(ctx context.Context, accountID string, q Query, ids []string) (map[string]bool, error)
-}
-
-var _ ContactMatcher = (*PG)(nil)
-
-// MatchContacts returns which of ids are the account's contacts that match
-// q's filters now (ordering and pagination are ignored).
-func (s *PG) MatchContacts(ctx context.Context, accountID string, q Query, ids []string) (map[string]bool, error) {
-	if !domain.IsUUID(accountID) {
-		return nil, invalidAccount()
-	}
-	a := &sqlArgs{}
-	w := where(a, accountID, q)
-	sql := "SELECT c.uuid::text FROM rm_contacts c WHERE " + w + " AND c.uuid = ANY(" + a.add(ids, "uuid[]") + ")"
-	rows, err := s.pool.Query(ctx, sql, append([]any{execMode}, a.args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("readapi: match contacts: %w", err)
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("readapi: match contacts: %w", err)
-	}
-	out := make(map[string]bool, len(found))
-	for _, id := range found {
-		out[id] = true
-	}
-	return out, nil
 }
 
 // queryFilter is a contacts subscription's filter.

@@ -29,6 +29,7 @@ import (
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 	"contacts/readapi/realtime"
 )
 
@@ -40,7 +41,7 @@ type liveEnv struct {
 	store *eventstore.Store
 	cmds  *commands.Handlers
 	auth  *auth.Service
-	svc   *readapi.PG
+	svc   *pgquery.PG
 	hubs  []*realtime.Hub
 	srvs  []*httptest.Server
 }
@@ -74,7 +75,7 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 	store := eventstore.New(pool)
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := &liveEnv{pool: pool, store: store, cmds: commands.New(store), auth: auth.New(pool, []byte(testSecret), o.tokenTTL),
-		svc: readapi.NewPG(pool)}
+		svc: pgquery.NewPG(pool)}
 	runner := &projections.Runner{Source: store, Handlers: projections.New(store, pgstore.New(pool)), Logger: discard,
 		Poll: 5 * time.Millisecond, SaveEvery: 50 * time.Millisecond}
 	if !o.noNotify {

@@ -1,7 +1,16 @@
-// Package readapi answers queries from the read models: the contacts
-// WebSocket protocol (one endpoint, 22 actions), its REST equivalents, and
-// the query model both share — filters, search, ordering, pagination and
-// field-distinct values.
+// Package readapi is the read side's query model: Service (the queries a
+// read engine answers for one account), Query and its parsing (filters,
+// search, ordering, pagination, keyset cursors), the advanced condition
+// filter, field actions and their options, and the result shapes.
+//
+// Where the rest lives:
+//
+//	readapi/pgquery   the Service over PostgreSQL (SQL, value sets, export query)
+//	readapi/realtime  the live-update hub
+//	readapi (ws*.go, rest*.go, stream.go)  the contacts WebSocket protocol
+//	                  (one endpoint, 22 actions), its REST equivalents, OpenAPI
+//	                  and the listen-only stream (to become readapi/ws and
+//	                  readapi/rest)
 package readapi
 
 import (
@@ -57,6 +66,20 @@ func FieldActions() []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// ParseField maps a field action ("get_titles") or a field name ("title")
+// to its Field.
+func ParseField(s string) (Field, bool) {
+	if f, ok := fieldActions[s]; ok {
+		return f, true
+	}
+	for _, f := range fieldActions {
+		if f == Field(s) {
+			return f, true
+		}
+	}
+	return Field(s), false
 }
 
 // Page is one page of a contact list: next and previous are opaque cursors

@@ -29,6 +29,7 @@ import (
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 )
 
 const (
@@ -80,7 +81,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	store := eventstore.New(pool)
 	cmds := commands.New(store)
 	authSvc := auth.New(pool, []byte(testSecret), time.Hour)
-	svc := &hookedService{Service: readapi.NewPG(pool)}
+	svc := &hookedService{Service: pgquery.NewPG(pool)}
 	var readCmds *commands.Handlers
 	if o.readCommands != nil {
 		readCmds = o.readCommands(store)

@@ -24,6 +24,7 @@ import (
 	"contacts/internal/config"
 	"contacts/internal/httpapi"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 )
 
 func newBenchCommand() *cobra.Command {
@@ -74,7 +75,7 @@ func benchRead(ctx context.Context, cmd *cobra.Command, email, password *string,
 		return fmt.Errorf("login: %w", err)
 	}
 	account := sess.Account.ID
-	svc := readapi.NewPG(db.Pool)
+	svc := pgquery.NewPG(db.Pool)
 
 	// Values vary between iterations so that no single plan or page is
 	// favoured; they exist in seeded data.
@@ -207,7 +208,7 @@ func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
 // benchWebSocketGet serves the API on a loopback port and measures n
 // get_contact round trips on one connection, one at a time.
 func benchWebSocketGet(ctx context.Context, n int, pool *pgxpool.Pool, authSvc *auth.Service,
-	svc *readapi.PG, token, account string) (time.Duration, time.Duration, error) {
+	svc *pgquery.PG, token, account string) (time.Duration, time.Duration, error) {
 	uuids, err := svc.ContactUUIDs(ctx, account, mustQuery(map[string]any{"limit": float64(1000)}))
 	if err != nil || len(uuids) == 0 {
 		return 0, 0, fmt.Errorf("no contacts to get: %v", err)

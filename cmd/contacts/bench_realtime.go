@@ -34,6 +34,7 @@ import (
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 )
 
 // benchRealtime runs `contacts bench realtime`: N listen-only subscribers
@@ -95,7 +96,7 @@ func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, account
 	hub := newHub(store, logger, false)
 	g.Go(func() error { return hub.Run(gctx) })
 	router := httpapi.NewRouter(httpapi.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
-		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: readapi.NewPG(db.Pool), Realtime: hub}})
+		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: pgquery.NewPG(db.Pool), Realtime: hub}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"contacts/internal/ratelimit"
 	"contacts/projections"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 	"contacts/readapi/realtime"
 )
 
@@ -135,7 +136,7 @@ func readService(cfg config.Config, db *database.DB, logger *slog.Logger) readap
 		logger.Warn("the read API (WebSocket /api/v1/contacts/ws, GET /api/v1/contacts…) does not query Elasticsearch yet: not mounted")
 		return nil
 	}
-	return readapi.NewPG(db.Pool)
+	return pgquery.NewPG(db.Pool)
 }
 
 func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store, read readapi.Service, front *frontDoor) error {
@@ -179,7 +180,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	if read != nil {
 		deps.Read = &readapi.Deps{Service: read, Lists: readapi.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
 			Imports: imp, MaxUploadBytes: cfg.ImportMaxFileBytes}
-		deps.Export = readapi.NewPG(db.Pool)
+		deps.Export = pgquery.NewPG(db.Pool)
 		// Live updates follow the projector's announcements (PostgreSQL
 		// NOTIFY), whichever instance runs it.
 		hub := newHub(store, logger, len(cfg.KafkaBrokers) > 0)

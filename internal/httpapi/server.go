@@ -24,6 +24,7 @@ import (
 	"contacts/internal/phonereview"
 	"contacts/projections"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 )
 
 // Store is what the API reads from the event store directly: Idempotency-Key
@@ -100,12 +101,12 @@ type Deps struct {
 	PhoneReview *phonereview.Service
 }
 
-// Exporter streams contacts as CSV (readapi.PG).
+// Exporter streams contacts as CSV (pgquery.PG).
 type Exporter interface {
 	ExportCSV(ctx context.Context, accountID string, req readapi.ExportRequest, start func() io.Writer) error
 }
 
-var _ Exporter = (*readapi.PG)(nil)
+var _ Exporter = (*pgquery.PG)(nil)
 
 type api struct {
 	Deps

@@ -1,10 +1,12 @@
-package readapi
+package pgquery
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"contacts/readapi"
 )
 
 // Value sets (migrations 0008 and 0009): a text filter on a low-cardinality
@@ -48,11 +50,11 @@ func valueSetPattern(op, lv string) (string, bool) {
 		return "", false
 	}
 	switch op {
-	case OpContains, OpDoesNotContain:
+	case readapi.OpContains, readapi.OpDoesNotContain:
 		return "%" + likeEscape(lv) + "%", true
-	case OpStartsWith:
+	case readapi.OpStartsWith:
 		return likeEscape(lv) + "%", true
-	case OpEqualTo, OpNotEqualTo:
+	case readapi.OpEqualTo, readapi.OpNotEqualTo:
 		return likeEscape(lv), true
 	}
 	return "", false
@@ -60,14 +62,14 @@ func valueSetPattern(op, lv string) (string, bool) {
 
 // valueSetLookups lists the lookups q's filters can use. None when q
 // includes hidden contacts, whose values rm_contact_values leaves out.
-func valueSetLookups(q Query) []valueSetKey {
-	if q.includeDeleted {
+func valueSetLookups(q readapi.Query) []valueSetKey {
+	if q.IncludeDeleted() {
 		return nil
 	}
 	seen := map[valueSetKey]bool{}
 	var keys []valueSetKey
-	var walk func(c *Condition)
-	walk = func(c *Condition) {
+	var walk func(c *readapi.Condition)
+	walk = func(c *readapi.Condition) {
 		if c == nil {
 			return
 		}
@@ -77,9 +79,9 @@ func valueSetLookups(q Query) []valueSetKey {
 		for _, sub := range c.Or {
 			walk(sub)
 		}
-		name, attr, ok := lookupAttribute(c.Attribute)
+		name, attr, ok := readapi.LookupAttribute(c.Attribute)
 		field, backed := valueSetFields[name]
-		if !ok || !backed || attr.kind != kindText {
+		if !ok || !backed || attr.Kind != readapi.KindText {
 			return
 		}
 		for _, v := range c.Values {
@@ -92,18 +94,18 @@ func valueSetLookups(q Query) []valueSetKey {
 			}
 		}
 	}
-	for _, c := range q.where {
+	for _, c := range q.Where() {
 		walk(c)
 	}
-	walk(q.advanced)
+	walk(q.Advanced())
 	return keys
 }
 
 // valueSetSQL is the equality of a single-column text attribute with the
 // resolved set of (field, pattern), if there is one.
-func valueSetSQL(a *sqlArgs, name string, attr attribute, pattern string) (string, bool) {
+func valueSetSQL(a *sqlArgs, name string, attr readapi.Attribute, pattern string) (string, bool) {
 	field, backed := valueSetFields[name]
-	if !backed || len(attr.cols) != 1 {
+	if !backed || len(attr.Cols) != 1 {
 		return "", false
 	}
 	values, ok := a.sets[valueSetKey{field, pattern}]
@@ -113,9 +115,9 @@ func valueSetSQL(a *sqlArgs, name string, attr attribute, pattern string) (strin
 	if len(values) == 1 {
 		// Plain equality: PostgreSQL 15 cannot use "= ANY" as the key of a
 		// parallel index scan, and would scan the account's whole range.
-		return attr.cols[0] + " = " + a.text(values[0]), true
+		return attr.Cols[0] + " = " + a.text(values[0]), true
 	}
-	return attr.cols[0] + " = ANY(" + a.add(values, "text[]") + ")", true
+	return attr.Cols[0] + " = ANY(" + a.add(values, "text[]") + ")", true
 }
 
 // querier is what the read queries need of a pool or a transaction.
@@ -127,7 +129,7 @@ type querier interface {
 // withValueSets runs fn with the value sets of q's filters, resolved in the
 // snapshot fn reads: a read-only repeatable-read transaction when there is
 // anything to look up, the pool otherwise.
-func (s *PG) withValueSets(ctx context.Context, accountID string, q Query, fn func(db querier, sets valueSets) error) error {
+func (s *PG) withValueSets(ctx context.Context, accountID string, q readapi.Query, fn func(db querier, sets valueSets) error) error {
 	keys := valueSetLookups(q)
 	if len(keys) == 0 || s.patternFilters {
 		return fn(s.pool, nil)
