@@ -46,29 +46,29 @@ const (
 	MaxFilterConditions = 100 // leaf conditions in all
 )
 
-// Kind is an attribute's type.
-type Kind uint8
+// AttrKind is an attribute's type.
+type AttrKind uint8
 
 const (
-	KindText   Kind = iota + 1 // scalar text
-	KindList                   // list of strings, stored as lower-cased JSON text
-	KindNumber                 // number (unknown: NULL)
-	KindDate                   // timestamptz (unknown: NULL)
-	KindBool                   // boolean
-	KindJSON                   // custom_attributes.<key> / additional_attributes.<key>
+	AttrText   AttrKind = iota + 1 // scalar text
+	AttrList                       // list of strings, stored as lower-cased JSON text
+	AttrNumber                     // number (unknown: NULL)
+	AttrDate                       // timestamptz (unknown: NULL)
+	AttrBool                       // boolean
+	AttrJSON                       // custom_attributes.<key> / additional_attributes.<key>
 )
 
-func (k Kind) String() string {
+func (k AttrKind) String() string {
 	switch k {
-	case KindText:
+	case AttrText:
 		return "text"
-	case KindList:
+	case AttrList:
 		return "list"
-	case KindNumber:
+	case AttrNumber:
 		return "number"
-	case KindDate:
+	case AttrDate:
 		return "date"
-	case KindBool:
+	case AttrBool:
 		return "boolean"
 	}
 	return "attribute"
@@ -79,12 +79,12 @@ func (k Kind) String() string {
 // compared through lower(); list: col is the lower-cased JSON text; number,
 // date, bool: col is a typed expression.
 type Attribute struct {
-	Kind Kind
+	Kind AttrKind
 	Cols []string
 }
 
-func text(cols ...string) Attribute { return Attribute{Kind: KindText, Cols: cols} }
-func list(col string) Attribute     { return Attribute{Kind: KindList, Cols: []string{col}} }
+func text(cols ...string) Attribute { return Attribute{Kind: AttrText, Cols: cols} }
+func list(col string) Attribute     { return Attribute{Kind: AttrList, Cols: []string{col}} }
 
 // attributes is the whitelist of filterable attributes: the only column
 // names that ever reach SQL.
@@ -114,16 +114,16 @@ var attributes = map[string]Attribute{
 	"technologies":    list("c.company_technologies"),
 	"labels":          list("c.labels"),
 	"groups":          list("c.group_names"),
-	"employees":       {Kind: KindNumber, Cols: []string{"c.company_employees"}},
-	"annual_revenue":  {Kind: KindNumber, Cols: []string{"c.company_annual_revenue"}},
-	"created_at":      {Kind: KindDate, Cols: []string{"c.created_at"}},
-	"updated_at":      {Kind: KindDate, Cols: []string{"c.updated_at"}},
+	"employees":       {Kind: AttrNumber, Cols: []string{"c.company_employees"}},
+	"annual_revenue":  {Kind: AttrNumber, Cols: []string{"c.company_annual_revenue"}},
+	"created_at":      {Kind: AttrDate, Cols: []string{"c.created_at"}},
+	"updated_at":      {Kind: AttrDate, Cols: []string{"c.updated_at"}},
 	// The domain stores last_activity_at as an RFC 3339 string ("" when unset).
-	"last_activity_at": {Kind: KindDate, Cols: []string{
+	"last_activity_at": {Kind: AttrDate, Cols: []string{
 		`(CASE WHEN c.doc ->> 'last_activity_at' ~ '^\d{4}-\d{2}-\d{2}T' THEN (c.doc ->> 'last_activity_at')::timestamptz END)`}},
-	"active":  {Kind: KindBool, Cols: []string{"c.active"}},
-	"opt_out": {Kind: KindBool, Cols: []string{"coalesce((c.doc ->> 'opt_out')::boolean, false)"}},
-	"blocked": {Kind: KindBool, Cols: []string{"coalesce((c.doc ->> 'blocked')::boolean, false)"}},
+	"active":  {Kind: AttrBool, Cols: []string{"c.active"}},
+	"opt_out": {Kind: AttrBool, Cols: []string{"coalesce((c.doc ->> 'opt_out')::boolean, false)"}},
+	"blocked": {Kind: AttrBool, Cols: []string{"coalesce((c.doc ->> 'blocked')::boolean, false)"}},
 }
 
 // attributeAliases are Chatwoot's names for our attributes.
@@ -142,17 +142,17 @@ var attributeAliases = map[string]string{
 var jsonPrefixes = []string{"custom_attributes.", "additional_attributes."}
 
 // operatorKinds says which operators apply to which kinds.
-var operatorKinds = map[string][]Kind{
-	OpEqualTo:        {KindText, KindList, KindNumber, KindDate, KindBool, KindJSON},
-	OpNotEqualTo:     {KindText, KindList, KindNumber, KindDate, KindBool, KindJSON},
-	OpContains:       {KindText, KindList, KindJSON},
-	OpDoesNotContain: {KindText, KindList, KindJSON},
-	OpStartsWith:     {KindText, KindList, KindJSON},
-	OpIsPresent:      {KindText, KindList, KindNumber, KindDate, KindJSON},
-	OpIsNotPresent:   {KindText, KindList, KindNumber, KindDate, KindJSON},
-	OpIsGreaterThan:  {KindNumber, KindDate, KindJSON},
-	OpIsLessThan:     {KindNumber, KindDate, KindJSON},
-	OpDaysBefore:     {KindDate},
+var operatorKinds = map[string][]AttrKind{
+	OpEqualTo:        {AttrText, AttrList, AttrNumber, AttrDate, AttrBool, AttrJSON},
+	OpNotEqualTo:     {AttrText, AttrList, AttrNumber, AttrDate, AttrBool, AttrJSON},
+	OpContains:       {AttrText, AttrList, AttrJSON},
+	OpDoesNotContain: {AttrText, AttrList, AttrJSON},
+	OpStartsWith:     {AttrText, AttrList, AttrJSON},
+	OpIsPresent:      {AttrText, AttrList, AttrNumber, AttrDate, AttrJSON},
+	OpIsNotPresent:   {AttrText, AttrList, AttrNumber, AttrDate, AttrJSON},
+	OpIsGreaterThan:  {AttrNumber, AttrDate, AttrJSON},
+	OpIsLessThan:     {AttrNumber, AttrDate, AttrJSON},
+	OpDaysBefore:     {AttrDate},
 }
 
 // LookupAttribute resolves an attribute key (aliases, JSON prefixes).
@@ -165,7 +165,7 @@ func LookupAttribute(key string) (name string, a Attribute, ok bool) {
 	}
 	for _, p := range jsonPrefixes {
 		if rest, found := strings.CutPrefix(key, p); found && rest != "" && len(rest) <= 255 {
-			return key, Attribute{Kind: KindJSON}, true
+			return key, Attribute{Kind: AttrJSON}, true
 		}
 	}
 	return "", Attribute{}, false
@@ -430,7 +430,7 @@ func (p *advParser) leaf(path string, m map[string]any) *Condition {
 
 // values checks and normalises a condition's values for its operator and
 // attribute kind.
-func (p *advParser) values(path, op string, kind Kind, raw any) ([]any, bool) {
+func (p *advParser) values(path, op string, kind AttrKind, raw any) ([]any, bool) {
 	if op == OpIsPresent || op == OpIsNotPresent {
 		return nil, true
 	}
@@ -481,7 +481,7 @@ func (p *advParser) values(path, op string, kind Kind, raw any) ([]any, bool) {
 
 // normaliseValue checks one value (string, float64 or bool) for an operator
 // and kind.
-func normaliseValue(op string, kind Kind, v any) (any, string) {
+func normaliseValue(op string, kind AttrKind, v any) (any, string) {
 	if op == OpDaysBefore {
 		f, ok := toNumber(v)
 		if !ok || f < 0 || f > 1e6 {
@@ -490,7 +490,7 @@ func normaliseValue(op string, kind Kind, v any) (any, string) {
 		return f, ""
 	}
 	switch kind {
-	case KindText, KindList:
+	case AttrText, AttrList:
 		switch x := v.(type) {
 		case string:
 			return x, ""
@@ -498,13 +498,13 @@ func normaliseValue(op string, kind Kind, v any) (any, string) {
 			return FormatNumber(x), ""
 		}
 		return nil, "values must be strings"
-	case KindNumber:
+	case AttrNumber:
 		f, ok := toNumber(v)
 		if !ok {
 			return nil, "values must be numbers"
 		}
 		return f, ""
-	case KindDate:
+	case AttrDate:
 		s, ok := v.(string)
 		if ok {
 			if _, _, ok = ParseDate(s); ok {
@@ -512,7 +512,7 @@ func normaliseValue(op string, kind Kind, v any) (any, string) {
 			}
 		}
 		return nil, "values must be RFC 3339 times (2024-01-31T09:00:00Z) or dates (2024-01-31)"
-	case KindBool:
+	case AttrBool:
 		switch x := v.(type) {
 		case bool:
 			return x, ""
@@ -525,7 +525,7 @@ func normaliseValue(op string, kind Kind, v any) (any, string) {
 			}
 		}
 		return nil, "values must be true or false"
-	case KindJSON:
+	case AttrJSON:
 		switch x := v.(type) {
 		case string:
 			return x, ""

@@ -99,12 +99,12 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 		go func() { defer wg.Done(); _ = hub.Run(ctx) }()
 		h := httpapi.NewRouter(httpapi.Deps{
 			Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
-			Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck},
+			Read: &readapi.Deps{Service: e.svc, Lists: pgquery.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck},
 		})
 		if o.rechecks != nil {
 			h = httpapi.NewRouter(httpapi.Deps{
 				Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
-				Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck,
+				Read: &readapi.Deps{Service: e.svc, Lists: pgquery.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck,
 					Recheck: func(ctx context.Context, p auth.Principal) (auth.Principal, error) {
 						o.rechecks.Add(1)
 						return e.auth.Recheck(ctx, p)

@@ -388,7 +388,7 @@ func (p *parser) query(data map[string]any) Query {
 			b := boundKeys[k]
 			var val any
 			var ok bool
-			if attributes[b.attr].Kind == KindDate {
+			if attributes[b.attr].Kind == AttrDate {
 				val, ok = p.date(k, v)
 			} else {
 				val, ok = p.number(k, v)

@@ -5,12 +5,12 @@
 //
 // Where the rest lives:
 //
-//	readapi/pgquery   the Service over PostgreSQL (SQL, value sets, export query)
+//	readapi/pgquery   the Service and Lists over PostgreSQL (SQL, value sets, export query)
+//	readapi/rest      REST reads and the OpenAPI document
 //	readapi/realtime  the live-update hub
-//	readapi (ws*.go, rest*.go, stream.go)  the contacts WebSocket protocol
-//	                  (one endpoint, 22 actions), its REST equivalents, OpenAPI
-//	                  and the listen-only stream (to become readapi/ws and
-//	                  readapi/rest)
+//	readapi (ws*.go, stream.go)  the contacts WebSocket protocol (one
+//	                  endpoint, 22 actions) and the listen-only stream (to
+//	                  become readapi/ws)
 package readapi
 
 import (

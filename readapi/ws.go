@@ -322,7 +322,7 @@ func (h *wsHandler) serve(c *gin.Context) {
 // handler authenticates the token itself. Without one it answers 401 (no
 // upgrade) and returns false.
 func (h *wsHandler) principal(c *gin.Context) (auth.Principal, bool) {
-	p, err := restPrincipalOrErr(c)
+	p, err := ginPrincipal(c)
 	if err != nil {
 		tok := wsToken(c.Request)
 		if tok == "" || h.deps.Auth == nil {
@@ -811,4 +811,19 @@ func (c *wsConn) discard() {
 			return
 		}
 	}
+}
+
+// ginPrincipalKey is where internal/httpapi's authentication middleware
+// keeps the request's auth.Principal in the gin context (the REST reads,
+// readapi/rest, read it from the same key).
+const ginPrincipalKey = "principal"
+
+// ginPrincipal is the principal internal/httpapi's middleware stored, if any.
+func ginPrincipal(c *gin.Context) (auth.Principal, error) {
+	if v, ok := c.Get(ginPrincipalKey); ok {
+		if p, ok := v.(auth.Principal); ok && p.AccountID != "" {
+			return p, nil
+		}
+	}
+	return auth.Principal{}, auth.ErrInvalidToken
 }

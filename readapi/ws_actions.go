@@ -132,18 +132,7 @@ func (h *wsHandler) contactUUIDs(ctx context.Context, r *wsRequest) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return wsContactUUIDs(ctx, svc, r.principal.AccountID, q)
-}
-
-func wsContactUUIDs(ctx context.Context, svc Service, accountID string, q Query) (map[string]any, error) {
-	ids, err := svc.ContactUUIDs(ctx, accountID, q)
-	if err != nil {
-		return nil, err
-	}
-	if ids == nil {
-		ids = []string{}
-	}
-	return map[string]any{"count": len(ids), "uuids": ids}, nil
+	return ListContactUUIDs(ctx, svc, r.principal.AccountID, q)
 }
 
 func fieldValuesAction(field Field) func(*wsHandler, context.Context, *wsRequest) (any, error) {
@@ -156,19 +145,8 @@ func fieldValuesAction(field Field) func(*wsHandler, context.Context, *wsRequest
 		if err != nil {
 			return nil, err
 		}
-		return wsFieldValues(ctx, svc, r.principal.AccountID, field, q, opt)
+		return ListFieldValues(ctx, svc, r.principal.AccountID, field, q, opt)
 	}
-}
-
-func wsFieldValues(ctx context.Context, svc Service, accountID string, field Field, q Query, opt FieldOptions) (map[string]any, error) {
-	vals, err := svc.FieldValues(ctx, accountID, field, q, opt)
-	if err != nil {
-		return nil, err
-	}
-	if vals == nil {
-		vals = []string{}
-	}
-	return map[string]any{"results": vals}, nil
 }
 
 // createContact creates a contact through the write side (events appended,

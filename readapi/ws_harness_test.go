@@ -94,7 +94,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		// the OpenAPI route test walks this router.
 		Commands: cmds, Auth: authSvc, Store: store, DB: pool, Progress: store, PhoneReview: phonereview.New(pool, authSvc),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBodyBytes: 64 << 10,
-		Read: &readapi.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, MaxUploadBytes: o.maxUploadBytes, MaxBufferedBytes: o.maxBuffered, Limit: o.limit, Lists: readapi.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
+		Read: &readapi.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, MaxUploadBytes: o.maxUploadBytes, MaxBufferedBytes: o.maxBuffered, Limit: o.limit, Lists: pgquery.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -1,32 +1,21 @@
 package readapi
 
-import (
-	"net/url"
-	"strings"
-)
+import "strings"
 
 // The transports' use of the query layer (query.go, advanced.go): one query
 // model for the WebSocket actions and their REST routes. Parse failures are
 // *domain.Error validation errors naming each bad key: the WebSocket answers
 // validation_error, REST 422 validation_error, with the fields.
 
-func wsListQuery(data map[string]any) (Query, error)        { return ParseQuery(data) }
-func wsCountQuery(data map[string]any) (Query, error)       { return ParseQuery(data) }
-func wsUUIDsQuery(data map[string]any) (Query, error)       { return ParseQuery(data) }
-func restListQuery(v url.Values) (Query, error)             { return ParseQueryValues(v) }
-func restCountQuery(v url.Values) (Query, error)            { return ParseQueryValues(v) }
-func restUUIDsQuery(v url.Values) (Query, error)            { return ParseQueryValues(v) }
-func restSearchQuery(v url.Values, body any) (Query, error) { return ParseSearchRequest(v, body) }
+func wsListQuery(data map[string]any) (Query, error)  { return ParseQuery(data) }
+func wsCountQuery(data map[string]any) (Query, error) { return ParseQuery(data) }
+func wsUUIDsQuery(data map[string]any) (Query, error) { return ParseQuery(data) }
 
 // wsFieldQuery parses a field action's data: its own options (search,
 // distinct, separated, limit, offset) and the contact filters.
 func wsFieldQuery(data map[string]any) (Query, FieldOptions, error) {
 	opt, q, err := ParseFieldOptions(data)
 	return q, opt, err
-}
-
-func restFieldQuery(v url.Values) (Query, FieldOptions, error) {
-	return wsFieldQuery(DataFromValues(v))
 }
 
 // wsView reads get_contact's optional view ("simple" or "full", the

@@ -178,7 +178,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	}
 	closing := make(chan struct{})
 	if read != nil {
-		deps.Read = &readapi.Deps{Service: read, Lists: readapi.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
+		deps.Read = &readapi.Deps{Service: read, Lists: pgquery.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
 			Imports: imp, MaxUploadBytes: cfg.ImportMaxFileBytes}
 		deps.Export = pgquery.NewPG(db.Pool)
 		// Live updates follow the projector's announcements (PostgreSQL

@@ -72,7 +72,7 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 		Progress:     store,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
-		Read: &readapi.Deps{Service: pgquery.NewPG(pool), Lists: readapi.NewPGLists(pool), WriteKey: accessWriteKey,
+		Read: &readapi.Deps{Service: pgquery.NewPG(pool), Lists: pgquery.NewPGLists(pool), WriteKey: accessWriteKey,
 			Imports: imp, MaxUploadBytes: 256 << 10, Realtime: hub},
 		Imports:          imp,
 		ImportMaxBytes:   256 << 10,

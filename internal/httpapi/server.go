@@ -25,6 +25,7 @@ import (
 	"contacts/projections"
 	"contacts/readapi"
 	"contacts/readapi/pgquery"
+	"contacts/readapi/rest"
 )
 
 // Store is what the API reads from the event store directly: Idempotency-Key
@@ -151,7 +152,7 @@ func NewRouter(d Deps) http.Handler {
 	r.GET("/readyz", a.ready)
 
 	v1 := r.Group("/api/v1", notModified)
-	v1.GET("/openapi.json", readapi.OpenAPIHandler)
+	v1.GET("/openapi.json", rest.OpenAPIHandler)
 	authGroup := v1.Group("/auth", a.throttleAuth)
 	authGroup.POST("/register", a.register)
 	authGroup.POST("/login", a.login)
@@ -203,7 +204,7 @@ func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *reada
 	a.groupRoutes(g)
 	a.labelRoutes(g)
 	if read != nil {
-		readapi.Mount(g, *read)
+		rest.Mount(g, rest.Deps{Service: read.Service, Lists: read.Lists, Logger: read.Logger})
 	}
 	a.adminRoutes(g.Group("", a.requireUser), self)
 	a.phoneReviewRoutes(g)

@@ -168,22 +168,22 @@ func leafSQL(a *sqlArgs, c *readapi.Condition) string {
 		return "FALSE"
 	}
 	switch attr.Kind {
-	case readapi.KindText:
+	case readapi.AttrText:
 		return textSQL(a, name, attr, c)
-	case readapi.KindList:
+	case readapi.AttrList:
 		return listSQL(a, attr.Cols[0], c)
-	case readapi.KindNumber:
+	case readapi.AttrNumber:
 		return numberSQL(a, attr.Cols[0], c)
-	case readapi.KindDate:
+	case readapi.AttrDate:
 		return dateSQL(a, attr.Cols[0], c)
-	case readapi.KindBool:
+	case readapi.AttrBool:
 		col := attr.Cols[0]
 		eq := anyValue(c.Values, func(v any) string { return col + " = " + a.add(v == true, "boolean") })
 		if c.Operator == readapi.OpNotEqualTo {
 			return not(eq)
 		}
 		return eq
-	case readapi.KindJSON:
+	case readapi.AttrJSON:
 		return jsonSQL(a, name, c)
 	}
 	return "FALSE"

@@ -81,7 +81,7 @@ func valueSetLookups(q readapi.Query) []valueSetKey {
 		}
 		name, attr, ok := readapi.LookupAttribute(c.Attribute)
 		field, backed := valueSetFields[name]
-		if !ok || !backed || attr.Kind != readapi.KindText {
+		if !ok || !backed || attr.Kind != readapi.AttrText {
 			return
 		}
 		for _, v := range c.Values {
