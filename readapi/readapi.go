@@ -7,10 +7,13 @@
 //
 //	readapi/pgquery   the Service and Lists over PostgreSQL (SQL, value sets, export query)
 //	readapi/rest      REST reads and the OpenAPI document
+//	readapi/ws        the contacts WebSocket protocol, subscriptions, the listen-only stream
 //	readapi/realtime  the live-update hub
-//	readapi (ws*.go, stream.go)  the contacts WebSocket protocol (one
-//	                  endpoint, 22 actions) and the listen-only stream (to
-//	                  become readapi/ws)
+//
+// The tests in this directory beyond the query model's (ws_*_test.go,
+// live_*_test.go, rest_*_test.go, text_test.go) drive the whole read API
+// through the real router (internal/httpapi): they share one harness
+// (ws_harness_test.go).
 package readapi
 
 import (

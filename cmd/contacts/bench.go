@@ -25,6 +25,7 @@ import (
 	"contacts/internal/httpapi"
 	"contacts/readapi"
 	"contacts/readapi/pgquery"
+	"contacts/readapi/ws"
 )
 
 func newBenchCommand() *cobra.Command {
@@ -216,7 +217,7 @@ func benchWebSocketGet(ctx context.Context, n int, pool *pgxpool.Pool, authSvc *
 	store := eventstore.New(pool)
 	router := httpapi.NewRouter(httpapi.Deps{
 		Commands: commands.New(store), Auth: authSvc, Store: store, DB: pool, Progress: store,
-		Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: svc},
+		Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 1 << 20, Read: &ws.Deps{Service: svc},
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"contacts/readapi"
 	"contacts/readapi/pgquery"
 	"contacts/readapi/realtime"
+	"contacts/readapi/ws"
 )
 
 // serve runs `contacts serve` with the environment overridden by args.
@@ -178,7 +179,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	}
 	closing := make(chan struct{})
 	if read != nil {
-		deps.Read = &readapi.Deps{Service: read, Lists: pgquery.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
+		deps.Read = &ws.Deps{Service: read, Lists: pgquery.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
 			Imports: imp, MaxUploadBytes: cfg.ImportMaxFileBytes}
 		deps.Export = pgquery.NewPG(db.Pool)
 		// Live updates follow the projector's announcements (PostgreSQL

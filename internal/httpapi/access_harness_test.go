@@ -25,9 +25,9 @@ import (
 	"contacts/internal/phonereview"
 	"contacts/projections"
 	"contacts/projections/pgstore"
-	"contacts/readapi"
 	"contacts/readapi/pgquery"
 	"contacts/readapi/realtime"
+	"contacts/readapi/ws"
 )
 
 const accessWriteKey = "access-test-write-key"
@@ -72,7 +72,7 @@ func newFullEnv(t *testing.T, opts ...func(*httpapi.Deps)) *fullEnv {
 		Progress:     store,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
-		Read: &readapi.Deps{Service: pgquery.NewPG(pool), Lists: pgquery.NewPGLists(pool), WriteKey: accessWriteKey,
+		Read: &ws.Deps{Service: pgquery.NewPG(pool), Lists: pgquery.NewPGLists(pool), WriteKey: accessWriteKey,
 			Imports: imp, MaxUploadBytes: 256 << 10, Realtime: hub},
 		Imports:          imp,
 		ImportMaxBytes:   256 << 10,

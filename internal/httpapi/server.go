@@ -26,6 +26,7 @@ import (
 	"contacts/readapi"
 	"contacts/readapi/pgquery"
 	"contacts/readapi/rest"
+	"contacts/readapi/ws"
 )
 
 // Store is what the API reads from the event store directly: Idempotency-Key
@@ -86,7 +87,7 @@ type Deps struct {
 	// authenticated group and WS /api/v1/contacts/ws (which authenticates
 	// itself from ?token=). Its Commands, Auth and Logger default to the
 	// ones above.
-	Read *readapi.Deps
+	Read *ws.Deps
 	// Imports, when set, mounts the CSV import routes (POST
 	// /contacts/import, status, errors, error CSV); ImportMaxBytes is its
 	// file size limit. BulkMaxBodyBytes is the body limit of POST
@@ -182,11 +183,11 @@ func NewRouter(d Deps) http.Handler {
 	if read != nil {
 		// Each action checks the key's scopes (a write-only key may still
 		// create_contact), so the upgrade needs none.
-		ws := readapi.WebSocketHandler(*read)
-		v1.GET("/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromHeader, ws)
-		v1.GET("/accounts/:account_id/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromPath, ws)
+		contactsWS := ws.WebSocketHandler(*read)
+		v1.GET("/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromHeader, contactsWS)
+		v1.GET("/accounts/:account_id/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromPath, contactsWS)
 		// Live updates, listen-only; the stream itself needs read_contacts.
-		live := readapi.StreamHandler(*read)
+		live := ws.StreamHandler(*read)
 		v1.GET("/stream", a.authenticateWS, a.rateLimit, a.accountFromHeader, live)
 		v1.GET("/accounts/:account_id/stream", a.authenticateWS, a.rateLimit, a.accountFromPath, live)
 	}
@@ -197,7 +198,7 @@ func NewRouter(d Deps) http.Handler {
 // on g; self is the path of the account itself within g. New account-scoped
 // routes belong here, so that both ways of naming the account reach them.
 // stream is g without the idempotency middleware (for streamed bodies).
-func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *readapi.Deps) {
+func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *ws.Deps) {
 	a.importRoutes(stream, g)
 	a.contactRoutes(g)
 	a.companyRoutes(g)
@@ -211,7 +212,7 @@ func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *reada
 }
 
 // readDeps fills the read API's unset dependencies from the router's.
-func (a *api) readDeps() *readapi.Deps {
+func (a *api) readDeps() *ws.Deps {
 	if a.Read == nil {
 		return nil
 	}

@@ -1,22 +1,17 @@
-package readapi
+package ws
 
 import (
 	"context"
 	"encoding/json"
 
+	"contacts/readapi"
 	"contacts/readapi/realtime"
 )
 
-// ContactMatcher tells which contacts match a query: the filter of a
-// contacts subscription uses the read API's own query model.
-type ContactMatcher interface {
-	MatchContacts(ctx context.Context, accountID string, q Query, ids []string) (map[string]bool, error)
-}
-
 // queryFilter is a contacts subscription's filter.
 type queryFilter struct {
-	m   ContactMatcher
-	q   Query
+	m   readapi.ContactMatcher
+	q   readapi.Query
 	key string // the filters as canonical JSON
 }
 
@@ -34,13 +29,13 @@ func (d Deps) liveFilter(data map[string]any) (realtime.Filter, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
-	q, err := ParseQuery(data)
+	q, err := readapi.ParseQuery(data)
 	if err != nil {
 		return nil, err
 	}
 	m := d.Matcher
 	if m == nil {
-		m, _ = d.Service.(ContactMatcher)
+		m, _ = d.Service.(readapi.ContactMatcher)
 	}
 	if m == nil {
 		return nil, &realtime.Error{Code: realtime.CodeInvalidFilter, Message: "filters are not available with this read model"}
