@@ -74,56 +74,48 @@ func (k AttrKind) String() string {
 	return "attribute"
 }
 
-// Attribute says how to read one filterable attribute in SQL (alias c for
-// rm_contacts). Text: cols are the raw text columns (a match on any counts),
-// compared through lower(); list: col is the lower-cased JSON text; number,
-// date, bool: col is a typed expression.
+// Attribute is what the query model knows of a filterable attribute: its
+// type (each engine keeps its own columns: readapi/pgquery's attrColumns).
 type Attribute struct {
 	Kind AttrKind
-	Cols []string
 }
 
-func text(cols ...string) Attribute { return Attribute{Kind: AttrText, Cols: cols} }
-func list(col string) Attribute     { return Attribute{Kind: AttrList, Cols: []string{col}} }
-
-// attributes is the whitelist of filterable attributes: the only column
-// names that ever reach SQL.
+// attributes is the whitelist of filterable attributes.
 var attributes = map[string]Attribute{
-	"first_name":      text("c.first_name"),
-	"last_name":       text("c.last_name"),
-	"name":            text("c.name"), // matched through first_name/last_name too (see nameMatch)
-	"title":           text("c.title"),
-	"company":         text("c.company_name"),
-	"email":           text("c.email"),
-	"email_status":    text("c.email_status"),
-	"city":            text("c.city"),
-	"state":           text("c.state"),
-	"country":         text("c.country"),
-	"postcode":        text("(c.doc ->> 'postcode')"),
-	"seniority":       text("c.seniority"),
-	"company_city":    text("c.company_city"),
-	"company_state":   text("c.company_state"),
-	"company_country": text("c.company_country"),
-	"company_address": text("c.company_text_search"),
-	"contact_address": text("c.text_search"),
-	"phone":           text("c.phone", "(c.doc ->> 'mobile_phone')"),
-	"identifier":      text("c.identifier"),
-	"departments":     list("c.departments"),
-	"industries":      list("c.company_industries"),
-	"keywords":        list("c.company_keywords"),
-	"technologies":    list("c.company_technologies"),
-	"labels":          list("c.labels"),
-	"groups":          list("c.group_names"),
-	"employees":       {Kind: AttrNumber, Cols: []string{"c.company_employees"}},
-	"annual_revenue":  {Kind: AttrNumber, Cols: []string{"c.company_annual_revenue"}},
-	"created_at":      {Kind: AttrDate, Cols: []string{"c.created_at"}},
-	"updated_at":      {Kind: AttrDate, Cols: []string{"c.updated_at"}},
+	"first_name":      {Kind: AttrText},
+	"last_name":       {Kind: AttrText},
+	"name":            {Kind: AttrText}, // matched through first_name/last_name too (see nameMatch)
+	"title":           {Kind: AttrText},
+	"company":         {Kind: AttrText},
+	"email":           {Kind: AttrText},
+	"email_status":    {Kind: AttrText},
+	"city":            {Kind: AttrText},
+	"state":           {Kind: AttrText},
+	"country":         {Kind: AttrText},
+	"postcode":        {Kind: AttrText},
+	"seniority":       {Kind: AttrText},
+	"company_city":    {Kind: AttrText},
+	"company_state":   {Kind: AttrText},
+	"company_country": {Kind: AttrText},
+	"company_address": {Kind: AttrText},
+	"contact_address": {Kind: AttrText},
+	"phone":           {Kind: AttrText},
+	"identifier":      {Kind: AttrText},
+	"departments":     {Kind: AttrList},
+	"industries":      {Kind: AttrList},
+	"keywords":        {Kind: AttrList},
+	"technologies":    {Kind: AttrList},
+	"labels":          {Kind: AttrList},
+	"groups":          {Kind: AttrList},
+	"employees":       {Kind: AttrNumber},
+	"annual_revenue":  {Kind: AttrNumber},
+	"created_at":      {Kind: AttrDate},
+	"updated_at":      {Kind: AttrDate},
 	// The domain stores last_activity_at as an RFC 3339 string ("" when unset).
-	"last_activity_at": {Kind: AttrDate, Cols: []string{
-		`(CASE WHEN c.doc ->> 'last_activity_at' ~ '^\d{4}-\d{2}-\d{2}T' THEN (c.doc ->> 'last_activity_at')::timestamptz END)`}},
-	"active":  {Kind: AttrBool, Cols: []string{"c.active"}},
-	"opt_out": {Kind: AttrBool, Cols: []string{"coalesce((c.doc ->> 'opt_out')::boolean, false)"}},
-	"blocked": {Kind: AttrBool, Cols: []string{"coalesce((c.doc ->> 'blocked')::boolean, false)"}},
+	"last_activity_at": {Kind: AttrDate},
+	"active":           {Kind: AttrBool},
+	"opt_out":          {Kind: AttrBool},
+	"blocked":          {Kind: AttrBool},
 }
 
 // attributeAliases are Chatwoot's names for our attributes.
@@ -579,8 +571,8 @@ func (c *Condition) String() string {
 	return "(" + strings.Join(parts, join) + ")"
 }
 
-// attributeNames lists the named (non-JSON) attributes, sorted.
-func attributeNames() []string {
+// AttributeNames lists the named (non-JSON) attributes, sorted.
+func AttributeNames() []string {
 	names := make([]string, 0, len(attributes))
 	for k := range attributes {
 		names = append(names, k)

@@ -713,8 +713,8 @@ func (p *parser) ordering(key string, v any) []OrderKey {
 			continue
 		}
 		k := OrderKey{Field: strings.TrimPrefix(strings.TrimPrefix(part, "-"), "+"), Desc: strings.HasPrefix(part, "-")}
-		if _, ok := Orderings[k.Field]; !ok {
-			p.errs.Add(key, fmt.Sprintf("unknown ordering field %q (one of %s)", k.Field, strings.Join(orderingNames(), ", ")))
+		if _, ok := orderings[k.Field]; !ok {
+			p.errs.Add(key, fmt.Sprintf("unknown ordering field %q (one of %s)", k.Field, strings.Join(OrderingNames(), ", ")))
 			return nil
 		}
 		if seen[k.Field] {
@@ -727,36 +727,33 @@ func (p *parser) ordering(key string, v any) []OrderKey {
 	return keys
 }
 
-// OrderSpec is how an ordering field sorts: a non-null SQL expression (an
-// unknown number sorts as the lowest; text sorts case-insensitively) and its
-// type for keyset comparisons.
-type OrderSpec struct {
-	Expr string
-	Type string // text, timestamptz, bigint, float8
+// orderings is the whitelist of ordering fields and their types for keyset
+// comparisons (each engine sorts them its own way: readapi/pgquery's
+// orderExprs).
+var orderings = map[string]string{
+	"first_name":     "text",
+	"last_name":      "text",
+	"name":           "text",
+	"title":          "text",
+	"company":        "text",
+	"email":          "text",
+	"city":           "text",
+	"state":          "text",
+	"country":        "text",
+	"seniority":      "text",
+	"created_at":     "timestamptz",
+	"updated_at":     "timestamptz",
+	"employees":      "bigint",
+	"annual_revenue": "float8",
 }
 
-// Orderings is the whitelist of ordering fields. The expressions match the
-// ordering indexes of migration 0008 (and the created/updated ones of 0004).
-var Orderings = map[string]OrderSpec{
-	"first_name":     {"coalesce(lower(c.first_name), '')", "text"},
-	"last_name":      {"coalesce(lower(c.last_name), '')", "text"},
-	"name":           {"coalesce(lower(c.name), '')", "text"},
-	"title":          {"coalesce(lower(c.title), '')", "text"},
-	"company":        {"coalesce(lower(c.company_name), '')", "text"},
-	"email":          {"coalesce(lower(c.email), '')", "text"},
-	"city":           {"coalesce(lower(c.city), '')", "text"},
-	"state":          {"coalesce(lower(c.state), '')", "text"},
-	"country":        {"coalesce(lower(c.country), '')", "text"},
-	"seniority":      {"coalesce(lower(c.seniority), '')", "text"},
-	"created_at":     {"c.created_at", "timestamptz"},
-	"updated_at":     {"c.updated_at", "timestamptz"},
-	"employees":      {"coalesce(c.company_employees, -1)", "bigint"},
-	"annual_revenue": {"coalesce(c.company_annual_revenue, '-Infinity'::float8)", "float8"},
-}
+// OrderType is an ordering field's type: text, timestamptz, bigint or float8.
+func OrderType(field string) string { return orderings[field] }
 
-func orderingNames() []string {
-	names := make([]string, 0, len(Orderings))
-	for k := range Orderings {
+// OrderingNames lists the ordering fields, sorted.
+func OrderingNames() []string {
+	names := make([]string, 0, len(orderings))
+	for k := range orderings {
 		names = append(names, k)
 	}
 	sort.Strings(names)
@@ -841,7 +838,7 @@ func (c *Cursor) Check(q Query) string {
 	}
 	for i, k := range keys {
 		v := c.Values[i]
-		switch Orderings[k.Field].Type {
+		switch orderings[k.Field] {
 		case "timestamptz":
 			if _, err := time.Parse(time.RFC3339Nano, v); err != nil {
 				return bad

@@ -1,7 +1,9 @@
 // Package readapi is the read side's query model: Service (the queries a
 // read engine answers for one account), Query and its parsing (filters,
 // search, ordering, pagination, keyset cursors), the advanced condition
-// filter, field actions and their options, and the result shapes.
+// filter, field actions and their options, and the result shapes. It names
+// the filterable attributes and ordering fields with their types only; each
+// engine keeps its own columns (readapi/pgquery: columns.go).
 //
 // Where the rest lives:
 //

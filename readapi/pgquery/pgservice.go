@@ -1,9 +1,11 @@
 // Package pgquery is the read API's Service over PostgreSQL: readapi's
 // query model (filters, the advanced condition filter, ordering, keyset
 // cursors) compiled to SQL on the rm_contacts read model (pgservice.go),
-// the value sets that turn low-cardinality text filters into equalities
-// (valuesets.go), the live filter's MatchContacts (match.go) and the CSV
-// export's one-snapshot query (export.go).
+// with the columns of each attribute and ordering (columns.go), the value
+// sets that turn low-cardinality text filters into equalities
+// (valuesets.go), the live filter's MatchContacts (match.go), the CSV
+// export's one-snapshot query (export.go) and the company/group/label
+// lists (lists.go).
 package pgquery
 
 import (
@@ -163,21 +165,21 @@ func lowerString(v any) string {
 
 // leafSQL renders one leaf condition.
 func leafSQL(a *sqlArgs, c *readapi.Condition) string {
-	name, attr, ok := readapi.LookupAttribute(c.Attribute)
+	name, attr, ok := lookupAttribute(c.Attribute)
 	if !ok { // not reachable through the parsers
 		return "FALSE"
 	}
-	switch attr.Kind {
+	switch attr.kind {
 	case readapi.AttrText:
 		return textSQL(a, name, attr, c)
 	case readapi.AttrList:
-		return listSQL(a, attr.Cols[0], c)
+		return listSQL(a, attr.cols[0], c)
 	case readapi.AttrNumber:
-		return numberSQL(a, attr.Cols[0], c)
+		return numberSQL(a, attr.cols[0], c)
 	case readapi.AttrDate:
-		return dateSQL(a, attr.Cols[0], c)
+		return dateSQL(a, attr.cols[0], c)
 	case readapi.AttrBool:
-		col := attr.Cols[0]
+		col := attr.cols[0]
 		eq := anyValue(c.Values, func(v any) string { return col + " = " + a.add(v == true, "boolean") })
 		if c.Operator == readapi.OpNotEqualTo {
 			return not(eq)
@@ -189,7 +191,7 @@ func leafSQL(a *sqlArgs, c *readapi.Condition) string {
 	return "FALSE"
 }
 
-func textSQL(a *sqlArgs, name string, attr readapi.Attribute, c *readapi.Condition) string {
+func textSQL(a *sqlArgs, name string, attr attribute, c *readapi.Condition) string {
 	like := func(pattern func(v string) string) string {
 		return anyValue(c.Values, func(v any) string {
 			lv := lowerString(v)
@@ -200,8 +202,8 @@ func textSQL(a *sqlArgs, name string, attr readapi.Attribute, c *readapi.Conditi
 			if name == "name" && c.Operator != readapi.OpStartsWith {
 				return nameLike(a, lv, p)
 			}
-			arms := make([]string, len(attr.Cols))
-			for i, col := range attr.Cols {
+			arms := make([]string, len(attr.cols))
+			for i, col := range attr.cols {
 				arms[i] = "lower(" + col + ") LIKE " + p
 			}
 			return orJoin(arms)
@@ -214,16 +216,16 @@ func textSQL(a *sqlArgs, name string, attr readapi.Attribute, c *readapi.Conditi
 				return eq
 			}
 			p := a.text(lowerString(v))
-			arms := make([]string, len(attr.Cols))
-			for i, col := range attr.Cols {
+			arms := make([]string, len(attr.cols))
+			for i, col := range attr.cols {
 				arms[i] = "lower(" + col + ") = " + p
 			}
 			return orJoin(arms)
 		})
 	}
 	present := func() string {
-		arms := make([]string, len(attr.Cols))
-		for i, col := range attr.Cols {
+		arms := make([]string, len(attr.cols))
+		for i, col := range attr.cols {
 			arms[i] = "coalesce(" + col + ", '') <> ''"
 		}
 		return orJoin(arms)
@@ -470,7 +472,7 @@ func orderSQL(keys []readapi.OrderKey, reverse bool) string {
 		return " ASC"
 	}
 	for _, k := range keys {
-		parts = append(parts, readapi.Orderings[k.Field].Expr+dir(k.Desc))
+		parts = append(parts, orderExprs[k.Field]+dir(k.Desc))
 	}
 	parts = append(parts, "c.uuid"+dir(keys[len(keys)-1].Desc))
 	return strings.Join(parts, ", ")
@@ -485,8 +487,7 @@ func keysetSQL(a *sqlArgs, keys []readapi.OrderKey, cur *readapi.Cursor) string 
 	vals := make([]string, n+1)
 	desc := make([]bool, n+1)
 	for i, k := range keys {
-		spec := readapi.Orderings[k.Field]
-		exprs[i], vals[i], desc[i] = spec.Expr, a.add(cur.Values[i], spec.Type), k.Desc
+		exprs[i], vals[i], desc[i] = orderExprs[k.Field], a.add(cur.Values[i], readapi.OrderType(k.Field)), k.Desc
 	}
 	exprs[n], vals[n], desc[n] = "c.uuid", a.add(cur.UUID, "uuid"), keys[n-1].Desc
 	op := func(d bool) string {
@@ -593,7 +594,7 @@ func scanContacts(ctx context.Context, db querier, accountID string, q readapi.Q
 		}
 		vals := make([]any, len(keys))
 		for i, k := range keys {
-			vals[i] = scanOrderValue(readapi.Orderings[k.Field].Type)
+			vals[i] = scanOrderValue(readapi.OrderType(k.Field))
 		}
 		if err := rows.Scan(append(dest, vals...)...); err != nil {
 			return nil, fmt.Errorf("readapi: list contacts: %w", err)
@@ -630,7 +631,7 @@ func contactsSQL(accountID string, q readapi.Query, limit int, withDoc bool, set
 		cols = append(cols, "c.doc")
 	}
 	for _, k := range keys {
-		cols = append(cols, readapi.Orderings[k.Field].Expr)
+		cols = append(cols, orderExprs[k.Field])
 	}
 	order := " ORDER BY " + orderSQL(keys, backward)
 	page := ""

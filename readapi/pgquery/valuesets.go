@@ -79,9 +79,9 @@ func valueSetLookups(q readapi.Query) []valueSetKey {
 		for _, sub := range c.Or {
 			walk(sub)
 		}
-		name, attr, ok := readapi.LookupAttribute(c.Attribute)
+		name, attr, ok := lookupAttribute(c.Attribute)
 		field, backed := valueSetFields[name]
-		if !ok || !backed || attr.Kind != readapi.AttrText {
+		if !ok || !backed || attr.kind != readapi.AttrText {
 			return
 		}
 		for _, v := range c.Values {
@@ -103,9 +103,9 @@ func valueSetLookups(q readapi.Query) []valueSetKey {
 
 // valueSetSQL is the equality of a single-column text attribute with the
 // resolved set of (field, pattern), if there is one.
-func valueSetSQL(a *sqlArgs, name string, attr readapi.Attribute, pattern string) (string, bool) {
+func valueSetSQL(a *sqlArgs, name string, attr attribute, pattern string) (string, bool) {
 	field, backed := valueSetFields[name]
-	if !backed || len(attr.Cols) != 1 {
+	if !backed || len(attr.cols) != 1 {
 		return "", false
 	}
 	values, ok := a.sets[valueSetKey{field, pattern}]
@@ -115,9 +115,9 @@ func valueSetSQL(a *sqlArgs, name string, attr readapi.Attribute, pattern string
 	if len(values) == 1 {
 		// Plain equality: PostgreSQL 15 cannot use "= ANY" as the key of a
 		// parallel index scan, and would scan the account's whole range.
-		return attr.Cols[0] + " = " + a.text(values[0]), true
+		return attr.cols[0] + " = " + a.text(values[0]), true
 	}
-	return attr.Cols[0] + " = ANY(" + a.add(values, "text[]") + ")", true
+	return attr.cols[0] + " = ANY(" + a.add(values, "text[]") + ")", true
 }
 
 // querier is what the read queries need of a pool or a transaction.
