@@ -1,8 +1,8 @@
 // Package ws is the contacts WebSocket protocol (one endpoint, 22 actions,
 // implemented to the letter of the reference document): the connection
-// (ws.go), the action table (ws_actions.go; the 13 field actions come from
-// readapi's one table), the protocol's codes and messages (ws_protocol.go),
-// live subscriptions (ws_subscribe.go, live_filter.go) and the listen-only
+// (ws.go), the action table (actions.go; the 13 field actions come from
+// readapi's one table), the protocol's codes and messages (protocol.go),
+// live subscriptions (subscribe.go, live_filter.go) and the listen-only
 // stream (stream.go). Queries go through readapi's query model; the
 // end-to-end tests (the real router, REST and WebSocket together) are in
 // package readapi's directory.
