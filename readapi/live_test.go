@@ -29,8 +29,9 @@ import (
 	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
-	"contacts/readapi"
+	"contacts/readapi/pgquery"
 	"contacts/readapi/realtime"
+	readws "contacts/readapi/ws"
 )
 
 // liveEnv is the service with live updates over one fresh database: the
@@ -41,7 +42,7 @@ type liveEnv struct {
 	store *eventstore.Store
 	cmds  *commands.Handlers
 	auth  *accounts.Service
-	svc   *readapi.PG
+	svc   *pgquery.PG
 	hubs  []*realtime.Hub
 	srvs  []*httptest.Server
 }
@@ -75,7 +76,7 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 	store := eventstore.New(pool)
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := &liveEnv{pool: pool, store: store, cmds: commands.New(store), auth: accounts.New(pool, []byte(testSecret), o.tokenTTL),
-		svc: readapi.NewPG(pool)}
+		svc: pgquery.NewPG(pool)}
 	runner := &projections.Runner{Source: store, Handlers: projections.New(store, pgstore.New(pool)), Logger: discard,
 		Poll: 5 * time.Millisecond, SaveEvery: 50 * time.Millisecond}
 	if !o.noNotify {
@@ -99,12 +100,12 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 		go func() { defer wg.Done(); _ = hub.Run(ctx) }()
 		h := web.NewRouter(web.Deps{
 			Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
-			Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck},
+			Read: &readws.Deps{Service: e.svc, Lists: pgquery.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck},
 		})
 		if o.rechecks != nil {
 			h = web.NewRouter(web.Deps{
 				Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
-				Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck,
+				Read: &readws.Deps{Service: e.svc, Lists: pgquery.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck,
 					Recheck: func(ctx context.Context, p auth.Principal) (auth.Principal, error) {
 						o.rechecks.Add(1)
 						return e.auth.Recheck(ctx, p)
@@ -465,8 +466,8 @@ func TestLiveSlowConsumerIsCutOffAndResumes(t *testing.T) {
 	}
 	_, err = c.read(5 * time.Second)
 	var ce *websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != readapi.WSCloseResyncRequired {
-		t.Fatalf("after resync_required: %v, want close %d", err, readapi.WSCloseResyncRequired)
+	if !errors.As(err, &ce) || ce.Code != readws.WSCloseResyncRequired {
+		t.Fatalf("after resync_required: %v, want close %d", err, readws.WSCloseResyncRequired)
 	}
 
 	// Resuming from there gets the rest, exactly once.
@@ -617,8 +618,8 @@ func TestLiveTokenExpiryCloses(t *testing.T) {
 			_, err = c.read(5 * time.Second)
 		}
 		var ce *websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != readapi.WSCloseTokenExpired || ce.Text != "token_expired" {
-			t.Fatalf("%s: %v, want close %d token_expired", path, err, readapi.WSCloseTokenExpired)
+		if !errors.As(err, &ce) || ce.Code != readws.WSCloseTokenExpired || ce.Text != "token_expired" {
+			t.Fatalf("%s: %v, want close %d token_expired", path, err, readws.WSCloseTokenExpired)
 		}
 	}
 }
@@ -818,8 +819,8 @@ func TestLiveAPIKeysAndRevocation(t *testing.T) {
 		_, err = c.read(10 * time.Second)
 	}
 	var ce *websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != readapi.WSCloseTokenExpired {
-		t.Fatalf("expiring key: %v, want close %d", err, readapi.WSCloseTokenExpired)
+	if !errors.As(err, &ce) || ce.Code != readws.WSCloseTokenExpired {
+		t.Fatalf("expiring key: %v, want close %d", err, readws.WSCloseTokenExpired)
 	}
 }
 

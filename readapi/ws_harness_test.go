@@ -30,6 +30,8 @@ import (
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
+	"contacts/readapi/ws"
 )
 
 const (
@@ -38,7 +40,7 @@ const (
 )
 
 // env is the whole service over one fresh database: the real router
-// (internal/httpapi with the read API mounted) on an httptest.Server.
+// (internal/web with the read API mounted) on an httptest.Server.
 type env struct {
 	t       *testing.T
 	pool    *pgxpool.Pool
@@ -57,7 +59,7 @@ type envOptions struct {
 	// newImports builds the imports over the env's database (wins over imports).
 	newImports     func(pool *pgxpool.Pool, cmds *commands.Handlers) readapi.Imports
 	maxUploadBytes int64
-	maxBuffered    int64 // readapi.Deps.MaxBufferedBytes
+	maxBuffered    int64 // ws.Deps.MaxBufferedBytes
 	limit          func(auth.Principal) (time.Duration, bool)
 	closing        chan struct{}
 	// readCommands builds the read API's command handlers (default: the
@@ -81,7 +83,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	store := eventstore.New(pool)
 	cmds := commands.New(store)
 	authSvc := accounts.New(pool, []byte(testSecret), time.Hour)
-	svc := &hookedService{Service: readapi.NewPG(pool)}
+	svc := &hookedService{Service: pgquery.NewPG(pool)}
 	var readCmds *commands.Handlers
 	if o.readCommands != nil {
 		readCmds = o.readCommands(store)
@@ -94,7 +96,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		// the OpenAPI route test walks this router.
 		Commands: cmds, Auth: authSvc, Store: store, DB: pool, Progress: store, PhoneReview: phonereview.New(pool, authSvc),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBodyBytes: 64 << 10,
-		Read: &readapi.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, MaxUploadBytes: o.maxUploadBytes, MaxBufferedBytes: o.maxBuffered, Limit: o.limit, Lists: readapi.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
+		Read: &ws.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, MaxUploadBytes: o.maxUploadBytes, MaxBufferedBytes: o.maxBuffered, Limit: o.limit, Lists: pgquery.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -27,6 +27,7 @@ import (
 	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 )
 
 // benchImport generates a CSV file, imports it through an import job with
@@ -103,7 +104,7 @@ func benchImport(ctx context.Context, cmd *cobra.Command, rows, bulk, batch, pad
 		go func() { _ = leader.Run(wctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run) }()
 	}
 	go func() { _ = imp.Run(wctx) }()
-	read := readapi.NewPG(db.Pool)
+	read := pgquery.NewPG(db.Pool)
 	all, err := readapi.ParseQuery(map[string]any{})
 	if err != nil {
 		return err

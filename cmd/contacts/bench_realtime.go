@@ -33,7 +33,8 @@ import (
 	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
-	"contacts/readapi"
+	"contacts/readapi/pgquery"
+	"contacts/readapi/ws"
 )
 
 // benchRealtime runs `contacts bench realtime`: N listen-only subscribers
@@ -95,7 +96,7 @@ func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, account
 	hub := newHub(store, logger, false)
 	g.Go(func() error { return hub.Run(gctx) })
 	router := web.NewRouter(web.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
-		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: readapi.NewPG(db.Pool), Realtime: hub}})
+		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &ws.Deps{Service: pgquery.NewPG(db.Pool), Realtime: hub}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -21,7 +21,9 @@ import (
 	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 	"contacts/readapi/realtime"
+	"contacts/readapi/ws"
 )
 
 // serve runs `contacts serve` with the environment overridden by args.
@@ -151,7 +153,7 @@ func readService(cfg config.Config, db *database.DB, logger *slog.Logger) readap
 		logger.Warn("the read API (WebSocket /api/v1/contacts/ws, GET /api/v1/contacts…) does not query Elasticsearch yet: not mounted")
 		return nil
 	}
-	return readapi.NewPG(db.Pool)
+	return pgquery.NewPG(db.Pool)
 }
 
 // writeSide is what the api and importer roles share: one import service,
@@ -211,9 +213,9 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	}
 	closing := make(chan struct{})
 	if read != nil {
-		deps.Read = &readapi.Deps{Service: read, Lists: readapi.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
+		deps.Read = &ws.Deps{Service: read, Lists: pgquery.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
 			Imports: imp, MaxUploadBytes: cfg.ImportMaxFileBytes}
-		deps.Export = readapi.NewPG(db.Pool)
+		deps.Export = pgquery.NewPG(db.Pool)
 		// Live updates follow the projector's announcements (PostgreSQL
 		// NOTIFY), whichever instance runs it.
 		hub := newHub(store, logger, len(cfg.KafkaBrokers) > 0)

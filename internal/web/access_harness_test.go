@@ -25,8 +25,9 @@ import (
 	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
-	"contacts/readapi"
+	"contacts/readapi/pgquery"
 	"contacts/readapi/realtime"
+	"contacts/readapi/ws"
 )
 
 const accessWriteKey = "access-test-write-key"
@@ -71,12 +72,12 @@ func newFullEnv(t *testing.T, opts ...func(*web.Deps)) *fullEnv {
 		Progress:     store,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
-		Read: &readapi.Deps{Service: readapi.NewPG(pool), Lists: readapi.NewPGLists(pool), WriteKey: accessWriteKey,
+		Read: &ws.Deps{Service: pgquery.NewPG(pool), Lists: pgquery.NewPGLists(pool), WriteKey: accessWriteKey,
 			Imports: imp, MaxUploadBytes: 256 << 10, Realtime: hub},
 		Imports:          imp,
 		ImportMaxBytes:   256 << 10,
 		BulkMaxBodyBytes: 1 << 20,
-		Export:           readapi.NewPG(pool),
+		Export:           pgquery.NewPG(pool),
 	}
 	for _, o := range opts {
 		o(&d)

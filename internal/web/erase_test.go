@@ -18,7 +18,7 @@ import (
 	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
-	"contacts/readapi"
+	"contacts/readapi/pgquery"
 )
 
 // TestEraseLeavesNothingReadable is issue #13's "right to be forgotten"
@@ -36,7 +36,7 @@ func TestEraseLeavesNothingReadable(t *testing.T) {
 	var pool *pgxpool.Pool
 	e := newEnvWith(t, func(p *pgxpool.Pool, d *web.Deps) {
 		pool = p
-		d.Export = readapi.NewPG(p)
+		d.Export = pgquery.NewPG(p)
 	})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Another instance: the projector (embedded path) and the relay, each

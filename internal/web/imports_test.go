@@ -17,7 +17,7 @@ import (
 	"contacts/commands/imports"
 	"contacts/eventstore"
 	"contacts/internal/web"
-	"contacts/readapi"
+	"contacts/readapi/pgquery"
 )
 
 func newImportEnv(t *testing.T) (*env, *imports.Service) {
@@ -259,7 +259,7 @@ func TestImportAndBulkWithAPIKey(t *testing.T) {
 	var svc *imports.Service
 	e := newEnvWith(t, func(pool *pgxpool.Pool, d *web.Deps) {
 		svc = imports.New(pool, commands.New(eventstore.New(pool)), imports.Config{Dir: t.TempDir(), MaxFileBytes: 256 << 10}, nil)
-		d.Imports, d.ImportMaxBytes, d.Export = svc, 256<<10, readapi.NewPG(pool)
+		d.Imports, d.ImportMaxBytes, d.Export = svc, 256<<10, pgquery.NewPG(pool)
 	})
 	admin := e.register(t)
 	k := admin.do("POST", "/api/v1/api_keys", map[string]any{"name": "sync", "scopes": []string{"read_contacts", "write_contacts"}}).

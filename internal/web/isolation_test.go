@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"contacts/eventstore"
-	"contacts/readapi"
+	"contacts/readapi/ws"
 )
 
 // The cross-tenant isolation suite: account A (the victim) holds one of
@@ -512,7 +512,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 				t.Fatalf("B's WebSocket: %d %s", r.status, r.body)
 			}
 			var unknown []string
-			for action := range readapi.Actions() {
+			for action := range ws.Actions() {
 				spec, ok := isolationActions[action]
 				if !ok {
 					unknown = append(unknown, action)

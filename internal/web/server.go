@@ -29,6 +29,9 @@ import (
 	"contacts/internal/phonereview"
 	"contacts/projections"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
+	readrest "contacts/readapi/rest"
+	"contacts/readapi/ws"
 )
 
 // Store is what the API reads from the event store directly: Idempotency-Key
@@ -89,7 +92,7 @@ type Deps struct {
 	// authenticated group and WS /api/v1/contacts/ws (which authenticates
 	// itself from ?token=). Its Commands, Auth and Logger default to the
 	// ones above.
-	Read *readapi.Deps
+	Read *ws.Deps
 	// Imports, when set, mounts the CSV import routes (POST
 	// /contacts/import, status, errors, error CSV); ImportMaxBytes is its
 	// file size limit. BulkMaxBodyBytes is the body limit of POST
@@ -105,12 +108,12 @@ type Deps struct {
 	PhoneReview *phonereview.Service
 }
 
-// Exporter streams contacts as CSV (readapi.PG).
+// Exporter streams contacts as CSV (pgquery.PG).
 type Exporter interface {
 	ExportCSV(ctx context.Context, accountID string, req readapi.ExportRequest, start func() io.Writer) error
 }
 
-var _ Exporter = (*readapi.PG)(nil)
+var _ Exporter = (*pgquery.PG)(nil)
 
 // The import service answers the WebSocket import actions.
 var _ readapi.Imports = (*imports.Service)(nil)
@@ -158,7 +161,7 @@ func NewRouter(d Deps) http.Handler {
 	r.GET("/readyz", a.ready)
 
 	v1 := r.Group("/api/v1", notModified)
-	v1.GET("/openapi.json", readapi.OpenAPIHandler)
+	v1.GET("/openapi.json", readrest.OpenAPIHandler)
 	authGroup := v1.Group("/auth", a.throttleAuth)
 	a.accountRoutesOf().MountAuth(authGroup)
 
@@ -178,11 +181,11 @@ func NewRouter(d Deps) http.Handler {
 	if read != nil {
 		// Each action checks the key's scopes (a write-only key may still
 		// create_contact), so the upgrade needs none.
-		ws := readapi.WebSocketHandler(*read)
-		v1.GET("/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromHeader, ws)
-		v1.GET("/accounts/:account_id/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromPath, ws)
+		contactsWS := ws.WebSocketHandler(*read)
+		v1.GET("/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromHeader, contactsWS)
+		v1.GET("/accounts/:account_id/contacts/ws", a.authenticateWS, a.rateLimit, a.accountFromPath, contactsWS)
 		// Live updates, listen-only; the stream itself needs read_contacts.
-		live := readapi.StreamHandler(*read)
+		live := ws.StreamHandler(*read)
 		v1.GET("/stream", a.authenticateWS, a.rateLimit, a.accountFromHeader, live)
 		v1.GET("/accounts/:account_id/stream", a.authenticateWS, a.rateLimit, a.accountFromPath, live)
 	}
@@ -193,11 +196,11 @@ func NewRouter(d Deps) http.Handler {
 // on g; self is the path of the account itself within g. New account-scoped
 // routes belong here, so that both ways of naming the account reach them.
 // stream is g without the idempotency middleware (for streamed bodies).
-func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *readapi.Deps) {
+func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *ws.Deps) {
 	a.importRoutes(stream, g)
 	a.commandRoutes().Mount(g)
 	if read != nil {
-		readapi.Mount(g, *read)
+		readrest.Mount(g, readrest.Deps{Service: read.Service, Lists: read.Lists, Logger: read.Logger})
 	}
 	a.accountRoutesOf().MountAdmin(g.Group("", a.requireUser), self)
 	a.phoneReviewRoutes(g)
@@ -214,7 +217,7 @@ func (a *api) commandRoutes() *rest.Routes {
 }
 
 // readDeps fills the read API's unset dependencies from the router's.
-func (a *api) readDeps() *readapi.Deps {
+func (a *api) readDeps() *ws.Deps {
 	if a.Read == nil {
 		return nil
 	}

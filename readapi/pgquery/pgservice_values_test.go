@@ -1,4 +1,4 @@
-package readapi
+package pgquery
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"contacts/projections"
+	"contacts/readapi"
 )
 
 // TestFieldValuesTableMatchesScan checks that distinct field values answered
@@ -26,15 +27,15 @@ func TestFieldValuesTableMatchesScan(t *testing.T) {
 			for _, sep := range []bool{false, true} {
 				for _, search := range []string{"", "a", "ENG", "san", "o", ", ", "%", "zzz"} {
 					for _, account := range []string{acctA, acctB} {
-						opt := FieldOptions{Distinct: true, Separated: sep, Search: search}
-						if _, ok := valuesKey(field, spec, Query{}, opt); ok {
+						opt := readapi.FieldOptions{Distinct: true, Separated: sep, Search: search}
+						if _, ok := valuesKey(field, spec, readapi.Query{}, opt); ok {
 							used++
 						}
-						want, err := scan.FieldValues(ctx, account, field, Query{}, opt)
+						want, err := scan.FieldValues(ctx, account, field, readapi.Query{}, opt)
 						if err != nil {
 							t.Fatal(err)
 						}
-						got, err := f.svc.FieldValues(ctx, account, field, Query{}, opt)
+						got, err := f.svc.FieldValues(ctx, account, field, readapi.Query{}, opt)
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -49,9 +50,9 @@ func TestFieldValuesTableMatchesScan(t *testing.T) {
 			t.Fatal("the values table answered nothing")
 		}
 		// Paging goes through the same ordering.
-		opt := FieldOptions{Distinct: true, Limit: lim(2), Offset: 1}
-		want, _ := scan.FieldValues(ctx, acctA, FieldCity, Query{}, opt)
-		got, _ := f.svc.FieldValues(ctx, acctA, FieldCity, Query{}, opt)
+		opt := readapi.FieldOptions{Distinct: true, Limit: lim(2), Offset: 1}
+		want, _ := scan.FieldValues(ctx, acctA, readapi.FieldCity, readapi.Query{}, opt)
+		got, _ := f.svc.FieldValues(ctx, acctA, readapi.FieldCity, readapi.Query{}, opt)
 		if !reflect.DeepEqual(got, want) || len(got) != 2 {
 			t.Fatalf("%s: page: table %q, scan %q", stage, got, want)
 		}

@@ -1,4 +1,12 @@
-package readapi
+// Package ws is the contacts WebSocket protocol (one endpoint, 22 actions,
+// implemented to the letter of the reference document): the connection
+// (ws.go), the action table (actions.go; the 13 field actions come from
+// readapi's one table), the protocol's codes and messages (protocol.go),
+// live subscriptions (subscribe.go, live_filter.go) and the listen-only
+// stream (stream.go). Queries go through readapi's query model; the
+// end-to-end tests (the real router, REST and WebSocket together) are in
+// package readapi's directory.
+package ws
 
 import (
 	"context"
@@ -20,12 +28,14 @@ import (
 	"contacts/commands"
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
+	"contacts/readapi"
 	"contacts/readapi/realtime"
 )
 
-// Deps is what the read API's transports (REST and WebSocket) need.
+// Deps is what the WebSocket endpoints need (internal/web passes the
+// REST reads their part: readapi/rest.Deps).
 type Deps struct {
-	Service  Service            // the query model, scoped per account
+	Service  readapi.Service    // the query model, scoped per account
 	Commands *commands.Handlers // create_contact goes through the write side
 	Auth     interface {
 		// Authenticate tells who a bearer token (access token or API key)
@@ -42,8 +52,8 @@ type Deps struct {
 	// act gets an unauthorized answer and the connection is closed (1008).
 	Recheck      func(ctx context.Context, p auth.Principal) (auth.Principal, error)
 	RecheckEvery time.Duration
-	WriteKey     string  // CONTACTS_WRITE_KEY; empty: create_contact answers write_key_not_configured
-	Imports      Imports // CSV import jobs; nil: the import actions answer "not available yet"
+	WriteKey     string          // CONTACTS_WRITE_KEY; empty: create_contact answers write_key_not_configured
+	Imports      readapi.Imports // CSV import jobs; nil: the import actions answer "not available yet"
 	// MaxUploadBytes is the largest file upload_contacts_csv takes (decoded;
 	// at most wsMaxUpload): its message may be that large, base64-encoded.
 	MaxUploadBytes int64
@@ -53,7 +63,7 @@ type Deps struct {
 	// upload)). A message that would exceed it is answered rate_limited
 	// ("server busy") and skipped unread.
 	MaxBufferedBytes int64
-	Lists            Lists // GET /companies, /groups, /labels; nil: they answer 501
+	Lists            readapi.Lists // GET /companies, /groups, /labels; nil: they answer 501
 	Logger           *slog.Logger
 	// Closing, when closed, ends every WebSocket connection gracefully: no
 	// new request is read, the running ones are answered, then the server
@@ -64,7 +74,7 @@ type Deps struct {
 	// actions and WS /api/v1/stream. Matcher evaluates contacts filters
 	// (default: Service, when it can).
 	Realtime *realtime.Hub
-	Matcher  ContactMatcher
+	Matcher  readapi.ContactMatcher
 }
 
 func (d Deps) logger() *slog.Logger {
@@ -317,12 +327,12 @@ func (h *wsHandler) serve(c *gin.Context) {
 }
 
 // principal is the caller of a WebSocket handshake. Mounted behind
-// internal/httpapi's authentication (which also scopes the account by path
+// internal/web's authentication (which also scopes the account by path
 // or organization-id header), the principal is there; mounted alone, the
 // handler authenticates the token itself. Without one it answers 401 (no
 // upgrade) and returns false.
 func (h *wsHandler) principal(c *gin.Context) (auth.Principal, bool) {
-	p, err := restPrincipalOrErr(c)
+	p, err := ginPrincipal(c)
 	if err != nil {
 		tok := wsToken(c.Request)
 		if tok == "" || h.deps.Auth == nil {
@@ -811,4 +821,19 @@ func (c *wsConn) discard() {
 			return
 		}
 	}
+}
+
+// ginPrincipalKey is where internal/web's authentication middleware
+// keeps the request's auth.Principal in the gin context (the REST reads,
+// readapi/rest, read it from the same key).
+const ginPrincipalKey = "principal"
+
+// ginPrincipal is the principal internal/web's middleware stored, if any.
+func ginPrincipal(c *gin.Context) (auth.Principal, error) {
+	if v, ok := c.Get(ginPrincipalKey); ok {
+		if p, ok := v.(auth.Principal); ok && p.AccountID != "" {
+			return p, nil
+		}
+	}
+	return auth.Principal{}, auth.ErrInvalidToken
 }

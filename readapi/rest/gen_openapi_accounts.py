@@ -10,7 +10,7 @@ script drops every path under /api/v1/accounts/{account_id} and writes the
 copies anew (at the end of "paths"), leaving the rest of the file byte for
 byte as it was. TestOpenAPIAccountCopies fails when they are stale.
 
-Run: go generate ./readapi   (or python3 readapi/gen_openapi_accounts.py)
+Run: go generate ./readapi/rest   (or python3 readapi/rest/gen_openapi_accounts.py)
 """
 import copy
 import json

@@ -1,4 +1,4 @@
-package readapi
+package pgquery
 
 import (
 	"bytes"
@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"contacts/projections"
+	"contacts/readapi"
 )
 
 func exportRows(t *testing.T, f *fixture, body any, during func()) [][]string {
 	t.Helper()
-	req, err := ParseExportRequest(url.Values{}, body)
+	req, err := readapi.ParseExportRequest(url.Values{}, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestExportMatchesTheReadAPI(t *testing.T) {
 		`{"labels": "vip"}`,
 	} {
 		data := decode(t, body)
-		q, err := ParseSearchRequest(url.Values{}, decode(t, body))
+		q, err := readapi.ParseSearchRequest(url.Values{}, decode(t, body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +109,7 @@ func TestExportColumns(t *testing.T) {
 		t.Errorf("%d contacts show their group by name", grouped)
 	}
 	for _, bad := range []any{[]any{"nope"}, []any{}, "x", []any{1}} {
-		if _, err := ParseExportRequest(url.Values{}, map[string]any{"columns": bad}); err == nil {
+		if _, err := readapi.ParseExportRequest(url.Values{}, map[string]any{"columns": bad}); err == nil {
 			t.Errorf("columns %v accepted", bad)
 		}
 	}

@@ -1,4 +1,4 @@
-package readapi
+package rest
 
 import (
 	_ "embed"

@@ -1,4 +1,4 @@
-package readapi
+package ws
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package readapi
+package pgquery
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"contacts/internal/pgtest"
 	"contacts/projections"
 	"contacts/projections/pgstore"
+	"contacts/readapi"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -180,7 +181,7 @@ func newFixture(t testing.TB) *fixture {
 }
 
 // firstNames runs ContactUUIDs and maps the result to first names, in order.
-func (f *fixture) firstNames(t testing.TB, q Query) []string {
+func (f *fixture) firstNames(t testing.TB, q readapi.Query) []string {
 	t.Helper()
 	ids, err := f.svc.ContactUUIDs(context.Background(), acctA, q)
 	if err != nil {
@@ -193,9 +194,9 @@ func (f *fixture) firstNames(t testing.TB, q Query) []string {
 	return out
 }
 
-func mustParse(t testing.TB, data string) Query {
+func mustParse(t testing.TB, data string) readapi.Query {
 	t.Helper()
-	q, err := ParseQuery(decode(t, data))
+	q, err := readapi.ParseQuery(decode(t, data))
 	if err != nil {
 		t.Fatalf("%s: %v", data, err)
 	}
@@ -429,7 +430,7 @@ func TestAdvancedFilter(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(strings.Fields(tc.filter), " "), func(t *testing.T) {
-			q, err := ParseQuery(map[string]any{"filter": parseJSON(t, tc.filter)})
+			q, err := readapi.ParseQuery(map[string]any{"filter": parseJSON(t, tc.filter)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -540,7 +541,7 @@ func TestCursorPagination(t *testing.T) {
 			if ordering != "" {
 				data["ordering"] = ordering
 			}
-			q, err := ParseQuery(data)
+			q, err := readapi.ParseQuery(data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -553,7 +554,7 @@ func TestCursorPagination(t *testing.T) {
 			}
 			seen := map[string]int{}
 			var pages [][]string
-			collect := func(p Page) []string {
+			collect := func(p readapi.Page) []string {
 				var ids []string
 				for _, r := range p.Results {
 					ids = append(ids, r["uuid"].(string))
@@ -564,7 +565,7 @@ func TestCursorPagination(t *testing.T) {
 			for page.Next != nil {
 				insert()
 				data["cursor"] = *page.Next
-				q, err := ParseQuery(data)
+				q, err := readapi.ParseQuery(data)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -613,7 +614,7 @@ func TestCursorPagination(t *testing.T) {
 			for page.Previous != nil {
 				insert()
 				data["cursor"] = *page.Previous
-				q, err := ParseQuery(data)
+				q, err := readapi.ParseQuery(data)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -656,12 +657,12 @@ func TestCursorPagination(t *testing.T) {
 	}
 }
 
-func mustParseMap(t testing.TB, data map[string]any) Query {
+func mustParseMap(t testing.TB, data map[string]any) readapi.Query {
 	t.Helper()
 	if data["ordering"] == "" {
 		delete(data, "ordering")
 	}
-	q, err := ParseQuery(data)
+	q, err := readapi.ParseQuery(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -683,7 +684,7 @@ func TestCursorEdges(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	// Pages of 2 in name order: Alice Bob | Carlos Eve | Jane John.
-	list := func(data map[string]any) Page {
+	list := func(data map[string]any) readapi.Page {
 		t.Helper()
 		page, err := f.svc.ListContacts(ctx, acctA, mustParseMap(t, data))
 		if err != nil {
@@ -691,7 +692,7 @@ func TestCursorEdges(t *testing.T) {
 		}
 		return page
 	}
-	names := func(p Page) string {
+	names := func(p readapi.Page) string {
 		var out []string
 		for _, r := range p.Results {
 			out = append(out, r["first_name"].(string))
@@ -735,7 +736,7 @@ func TestCursorEdges(t *testing.T) {
 		t.Fatal(got)
 	}
 	// A cursor of one query is refused by another.
-	_, err := ParseQuery(map[string]any{"ordering": "-name", "cursor": *p1.Next})
+	_, err := readapi.ParseQuery(map[string]any{"ordering": "-name", "cursor": *p1.Next})
 	if f := fieldsOf(t, err); f["cursor"] == "" {
 		t.Fatal(f)
 	}
@@ -776,26 +777,26 @@ func TestDefaultLimit(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	var docs []projections.ContactDoc
-	for n := 300; n < 300+DefaultListLimit+5; n++ {
+	for n := 300; n < 300+readapi.DefaultListLimit+5; n++ {
 		docs = append(docs, person{n: n, first: "X", active: true, created: t0.Add(-time.Duration(n) * time.Minute)}.doc(acctA))
 	}
 	if err := f.store.UpsertContacts(ctx, docs); err != nil {
 		t.Fatal(err)
 	}
-	page, err := f.svc.ListContacts(ctx, acctA, Query{})
+	page, err := f.svc.ListContacts(ctx, acctA, readapi.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Results) != DefaultListLimit || page.Next == nil {
+	if len(page.Results) != readapi.DefaultListLimit || page.Next == nil {
 		t.Fatalf("%d results", len(page.Results))
 	}
 	page, err = f.svc.ListContacts(ctx, acctA, mustParse(t, `{"limit": 1000}`))
-	if err != nil || len(page.Results) != DefaultListLimit+5+len(live) || page.Next != nil {
+	if err != nil || len(page.Results) != readapi.DefaultListLimit+5+len(live) || page.Next != nil {
 		t.Fatalf("%d results, %v", len(page.Results), err)
 	}
 	// UUIDs: all without a limit, else the limit.
-	ids, err := f.svc.ContactUUIDs(ctx, acctA, Query{})
-	if err != nil || len(ids) != DefaultListLimit+5+len(live) {
+	ids, err := f.svc.ContactUUIDs(ctx, acctA, readapi.Query{})
+	if err != nil || len(ids) != readapi.DefaultListLimit+5+len(live) {
 		t.Fatalf("%d uuids, %v", len(ids), err)
 	}
 	ids, err = f.svc.ContactUUIDs(ctx, acctA, mustParse(t, `{"limit": 3, "ordering": "first_name"}`))
@@ -857,10 +858,10 @@ func TestViews(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	if !reflect.DeepEqual(ContactResult(doc, ViewFull), full) {
-		t.Fatalf("get_contact and list differ:\n%v\n%v", ContactResult(doc, ViewFull), full)
+	if !reflect.DeepEqual(readapi.ContactResult(doc, readapi.ViewFull), full) {
+		t.Fatalf("get_contact and list differ:\n%v\n%v", readapi.ContactResult(doc, readapi.ViewFull), full)
 	}
-	if r := ContactResult(doc, ViewSimple); !reflect.DeepEqual(r, want) {
+	if r := readapi.ContactResult(doc, readapi.ViewSimple); !reflect.DeepEqual(r, want) {
 		t.Fatal(r)
 	}
 }
@@ -904,7 +905,7 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 	}
-	ids, err := f.svc.ContactUUIDs(ctx, acctB, Query{})
+	ids, err := f.svc.ContactUUIDs(ctx, acctB, readapi.Query{})
 	if err != nil || !reflect.DeepEqual(ids, []string{cid(100)}) {
 		t.Fatal(ids, err)
 	}
@@ -912,22 +913,22 @@ func TestTenantIsolation(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatal(n, err)
 	}
-	vals, err := f.svc.FieldValues(ctx, acctB, FieldTitle, Query{}, FieldOptions{})
+	vals, err := f.svc.FieldValues(ctx, acctB, readapi.FieldTitle, readapi.Query{}, readapi.FieldOptions{})
 	if err != nil || !reflect.DeepEqual(vals, []string{"CEO"}) {
 		t.Fatal(vals, err)
 	}
-	vals, err = f.svc.FieldValues(ctx, acctA, FieldContactAddress, Query{}, FieldOptions{Search: "oslo"})
+	vals, err = f.svc.FieldValues(ctx, acctA, readapi.FieldContactAddress, readapi.Query{}, readapi.FieldOptions{Search: "oslo"})
 	if err != nil || len(vals) != 0 {
 		t.Fatal(vals, err)
 	}
 	// An account that is no UUID is refused.
-	if _, err := f.svc.ListContacts(ctx, "x", Query{}); err == nil {
+	if _, err := f.svc.ListContacts(ctx, "x", readapi.Query{}); err == nil {
 		t.Fatal("bad account accepted")
 	}
-	if _, err := f.svc.CountContacts(ctx, "x", Query{}); err == nil {
+	if _, err := f.svc.CountContacts(ctx, "x", readapi.Query{}); err == nil {
 		t.Fatal("bad account accepted")
 	}
-	if _, err := f.svc.FieldValues(ctx, "x", FieldCity, Query{}, FieldOptions{}); err == nil {
+	if _, err := f.svc.FieldValues(ctx, "x", readapi.FieldCity, readapi.Query{}, readapi.FieldOptions{}); err == nil {
 		t.Fatal("bad account accepted")
 	}
 }
@@ -938,51 +939,51 @@ func TestFieldValues(t *testing.T) {
 	lim := func(n int) *int { return &n }
 	cases := []struct {
 		name  string
-		field Field
+		field readapi.Field
 		data  string // contact filters
-		opt   FieldOptions
+		opt   readapi.FieldOptions
 		want  []string
 	}{
 		// not distinct: one value per contact, newest first, empty skipped
-		{"titles", FieldTitle, `{}`, FieldOptions{}, []string{"Growth_Hacker 100%", "ceo", "Engineer, Backend", "VP Engineering", "CTO", "CEO"}},
-		{"titles by name", FieldTitle, `{"ordering": "first_name"}`, FieldOptions{}, []string{"Engineer, Backend", "VP Engineering", "ceo", "Growth_Hacker 100%", "CTO", "CEO"}},
-		{"titles distinct", FieldTitle, `{}`, FieldOptions{Distinct: true}, []string{"CEO", "CTO", "Engineer, Backend", "Growth_Hacker 100%", "VP Engineering"}},
-		{"titles search", FieldTitle, `{}`, FieldOptions{Search: "ENG"}, []string{"Engineer, Backend", "VP Engineering"}},
-		{"titles search literal", FieldTitle, `{}`, FieldOptions{Search: "_"}, []string{"Growth_Hacker 100%"}},
-		{"titles separated", FieldTitle, `{"ordering": "first_name"}`, FieldOptions{Separated: true}, []string{"Engineer", "Backend", "VP Engineering", "ceo", "Growth_Hacker 100%", "CTO", "CEO"}},
-		{"titles separated search", FieldTitle, `{}`, FieldOptions{Separated: true, Search: "back"}, []string{"Backend"}},
-		{"titles separated distinct", FieldTitle, `{}`, FieldOptions{Separated: true, Distinct: true}, []string{"Backend", "CEO", "CTO", "Engineer", "Growth_Hacker 100%", "VP Engineering"}},
-		{"titles limit offset", FieldTitle, `{}`, FieldOptions{Distinct: true, Limit: lim(2), Offset: 1}, []string{"CTO", "Engineer, Backend"}},
-		{"titles non-distinct limit", FieldTitle, `{"ordering": "first_name"}`, FieldOptions{Limit: lim(2)}, []string{"Engineer, Backend", "VP Engineering"}},
-		{"titles offset past end", FieldTitle, `{}`, FieldOptions{Offset: 50}, nil},
-		{"titles filtered", FieldTitle, `{"country": "united states", "exclude_titles": "cto"}`, FieldOptions{Distinct: true}, []string{"CEO", "Growth_Hacker 100%", "VP Engineering"}},
-		{"titles deleted included", FieldTitle, `{"include_deleted": true}`, FieldOptions{Distinct: true, Search: "ceo"}, []string{"CEO"}},
-		{"companies", FieldCompany, `{"ordering": "first_name"}`, FieldOptions{}, []string{"Globex", "Tech Inc", "Tech Inc", "Acme Corp", "Acme Corp"}},
-		{"companies distinct search", FieldCompany, `{}`, FieldOptions{Distinct: true, Search: "c"}, []string{"Acme Corp", "Tech Inc"}},
-		{"industries", FieldIndustry, `{"ordering": "first_name"}`, FieldOptions{}, []string{"Finance, Technology", "Healthcare", "Healthcare", "Cloud, SaaS", "Cloud, SaaS"}},
-		{"industries search", FieldIndustry, `{"ordering": "first_name"}`, FieldOptions{Search: "TECH"}, []string{"Finance, Technology"}},
-		{"industries distinct", FieldIndustry, `{}`, FieldOptions{Distinct: true}, []string{"Cloud, SaaS", "Finance, Technology", "Healthcare"}},
-		{"industries separated", FieldIndustry, `{"ordering": "first_name"}`, FieldOptions{Separated: true}, []string{"Finance", "Technology", "Healthcare", "Healthcare", "Cloud", "SaaS", "Cloud", "SaaS"}},
-		{"industries separated distinct", FieldIndustry, `{}`, FieldOptions{Separated: true, Distinct: true}, []string{"Cloud", "Finance", "Healthcare", "SaaS", "Technology"}},
-		{"industries separated distinct search", FieldIndustry, `{}`, FieldOptions{Separated: true, Distinct: true, Search: "a"}, []string{"Finance", "Healthcare", "SaaS"}},
-		{"keywords separated distinct", FieldKeyword, `{}`, FieldOptions{Separated: true, Distinct: true}, []string{"cloud", "enterprise", "health", "saas"}},
-		{"keywords separated distinct paged", FieldKeyword, `{}`, FieldOptions{Separated: true, Distinct: true, Limit: lim(2), Offset: 1}, []string{"enterprise", "health"}},
-		{"keywords (Globex has none)", FieldKeyword, `{"ordering": "first_name"}`, FieldOptions{}, []string{"health, saas", "health, saas", "enterprise, cloud", "enterprise, cloud"}},
-		{"technologies separated distinct search", FieldTechnology, `{}`, FieldOptions{Separated: true, Distinct: true, Search: "go"}, []string{"Django", "Go"}},
-		{"technologies separated filtered", FieldTechnology, `{"first_name": "alice"}`, FieldOptions{Separated: true}, []string{"Java"}},
-		{"company addresses", FieldCompanyAddress, `{}`, FieldOptions{Distinct: true, Search: "san francisco"}, []string{"123 Main St, San Francisco, CA"}},
-		{"company addresses separated", FieldCompanyAddress, `{}`, FieldOptions{Distinct: true, Separated: true, Search: "an"}, []string{"1 Bank St", "San Francisco"}},
-		{"contact addresses", FieldContactAddress, `{"ordering": "first_name"}`, FieldOptions{}, []string{"10 Downing St, London", "1 Congress Ave, Austin, TX", "789 Market St, San Francisco, CA"}},
-		{"cities distinct", FieldCity, `{}`, FieldOptions{Distinct: true}, []string{"Austin", "Denver", "London", "Madrid", "San Francisco"}},
-		{"cities distinct search", FieldCity, `{}`, FieldOptions{Distinct: true, Search: "AN"}, []string{"San Francisco"}},
-		{"cities not distinct", FieldCity, `{}`, FieldOptions{Search: "austin"}, []string{"austin", "Austin"}},
-		{"states", FieldState, `{}`, FieldOptions{Distinct: true}, []string{"CA", "CO", "TX"}},
-		{"countries", FieldCountry, `{}`, FieldOptions{Distinct: true}, []string{"Spain", "United Kingdom", "United States"}},
-		{"company cities", FieldCompanyCity, `{}`, FieldOptions{Distinct: true}, []string{"Austin", "London", "San Francisco"}},
-		{"company states", FieldCompanyState, `{}`, FieldOptions{Distinct: true}, []string{"CA", "TX"}},
-		{"company countries", FieldCompanyCountry, `{}`, FieldOptions{Distinct: true}, []string{"United Kingdom", "United States"}},
-		{"company countries not distinct", FieldCompanyCountry, `{"ordering": "first_name"}`, FieldOptions{}, []string{"United Kingdom", "United States", "United States", "United States", "United States"}},
-		{"advanced filter applies", FieldCity, `{"filter": [{"attribute_key": "labels", "filter_operator": "is_present"}]}`, FieldOptions{Distinct: true}, []string{"Austin", "San Francisco"}},
+		{"titles", readapi.FieldTitle, `{}`, readapi.FieldOptions{}, []string{"Growth_Hacker 100%", "ceo", "Engineer, Backend", "VP Engineering", "CTO", "CEO"}},
+		{"titles by name", readapi.FieldTitle, `{"ordering": "first_name"}`, readapi.FieldOptions{}, []string{"Engineer, Backend", "VP Engineering", "ceo", "Growth_Hacker 100%", "CTO", "CEO"}},
+		{"titles distinct", readapi.FieldTitle, `{}`, readapi.FieldOptions{Distinct: true}, []string{"CEO", "CTO", "Engineer, Backend", "Growth_Hacker 100%", "VP Engineering"}},
+		{"titles search", readapi.FieldTitle, `{}`, readapi.FieldOptions{Search: "ENG"}, []string{"Engineer, Backend", "VP Engineering"}},
+		{"titles search literal", readapi.FieldTitle, `{}`, readapi.FieldOptions{Search: "_"}, []string{"Growth_Hacker 100%"}},
+		{"titles separated", readapi.FieldTitle, `{"ordering": "first_name"}`, readapi.FieldOptions{Separated: true}, []string{"Engineer", "Backend", "VP Engineering", "ceo", "Growth_Hacker 100%", "CTO", "CEO"}},
+		{"titles separated search", readapi.FieldTitle, `{}`, readapi.FieldOptions{Separated: true, Search: "back"}, []string{"Backend"}},
+		{"titles separated distinct", readapi.FieldTitle, `{}`, readapi.FieldOptions{Separated: true, Distinct: true}, []string{"Backend", "CEO", "CTO", "Engineer", "Growth_Hacker 100%", "VP Engineering"}},
+		{"titles limit offset", readapi.FieldTitle, `{}`, readapi.FieldOptions{Distinct: true, Limit: lim(2), Offset: 1}, []string{"CTO", "Engineer, Backend"}},
+		{"titles non-distinct limit", readapi.FieldTitle, `{"ordering": "first_name"}`, readapi.FieldOptions{Limit: lim(2)}, []string{"Engineer, Backend", "VP Engineering"}},
+		{"titles offset past end", readapi.FieldTitle, `{}`, readapi.FieldOptions{Offset: 50}, nil},
+		{"titles filtered", readapi.FieldTitle, `{"country": "united states", "exclude_titles": "cto"}`, readapi.FieldOptions{Distinct: true}, []string{"CEO", "Growth_Hacker 100%", "VP Engineering"}},
+		{"titles deleted included", readapi.FieldTitle, `{"include_deleted": true}`, readapi.FieldOptions{Distinct: true, Search: "ceo"}, []string{"CEO"}},
+		{"companies", readapi.FieldCompany, `{"ordering": "first_name"}`, readapi.FieldOptions{}, []string{"Globex", "Tech Inc", "Tech Inc", "Acme Corp", "Acme Corp"}},
+		{"companies distinct search", readapi.FieldCompany, `{}`, readapi.FieldOptions{Distinct: true, Search: "c"}, []string{"Acme Corp", "Tech Inc"}},
+		{"industries", readapi.FieldIndustry, `{"ordering": "first_name"}`, readapi.FieldOptions{}, []string{"Finance, Technology", "Healthcare", "Healthcare", "Cloud, SaaS", "Cloud, SaaS"}},
+		{"industries search", readapi.FieldIndustry, `{"ordering": "first_name"}`, readapi.FieldOptions{Search: "TECH"}, []string{"Finance, Technology"}},
+		{"industries distinct", readapi.FieldIndustry, `{}`, readapi.FieldOptions{Distinct: true}, []string{"Cloud, SaaS", "Finance, Technology", "Healthcare"}},
+		{"industries separated", readapi.FieldIndustry, `{"ordering": "first_name"}`, readapi.FieldOptions{Separated: true}, []string{"Finance", "Technology", "Healthcare", "Healthcare", "Cloud", "SaaS", "Cloud", "SaaS"}},
+		{"industries separated distinct", readapi.FieldIndustry, `{}`, readapi.FieldOptions{Separated: true, Distinct: true}, []string{"Cloud", "Finance", "Healthcare", "SaaS", "Technology"}},
+		{"industries separated distinct search", readapi.FieldIndustry, `{}`, readapi.FieldOptions{Separated: true, Distinct: true, Search: "a"}, []string{"Finance", "Healthcare", "SaaS"}},
+		{"keywords separated distinct", readapi.FieldKeyword, `{}`, readapi.FieldOptions{Separated: true, Distinct: true}, []string{"cloud", "enterprise", "health", "saas"}},
+		{"keywords separated distinct paged", readapi.FieldKeyword, `{}`, readapi.FieldOptions{Separated: true, Distinct: true, Limit: lim(2), Offset: 1}, []string{"enterprise", "health"}},
+		{"keywords (Globex has none)", readapi.FieldKeyword, `{"ordering": "first_name"}`, readapi.FieldOptions{}, []string{"health, saas", "health, saas", "enterprise, cloud", "enterprise, cloud"}},
+		{"technologies separated distinct search", readapi.FieldTechnology, `{}`, readapi.FieldOptions{Separated: true, Distinct: true, Search: "go"}, []string{"Django", "Go"}},
+		{"technologies separated filtered", readapi.FieldTechnology, `{"first_name": "alice"}`, readapi.FieldOptions{Separated: true}, []string{"Java"}},
+		{"company addresses", readapi.FieldCompanyAddress, `{}`, readapi.FieldOptions{Distinct: true, Search: "san francisco"}, []string{"123 Main St, San Francisco, CA"}},
+		{"company addresses separated", readapi.FieldCompanyAddress, `{}`, readapi.FieldOptions{Distinct: true, Separated: true, Search: "an"}, []string{"1 Bank St", "San Francisco"}},
+		{"contact addresses", readapi.FieldContactAddress, `{"ordering": "first_name"}`, readapi.FieldOptions{}, []string{"10 Downing St, London", "1 Congress Ave, Austin, TX", "789 Market St, San Francisco, CA"}},
+		{"cities distinct", readapi.FieldCity, `{}`, readapi.FieldOptions{Distinct: true}, []string{"Austin", "Denver", "London", "Madrid", "San Francisco"}},
+		{"cities distinct search", readapi.FieldCity, `{}`, readapi.FieldOptions{Distinct: true, Search: "AN"}, []string{"San Francisco"}},
+		{"cities not distinct", readapi.FieldCity, `{}`, readapi.FieldOptions{Search: "austin"}, []string{"austin", "Austin"}},
+		{"states", readapi.FieldState, `{}`, readapi.FieldOptions{Distinct: true}, []string{"CA", "CO", "TX"}},
+		{"countries", readapi.FieldCountry, `{}`, readapi.FieldOptions{Distinct: true}, []string{"Spain", "United Kingdom", "United States"}},
+		{"company cities", readapi.FieldCompanyCity, `{}`, readapi.FieldOptions{Distinct: true}, []string{"Austin", "London", "San Francisco"}},
+		{"company states", readapi.FieldCompanyState, `{}`, readapi.FieldOptions{Distinct: true}, []string{"CA", "TX"}},
+		{"company countries", readapi.FieldCompanyCountry, `{}`, readapi.FieldOptions{Distinct: true}, []string{"United Kingdom", "United States"}},
+		{"company countries not distinct", readapi.FieldCompanyCountry, `{"ordering": "first_name"}`, readapi.FieldOptions{}, []string{"United Kingdom", "United States", "United States", "United States", "United States"}},
+		{"advanced filter applies", readapi.FieldCity, `{"filter": [{"attribute_key": "labels", "filter_operator": "is_present"}]}`, readapi.FieldOptions{Distinct: true}, []string{"Austin", "San Francisco"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -999,27 +1000,26 @@ func TestFieldValues(t *testing.T) {
 		})
 	}
 	// The options come from the field action's data.
-	opt, q, err := ParseFieldOptions(decode(t, `{"search": "ceo", "distinct": true, "limit": 50, "offset": 0, "country": "spain"}`))
+	opt, q, err := readapi.ParseFieldOptions(decode(t, `{"search": "ceo", "distinct": true, "limit": 50, "offset": 0, "country": "spain"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.svc.FieldValues(ctx, acctA, FieldTitle, q, opt)
+	got, err := f.svc.FieldValues(ctx, acctA, readapi.FieldTitle, q, opt)
 	if err != nil || !reflect.DeepEqual(got, []string{"ceo"}) {
 		t.Fatal(got, err)
 	}
 	// Unknown field.
-	if _, err := f.svc.FieldValues(ctx, acctA, Field("colour"), Query{}, FieldOptions{}); err == nil {
+	if _, err := f.svc.FieldValues(ctx, acctA, readapi.Field("colour"), readapi.Query{}, readapi.FieldOptions{}); err == nil {
 		t.Fatal("unknown field accepted")
 	}
-	for action, field := range fieldActions {
-		if got, ok := ParseField(action); !ok || got != field {
-			t.Errorf("%s → %s", action, got)
-		}
-		if _, ok := ParseField(string(field)); !ok {
-			t.Errorf("field %s", field)
+	// Every field action has its SQL (ParseField itself: readapi's TestParseField).
+	for _, action := range readapi.FieldActions() {
+		field, _ := readapi.ParseField(action)
+		if _, ok := fieldSpecs[field]; !ok {
+			t.Errorf("%s: field %s has no SQL", action, field)
 		}
 	}
-	if len(fieldActions) != 13 || len(fieldSpecs) != 13 {
+	if len(readapi.FieldActions()) != 13 || len(fieldSpecs) != 13 {
 		t.Fatal("13 field actions")
 	}
 }
@@ -1048,24 +1048,24 @@ func TestSeedExamples(t *testing.T) {
 		t.Fatal(ids, err)
 	}
 	for _, tc := range []struct {
-		field Field
+		field readapi.Field
 		data  string
 	}{
-		{FieldTitle, `{"search": "technology", "distinct": true, "limit": 50, "offset": 0}`},
-		{FieldCompany, `{"search": "tech", "distinct": true}`},
-		{FieldIndustry, `{"search": "technology", "distinct": true, "separated": true}`},
-		{FieldKeyword, `{"search": "cloud", "separated": true, "distinct": true}`},
-		{FieldTechnology, `{"search": "python", "separated": true, "distinct": true}`},
-		{FieldCompanyAddress, `{"search": "San Francisco", "distinct": true}`},
-		{FieldContactAddress, `{"search": "Austin", "distinct": true}`},
-		{FieldCity, `{"search": "San", "distinct": true}`},
-		{FieldState, `{"distinct": true}`},
-		{FieldCountry, `{"distinct": true}`},
-		{FieldCompanyCity, `{"distinct": true}`},
-		{FieldCompanyState, `{"distinct": true}`},
-		{FieldCompanyCountry, `{"distinct": true}`},
+		{readapi.FieldTitle, `{"search": "technology", "distinct": true, "limit": 50, "offset": 0}`},
+		{readapi.FieldCompany, `{"search": "tech", "distinct": true}`},
+		{readapi.FieldIndustry, `{"search": "technology", "distinct": true, "separated": true}`},
+		{readapi.FieldKeyword, `{"search": "cloud", "separated": true, "distinct": true}`},
+		{readapi.FieldTechnology, `{"search": "python", "separated": true, "distinct": true}`},
+		{readapi.FieldCompanyAddress, `{"search": "San Francisco", "distinct": true}`},
+		{readapi.FieldContactAddress, `{"search": "Austin", "distinct": true}`},
+		{readapi.FieldCity, `{"search": "San", "distinct": true}`},
+		{readapi.FieldState, `{"distinct": true}`},
+		{readapi.FieldCountry, `{"distinct": true}`},
+		{readapi.FieldCompanyCity, `{"distinct": true}`},
+		{readapi.FieldCompanyState, `{"distinct": true}`},
+		{readapi.FieldCompanyCountry, `{"distinct": true}`},
 	} {
-		opt, q, err := ParseFieldOptions(decode(t, tc.data))
+		opt, q, err := readapi.ParseFieldOptions(decode(t, tc.data))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package readapi
+package pgquery
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
+	"contacts/readapi"
 )
 
 // EnvBenchDSN, when set, names a database to run TestLatencyAtScale in and
@@ -169,34 +170,34 @@ func TestLatencyAtScale(t *testing.T) {
 
 	lim := func(n int) *int { return &n }
 	type fieldCase struct {
-		field Field
+		field readapi.Field
 		data  string
-		opt   FieldOptions
+		opt   readapi.FieldOptions
 	}
 	fields := []fieldCase{
-		{FieldTitle, `{}`, FieldOptions{Distinct: true, Search: "engineering", Limit: lim(50)}},
-		{FieldTitle, `{}`, FieldOptions{Distinct: true, Search: "technology", Limit: lim(50)}},
-		{FieldTitle, `{}`, FieldOptions{Distinct: true, Search: "vp", Limit: lim(50)}},
-		{FieldTitle, `{}`, FieldOptions{Distinct: true, Search: "chief data officer", Limit: lim(50)}},
-		{FieldCompany, `{}`, FieldOptions{Distinct: true, Search: "tech", Limit: lim(50)}},
-		{FieldCompany, `{}`, FieldOptions{Distinct: true, Search: "company 1234", Limit: lim(50)}},
-		{FieldIndustry, `{}`, FieldOptions{Distinct: true, Separated: true, Search: "industry 12", Limit: lim(50)}},
-		{FieldKeyword, `{}`, FieldOptions{Distinct: true, Separated: true, Search: "keyword12"}},
-		{FieldTechnology, `{}`, FieldOptions{Distinct: true, Separated: true, Search: "python"}},
-		{FieldCompanyAddress, `{}`, FieldOptions{Distinct: true, Search: "city 12", Limit: lim(50)}},
-		{FieldContactAddress, `{}`, FieldOptions{Distinct: true, Search: "city 12", Limit: lim(50)}},
-		{FieldCity, `{}`, FieldOptions{Distinct: true, Search: "city 12", Limit: lim(50)}},
-		{FieldState, `{}`, FieldOptions{Distinct: true, Search: "st1"}},
-		{FieldCountry, `{}`, FieldOptions{Distinct: true, Search: "country 1"}},
-		{FieldCompanyCity, `{}`, FieldOptions{Distinct: true, Search: "city 12"}},
-		{FieldCompanyState, `{}`, FieldOptions{Distinct: true, Search: "st1"}},
-		{FieldCompanyCountry, `{}`, FieldOptions{Distinct: true, Search: "country 1"}},
-		{FieldState, `{}`, FieldOptions{Distinct: true}},
-		{FieldCountry, `{}`, FieldOptions{Distinct: true}},
-		{FieldTitle, `{}`, FieldOptions{Distinct: true, Limit: lim(50)}},
-		{FieldTitle, `{"country": "Country 7"}`, FieldOptions{Distinct: true, Search: "engineering", Limit: lim(50)}},
-		{FieldTitle, `{}`, FieldOptions{Search: "engineering", Limit: lim(50)}},
-		{FieldIndustry, `{}`, FieldOptions{Distinct: true, Separated: true}},
+		{readapi.FieldTitle, `{}`, readapi.FieldOptions{Distinct: true, Search: "engineering", Limit: lim(50)}},
+		{readapi.FieldTitle, `{}`, readapi.FieldOptions{Distinct: true, Search: "technology", Limit: lim(50)}},
+		{readapi.FieldTitle, `{}`, readapi.FieldOptions{Distinct: true, Search: "vp", Limit: lim(50)}},
+		{readapi.FieldTitle, `{}`, readapi.FieldOptions{Distinct: true, Search: "chief data officer", Limit: lim(50)}},
+		{readapi.FieldCompany, `{}`, readapi.FieldOptions{Distinct: true, Search: "tech", Limit: lim(50)}},
+		{readapi.FieldCompany, `{}`, readapi.FieldOptions{Distinct: true, Search: "company 1234", Limit: lim(50)}},
+		{readapi.FieldIndustry, `{}`, readapi.FieldOptions{Distinct: true, Separated: true, Search: "industry 12", Limit: lim(50)}},
+		{readapi.FieldKeyword, `{}`, readapi.FieldOptions{Distinct: true, Separated: true, Search: "keyword12"}},
+		{readapi.FieldTechnology, `{}`, readapi.FieldOptions{Distinct: true, Separated: true, Search: "python"}},
+		{readapi.FieldCompanyAddress, `{}`, readapi.FieldOptions{Distinct: true, Search: "city 12", Limit: lim(50)}},
+		{readapi.FieldContactAddress, `{}`, readapi.FieldOptions{Distinct: true, Search: "city 12", Limit: lim(50)}},
+		{readapi.FieldCity, `{}`, readapi.FieldOptions{Distinct: true, Search: "city 12", Limit: lim(50)}},
+		{readapi.FieldState, `{}`, readapi.FieldOptions{Distinct: true, Search: "st1"}},
+		{readapi.FieldCountry, `{}`, readapi.FieldOptions{Distinct: true, Search: "country 1"}},
+		{readapi.FieldCompanyCity, `{}`, readapi.FieldOptions{Distinct: true, Search: "city 12"}},
+		{readapi.FieldCompanyState, `{}`, readapi.FieldOptions{Distinct: true, Search: "st1"}},
+		{readapi.FieldCompanyCountry, `{}`, readapi.FieldOptions{Distinct: true, Search: "country 1"}},
+		{readapi.FieldState, `{}`, readapi.FieldOptions{Distinct: true}},
+		{readapi.FieldCountry, `{}`, readapi.FieldOptions{Distinct: true}},
+		{readapi.FieldTitle, `{}`, readapi.FieldOptions{Distinct: true, Limit: lim(50)}},
+		{readapi.FieldTitle, `{"country": "Country 7"}`, readapi.FieldOptions{Distinct: true, Search: "engineering", Limit: lim(50)}},
+		{readapi.FieldTitle, `{}`, readapi.FieldOptions{Search: "engineering", Limit: lim(50)}},
+		{readapi.FieldIndustry, `{}`, readapi.FieldOptions{Distinct: true, Separated: true}},
 	}
 	lists := []string{
 		`{"view": "simple"}`,
@@ -270,7 +271,7 @@ func TestLatencyAtScale(t *testing.T) {
 	}
 }
 
-func optString(o FieldOptions) string {
+func optString(o readapi.FieldOptions) string {
 	s := fmt.Sprintf("distinct=%v separated=%v search=%q", o.Distinct, o.Separated, o.Search)
 	if o.Limit != nil {
 		s += fmt.Sprintf(" limit=%d", *o.Limit)

@@ -1,10 +1,12 @@
-package readapi
+package pgquery
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"contacts/readapi"
 )
 
 // Value sets (migrations 0008 and 0009): a text filter on a low-cardinality
@@ -48,11 +50,11 @@ func valueSetPattern(op, lv string) (string, bool) {
 		return "", false
 	}
 	switch op {
-	case OpContains, OpDoesNotContain:
+	case readapi.OpContains, readapi.OpDoesNotContain:
 		return "%" + likeEscape(lv) + "%", true
-	case OpStartsWith:
+	case readapi.OpStartsWith:
 		return likeEscape(lv) + "%", true
-	case OpEqualTo, OpNotEqualTo:
+	case readapi.OpEqualTo, readapi.OpNotEqualTo:
 		return likeEscape(lv), true
 	}
 	return "", false
@@ -60,14 +62,14 @@ func valueSetPattern(op, lv string) (string, bool) {
 
 // valueSetLookups lists the lookups q's filters can use. None when q
 // includes hidden contacts, whose values rm_contact_values leaves out.
-func valueSetLookups(q Query) []valueSetKey {
-	if q.includeDeleted {
+func valueSetLookups(q readapi.Query) []valueSetKey {
+	if q.IncludeDeleted() {
 		return nil
 	}
 	seen := map[valueSetKey]bool{}
 	var keys []valueSetKey
-	var walk func(c *Condition)
-	walk = func(c *Condition) {
+	var walk func(c *readapi.Condition)
+	walk = func(c *readapi.Condition) {
 		if c == nil {
 			return
 		}
@@ -79,7 +81,7 @@ func valueSetLookups(q Query) []valueSetKey {
 		}
 		name, attr, ok := lookupAttribute(c.Attribute)
 		field, backed := valueSetFields[name]
-		if !ok || !backed || attr.kind != kindText {
+		if !ok || !backed || attr.kind != readapi.AttrText {
 			return
 		}
 		for _, v := range c.Values {
@@ -92,10 +94,10 @@ func valueSetLookups(q Query) []valueSetKey {
 			}
 		}
 	}
-	for _, c := range q.where {
+	for _, c := range q.Where() {
 		walk(c)
 	}
-	walk(q.advanced)
+	walk(q.Advanced())
 	return keys
 }
 
@@ -127,7 +129,7 @@ type querier interface {
 // withValueSets runs fn with the value sets of q's filters, resolved in the
 // snapshot fn reads: a read-only repeatable-read transaction when there is
 // anything to look up, the pool otherwise.
-func (s *PG) withValueSets(ctx context.Context, accountID string, q Query, fn func(db querier, sets valueSets) error) error {
+func (s *PG) withValueSets(ctx context.Context, accountID string, q readapi.Query, fn func(db querier, sets valueSets) error) error {
 	keys := valueSetLookups(q)
 	if len(keys) == 0 || s.patternFilters {
 		return fn(s.pool, nil)

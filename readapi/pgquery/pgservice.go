@@ -1,7 +1,14 @@
-package readapi
+// Package pgquery is the read API's Service over PostgreSQL: readapi's
+// query model (filters, the advanced condition filter, ordering, keyset
+// cursors) compiled to SQL on the rm_contacts read model (pgservice.go),
+// with the columns of each attribute and ordering (columns.go), the value
+// sets that turn low-cardinality text filters into equalities
+// (valuesets.go), the live filter's MatchContacts (match.go), the CSV
+// export's one-snapshot query (export.go) and the company/group/label
+// lists (lists.go).
+package pgquery
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +24,7 @@ import (
 
 	"contacts/domain"
 	"contacts/projections"
+	"contacts/readapi"
 )
 
 // PG is the Service over the PostgreSQL read model (rm_contacts, migration
@@ -39,7 +47,7 @@ type PG struct {
 	patternFilters bool
 }
 
-var _ Service = (*PG)(nil)
+var _ readapi.Service = (*PG)(nil)
 
 // NewPG returns the service over pool (schema from internal/migrations).
 func NewPG(pool *pgxpool.Pool) *PG { return &PG{pool: pool} }
@@ -64,19 +72,19 @@ func (a *sqlArgs) text(s string) string { return a.add(s, "text") }
 func invalidAccount() error { return domain.InvalidField("account_id", "must be a UUID") }
 
 // where is the WHERE clause of q for the account.
-func where(a *sqlArgs, accountID string, q Query) string {
+func where(a *sqlArgs, accountID string, q readapi.Query) string {
 	parts := []string{"c.account_id = " + a.add(accountID, "uuid")}
-	if !q.includeDeleted {
+	if !q.IncludeDeleted() {
 		parts = append(parts, "NOT c.hidden")
 	}
-	for _, c := range q.where {
+	for _, c := range q.Where() {
 		parts = append(parts, condSQL(a, c))
 	}
-	if q.search != "" {
-		parts = append(parts, searchSQL(a, q.search))
+	if q.Search() != "" {
+		parts = append(parts, searchSQL(a, q.Search()))
 	}
-	if q.advanced != nil {
-		parts = append(parts, condSQL(a, q.advanced))
+	if q.Advanced() != nil {
+		parts = append(parts, condSQL(a, q.Advanced()))
 	}
 	return strings.Join(parts, " AND ")
 }
@@ -109,7 +117,7 @@ func nameLike(a *sqlArgs, v, p string) string {
 }
 
 // condSQL renders a condition tree.
-func condSQL(a *sqlArgs, c *Condition) string {
+func condSQL(a *sqlArgs, c *readapi.Condition) string {
 	switch {
 	case c == nil:
 		return "TRUE"
@@ -121,7 +129,7 @@ func condSQL(a *sqlArgs, c *Condition) string {
 	return leafSQL(a, c)
 }
 
-func joinConds(a *sqlArgs, cs []*Condition, op string) string {
+func joinConds(a *sqlArgs, cs []*readapi.Condition, op string) string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {
 		parts[i] = condSQL(a, c)
@@ -148,7 +156,7 @@ func lowerString(v any) string {
 	case string:
 		return strings.ToLower(x)
 	case float64:
-		return formatNumber(x)
+		return readapi.FormatNumber(x)
 	case bool:
 		return strconv.FormatBool(x)
 	}
@@ -156,34 +164,34 @@ func lowerString(v any) string {
 }
 
 // leafSQL renders one leaf condition.
-func leafSQL(a *sqlArgs, c *Condition) string {
+func leafSQL(a *sqlArgs, c *readapi.Condition) string {
 	name, attr, ok := lookupAttribute(c.Attribute)
 	if !ok { // not reachable through the parsers
 		return "FALSE"
 	}
 	switch attr.kind {
-	case kindText:
+	case readapi.AttrText:
 		return textSQL(a, name, attr, c)
-	case kindList:
+	case readapi.AttrList:
 		return listSQL(a, attr.cols[0], c)
-	case kindNumber:
+	case readapi.AttrNumber:
 		return numberSQL(a, attr.cols[0], c)
-	case kindDate:
+	case readapi.AttrDate:
 		return dateSQL(a, attr.cols[0], c)
-	case kindBool:
+	case readapi.AttrBool:
 		col := attr.cols[0]
 		eq := anyValue(c.Values, func(v any) string { return col + " = " + a.add(v == true, "boolean") })
-		if c.Operator == OpNotEqualTo {
+		if c.Operator == readapi.OpNotEqualTo {
 			return not(eq)
 		}
 		return eq
-	case kindJSON:
+	case readapi.AttrJSON:
 		return jsonSQL(a, name, c)
 	}
 	return "FALSE"
 }
 
-func textSQL(a *sqlArgs, name string, attr attribute, c *Condition) string {
+func textSQL(a *sqlArgs, name string, attr attribute, c *readapi.Condition) string {
 	like := func(pattern func(v string) string) string {
 		return anyValue(c.Values, func(v any) string {
 			lv := lowerString(v)
@@ -191,7 +199,7 @@ func textSQL(a *sqlArgs, name string, attr attribute, c *Condition) string {
 				return eq
 			}
 			p := a.text(pattern(lv))
-			if name == "name" && c.Operator != OpStartsWith {
+			if name == "name" && c.Operator != readapi.OpStartsWith {
 				return nameLike(a, lv, p)
 			}
 			arms := make([]string, len(attr.cols))
@@ -223,19 +231,19 @@ func textSQL(a *sqlArgs, name string, attr attribute, c *Condition) string {
 		return orJoin(arms)
 	}
 	switch c.Operator {
-	case OpContains:
+	case readapi.OpContains:
 		return like(contains)
-	case OpDoesNotContain:
+	case readapi.OpDoesNotContain:
 		return not(like(contains))
-	case OpStartsWith:
+	case readapi.OpStartsWith:
 		return like(func(v string) string { return likeEscape(v) + "%" })
-	case OpEqualTo:
+	case readapi.OpEqualTo:
 		return eq()
-	case OpNotEqualTo:
+	case readapi.OpNotEqualTo:
 		return not(eq())
-	case OpIsPresent:
+	case readapi.OpIsPresent:
 		return present()
-	case OpIsNotPresent:
+	case readapi.OpIsNotPresent:
 		return "NOT " + present()
 	}
 	return "FALSE"
@@ -252,7 +260,7 @@ func orJoin(arms []string) string {
 // an element is matched as its JSON-quoted form, a substring as its
 // JSON-escaped form, a prefix as a quote followed by it. The trigram index
 // serves every one of these LIKEs.
-func listSQL(a *sqlArgs, col string, c *Condition) string {
+func listSQL(a *sqlArgs, col string, c *readapi.Condition) string {
 	like := func(pattern func(v string) string) string {
 		return anyValue(c.Values, func(v any) string { return col + " LIKE " + a.text(pattern(lowerString(v))) })
 	}
@@ -260,44 +268,44 @@ func listSQL(a *sqlArgs, col string, c *Condition) string {
 	element := func(v string) string { return "%" + likeEscape(jsonQuote(v)) + "%" }
 	present := "coalesce(" + col + ", '[]') NOT IN ('[]', 'null')"
 	switch c.Operator {
-	case OpContains:
+	case readapi.OpContains:
 		return like(contains)
-	case OpDoesNotContain:
+	case readapi.OpDoesNotContain:
 		return not(like(contains))
-	case OpStartsWith:
+	case readapi.OpStartsWith:
 		return like(func(v string) string { return `%"` + likeEscape(jsonInner(v)) + "%" })
-	case OpEqualTo:
+	case readapi.OpEqualTo:
 		return like(element)
-	case OpNotEqualTo:
+	case readapi.OpNotEqualTo:
 		return not(like(element))
-	case OpIsPresent:
+	case readapi.OpIsPresent:
 		return present
-	case OpIsNotPresent:
+	case readapi.OpIsNotPresent:
 		return "NOT " + present
 	}
 	return "FALSE"
 }
 
-func numberSQL(a *sqlArgs, col string, c *Condition) string {
+func numberSQL(a *sqlArgs, col string, c *readapi.Condition) string {
 	cmp := func(op string) string {
 		return anyValue(c.Values, func(v any) string { return col + " " + op + " " + a.add(v, "float8") })
 	}
 	switch c.Operator {
-	case OpEqualTo:
+	case readapi.OpEqualTo:
 		return cmp("=")
-	case OpNotEqualTo:
+	case readapi.OpNotEqualTo:
 		return not(cmp("="))
-	case OpIsGreaterThan:
+	case readapi.OpIsGreaterThan:
 		return cmp(">")
-	case OpIsLessThan:
+	case readapi.OpIsLessThan:
 		return cmp("<")
-	case opAtLeast:
+	case readapi.OpAtLeast:
 		return cmp(">=")
-	case opAtMost:
+	case readapi.OpAtMost:
 		return cmp("<=")
-	case OpIsPresent:
+	case readapi.OpIsPresent:
 		return col + " IS NOT NULL"
-	case OpIsNotPresent:
+	case readapi.OpIsNotPresent:
 		return col + " IS NULL"
 	}
 	return "FALSE"
@@ -306,12 +314,12 @@ func numberSQL(a *sqlArgs, col string, c *Condition) string {
 // dateSQL: a date value (YYYY-MM-DD) is the UTC day: equal_to is within it,
 // is_greater_than after it, is_less_than before it; the range filters
 // include it (…_after from its start, …_before to its end).
-func dateSQL(a *sqlArgs, col string, c *Condition) string {
+func dateSQL(a *sqlArgs, col string, c *readapi.Condition) string {
 	ts := func(t time.Time) string { return a.add(t, "timestamptz") }
 	each := func(f func(from, to time.Time, day bool) string) string {
 		return anyValue(c.Values, func(v any) string {
 			s, _ := v.(string)
-			t, day, _ := parseDate(s)
+			t, day, _ := readapi.ParseDate(s)
 			to := t
 			if day {
 				to = t.AddDate(0, 0, 1)
@@ -328,35 +336,35 @@ func dateSQL(a *sqlArgs, col string, c *Condition) string {
 		})
 	}
 	switch c.Operator {
-	case OpEqualTo:
+	case readapi.OpEqualTo:
 		return eq()
-	case OpNotEqualTo:
+	case readapi.OpNotEqualTo:
 		return not(eq())
-	case OpIsGreaterThan:
+	case readapi.OpIsGreaterThan:
 		return each(func(from, to time.Time, day bool) string {
 			if day {
 				return col + " >= " + ts(to)
 			}
 			return col + " > " + ts(from)
 		})
-	case OpIsLessThan:
+	case readapi.OpIsLessThan:
 		return each(func(from, _ time.Time, _ bool) string { return col + " < " + ts(from) })
-	case opAtLeast:
+	case readapi.OpAtLeast:
 		return each(func(from, _ time.Time, _ bool) string { return col + " >= " + ts(from) })
-	case opAtMost:
+	case readapi.OpAtMost:
 		return each(func(from, to time.Time, day bool) string {
 			if day {
 				return col + " < " + ts(to)
 			}
 			return col + " <= " + ts(from)
 		})
-	case OpDaysBefore:
+	case readapi.OpDaysBefore:
 		return anyValue(c.Values, func(v any) string {
 			return col + " < now() - " + a.add(v, "float8") + " * interval '1 day'"
 		})
-	case OpIsPresent:
+	case readapi.OpIsPresent:
 		return col + " IS NOT NULL"
-	case OpIsNotPresent:
+	case readapi.OpIsNotPresent:
 		return col + " IS NULL"
 	}
 	return "FALSE"
@@ -364,8 +372,8 @@ func dateSQL(a *sqlArgs, col string, c *Condition) string {
 
 // jsonSQL: custom_attributes.<key> / additional_attributes.<key>. The key is
 // a bind parameter; the member name comes from jsonPrefixes.
-func jsonSQL(a *sqlArgs, name string, c *Condition) string {
-	member, key := jsonAttribute(name)
+func jsonSQL(a *sqlArgs, name string, c *readapi.Condition) string {
+	member, key := readapi.JSONAttribute(name)
 	k := a.text(key)
 	j := "(c.doc -> '" + member + "' -> " + k + ")"
 	t := "(c.doc -> '" + member + "' ->> " + k + ")"
@@ -376,8 +384,8 @@ func jsonSQL(a *sqlArgs, name string, c *Condition) string {
 	eq := func() string {
 		return anyValue(c.Values, func(v any) string {
 			if f, ok := v.(float64); ok {
-				return "(CASE jsonb_typeof(" + j + ") WHEN 'number' THEN " + t + "::numeric = " + a.add(formatNumber(f), "numeric") +
-					" WHEN 'string' THEN " + t + " = " + a.text(formatNumber(f)) + " ELSE false END)"
+				return "(CASE jsonb_typeof(" + j + ") WHEN 'number' THEN " + t + "::numeric = " + a.add(readapi.FormatNumber(f), "numeric") +
+					" WHEN 'string' THEN " + t + " = " + a.text(readapi.FormatNumber(f)) + " ELSE false END)"
 			}
 			return "lower(" + t + ") = " + a.text(lowerString(v))
 		})
@@ -386,30 +394,30 @@ func jsonSQL(a *sqlArgs, name string, c *Condition) string {
 		return anyValue(c.Values, func(v any) string {
 			if f, ok := v.(float64); ok {
 				return "(CASE WHEN jsonb_typeof(" + j + ") = 'number' THEN " + t + "::numeric " + op + " " +
-					a.add(formatNumber(f), "numeric") + " ELSE false END)"
+					a.add(readapi.FormatNumber(f), "numeric") + " ELSE false END)"
 			}
 			return "(jsonb_typeof(" + j + ") = 'string' AND " + t + ` COLLATE "C" ` + op + " " + a.text(lowerString(v)) + ` COLLATE "C")`
 		})
 	}
 	present := "coalesce(" + t + ", '') <> ''"
 	switch c.Operator {
-	case OpEqualTo:
+	case readapi.OpEqualTo:
 		return eq()
-	case OpNotEqualTo:
+	case readapi.OpNotEqualTo:
 		return not(eq())
-	case OpContains:
+	case readapi.OpContains:
 		return like(contains)
-	case OpDoesNotContain:
+	case readapi.OpDoesNotContain:
 		return not(like(contains))
-	case OpStartsWith:
+	case readapi.OpStartsWith:
 		return like(func(v string) string { return likeEscape(v) + "%" })
-	case OpIsGreaterThan:
+	case readapi.OpIsGreaterThan:
 		return cmp(">")
-	case OpIsLessThan:
+	case readapi.OpIsLessThan:
 		return cmp("<")
-	case OpIsPresent:
+	case readapi.OpIsPresent:
 		return present
-	case OpIsNotPresent:
+	case readapi.OpIsNotPresent:
 		return "NOT " + present
 	}
 	return "FALSE"
@@ -455,7 +463,7 @@ func jsonInner(s string) string {
 
 // orderSQL is the ORDER BY list of keys (reversed for a backward page),
 // with the uuid tiebreak in the direction of the last key.
-func orderSQL(keys []orderKey, reverse bool) string {
+func orderSQL(keys []readapi.OrderKey, reverse bool) string {
 	parts := make([]string, 0, len(keys)+1)
 	dir := func(desc bool) string {
 		if desc != reverse {
@@ -464,7 +472,7 @@ func orderSQL(keys []orderKey, reverse bool) string {
 		return " ASC"
 	}
 	for _, k := range keys {
-		parts = append(parts, orderings[k.Field].expr+dir(k.Desc))
+		parts = append(parts, orderExprs[k.Field]+dir(k.Desc))
 	}
 	parts = append(parts, "c.uuid"+dir(keys[len(keys)-1].Desc))
 	return strings.Join(parts, ", ")
@@ -473,14 +481,13 @@ func orderSQL(keys []orderKey, reverse bool) string {
 // keysetSQL selects the rows after (or, backward, before) the cursor's
 // boundary row in the ordering: a row-value comparison when every key runs
 // the same way (an index range), else the OR-expanded comparison.
-func keysetSQL(a *sqlArgs, keys []orderKey, cur *cursor) string {
+func keysetSQL(a *sqlArgs, keys []readapi.OrderKey, cur *readapi.Cursor) string {
 	n := len(keys)
 	exprs := make([]string, n+1)
 	vals := make([]string, n+1)
 	desc := make([]bool, n+1)
 	for i, k := range keys {
-		spec := orderings[k.Field]
-		exprs[i], vals[i], desc[i] = spec.expr, a.add(cur.Values[i], spec.typ), k.Desc
+		exprs[i], vals[i], desc[i] = orderExprs[k.Field], a.add(cur.Values[i], readapi.OrderType(k.Field)), k.Desc
 	}
 	exprs[n], vals[n], desc[n] = "c.uuid", a.add(cur.UUID, "uuid"), keys[n-1].Desc
 	op := func(d bool) string {
@@ -514,21 +521,6 @@ func keysetSQL(a *sqlArgs, keys []orderKey, cur *cursor) string {
 		arms = append(arms, "("+strings.Join(parts, " AND ")+")")
 	}
 	return "(" + strings.Join(arms, " OR ") + ")"
-}
-
-// checkCursor refuses a cursor that does not belong to q (a Query changed
-// after parsing, e.g. WithAdvanced).
-func checkCursor(q Query) error {
-	if q.cursor == nil {
-		return nil
-	}
-	if q.cursor.Hash != q.hash() {
-		return domain.InvalidField(keyCursor, "belongs to another query (filters or ordering changed)")
-	}
-	if problem := q.cursor.check(q); problem != "" {
-		return domain.InvalidField(keyCursor, problem)
-	}
-	return nil
 }
 
 // scanOrderValue returns a destination for an ordering value of typ.
@@ -576,7 +568,7 @@ type contactRow struct {
 // selectContacts runs the keyset/offset query of q: limit rows (all when
 // limit < 0) in the ordering, after/before the cursor, with the document
 // when withDoc. Backward pages come back in the ordering too.
-func (s *PG) selectContacts(ctx context.Context, accountID string, q Query, limit int, withDoc bool) ([]contactRow, error) {
+func (s *PG) selectContacts(ctx context.Context, accountID string, q readapi.Query, limit int, withDoc bool) ([]contactRow, error) {
 	var out []contactRow
 	err := s.withValueSets(ctx, accountID, q, func(db querier, sets valueSets) (err error) {
 		out, err = scanContacts(ctx, db, accountID, q, limit, withDoc, sets)
@@ -586,7 +578,7 @@ func (s *PG) selectContacts(ctx context.Context, accountID string, q Query, limi
 }
 
 // scanContacts runs contactsSQL on db and reads its rows.
-func scanContacts(ctx context.Context, db querier, accountID string, q Query, limit int, withDoc bool, sets valueSets) ([]contactRow, error) {
+func scanContacts(ctx context.Context, db querier, accountID string, q readapi.Query, limit int, withDoc bool, sets valueSets) ([]contactRow, error) {
 	sql, args, keys, backward := contactsSQL(accountID, q, limit, withDoc, sets)
 	rows, err := db.Query(ctx, sql, append([]any{execMode}, args...)...)
 	if err != nil {
@@ -602,7 +594,7 @@ func scanContacts(ctx context.Context, db querier, accountID string, q Query, li
 		}
 		vals := make([]any, len(keys))
 		for i, k := range keys {
-			vals[i] = scanOrderValue(orderings[k.Field].typ)
+			vals[i] = scanOrderValue(readapi.OrderType(k.Field))
 		}
 		if err := rows.Scan(append(dest, vals...)...); err != nil {
 			return nil, fmt.Errorf("readapi: list contacts: %w", err)
@@ -626,28 +618,28 @@ func scanContacts(ctx context.Context, db querier, accountID string, q Query, li
 
 // contactsSQL is the statement of selectContacts: uuid, doc (withDoc), the
 // ordering values; limit < 0 is no limit. Filters use the value sets given.
-func contactsSQL(accountID string, q Query, limit int, withDoc bool, sets valueSets) (sql string, args []any, keys []orderKey, backward bool) {
-	keys = q.order()
+func contactsSQL(accountID string, q readapi.Query, limit int, withDoc bool, sets valueSets) (sql string, args []any, keys []readapi.OrderKey, backward bool) {
+	keys = q.Order()
 	a := &sqlArgs{sets: sets}
 	w := where(a, accountID, q)
-	backward = q.cursor != nil && q.cursor.Backward
-	if q.cursor != nil {
-		w += " AND " + keysetSQL(a, keys, q.cursor)
+	backward = q.Cursor() != nil && q.Cursor().Backward
+	if q.Cursor() != nil {
+		w += " AND " + keysetSQL(a, keys, q.Cursor())
 	}
 	cols := []string{"c.uuid::text"}
 	if withDoc {
 		cols = append(cols, "c.doc")
 	}
 	for _, k := range keys {
-		cols = append(cols, orderings[k.Field].expr)
+		cols = append(cols, orderExprs[k.Field])
 	}
 	order := " ORDER BY " + orderSQL(keys, backward)
 	page := ""
 	if limit >= 0 {
 		page += " LIMIT " + a.add(limit, "bigint")
 	}
-	if q.offset > 0 && q.cursor == nil {
-		page += " OFFSET " + a.add(q.offset, "bigint")
+	if q.Offset() > 0 && q.Cursor() == nil {
+		page += " OFFSET " + a.add(q.Offset(), "bigint")
 	}
 	if withDoc && limit >= 0 {
 		// A page picks its rows first and reads their documents after: the
@@ -669,23 +661,23 @@ func contactsSQL(accountID string, q Query, limit int, withDoc bool, sets valueS
 // offset 0) and when a backward page reaches the start. Rows inserted or
 // changed between page fetches never make a page repeat or skip a row that
 // kept its place in the ordering.
-func (s *PG) ListContacts(ctx context.Context, accountID string, q Query) (Page, error) {
+func (s *PG) ListContacts(ctx context.Context, accountID string, q readapi.Query) (readapi.Page, error) {
 	if !domain.IsUUID(accountID) {
-		return Page{}, invalidAccount()
+		return readapi.Page{}, invalidAccount()
 	}
-	if err := checkCursor(q); err != nil {
-		return Page{}, err
+	if err := readapi.CheckCursor(q); err != nil {
+		return readapi.Page{}, err
 	}
-	limit := DefaultListLimit
-	if q.limit != nil {
-		limit = *q.limit
+	limit := readapi.DefaultListLimit
+	if l, ok := q.Limit(); ok {
+		limit = l
 	}
 	rows, err := s.selectContacts(ctx, accountID, q, limit+1, true)
 	if err != nil {
-		return Page{}, err
+		return readapi.Page{}, err
 	}
 	more := len(rows) > limit
-	backward := q.cursor != nil && q.cursor.Backward
+	backward := q.Cursor() != nil && q.Cursor().Backward
 	if more {
 		if backward {
 			rows = rows[1:] // the extra row is the one before the page
@@ -693,35 +685,35 @@ func (s *PG) ListContacts(ctx context.Context, accountID string, q Query) (Page,
 			rows = rows[:limit]
 		}
 	}
-	h := q.hash()
+	h := q.Hash()
 	mk := func(r contactRow, backward, inclusive bool) *string {
-		c := encodeCursor(cursor{Values: r.order, UUID: r.uuid, Backward: backward, Inclusive: inclusive, Hash: h})
+		c := readapi.EncodeCursor(readapi.Cursor{Values: r.order, UUID: r.uuid, Backward: backward, Inclusive: inclusive, Hash: h})
 		return &c
 	}
-	page := Page{Results: make([]map[string]any, 0, len(rows))}
+	page := readapi.Page{Results: make([]map[string]any, 0, len(rows))}
 	for _, r := range rows {
 		var doc projections.ContactDoc
 		if err := json.Unmarshal(r.doc, &doc); err != nil {
-			return Page{}, fmt.Errorf("readapi: contact %s: %w", r.uuid, err)
+			return readapi.Page{}, fmt.Errorf("readapi: contact %s: %w", r.uuid, err)
 		}
-		page.Results = append(page.Results, ContactResult(doc, q.View()))
+		page.Results = append(page.Results, readapi.ContactResult(doc, q.View()))
 	}
 	switch {
 	case len(rows) > 0:
-		if !backward && more || backward && q.cursor != nil {
+		if !backward && more || backward && q.Cursor() != nil {
 			page.Next = mk(rows[len(rows)-1], false, false)
 		}
-		if backward && more || !backward && (q.cursor != nil || q.offset > 0) {
+		if backward && more || !backward && (q.Cursor() != nil || q.Offset() > 0) {
 			page.Previous = mk(rows[0], true, false)
 		}
-	case q.cursor != nil:
+	case q.Cursor() != nil:
 		// An empty page after a cursor (its rows went away): point back
 		// at the boundary row, included.
-		boundary := contactRow{uuid: q.cursor.UUID, order: q.cursor.Values}
+		boundary := contactRow{uuid: q.Cursor().UUID, order: q.Cursor().Values}
 		if backward {
-			page.Next = mk(boundary, false, !q.cursor.Inclusive)
+			page.Next = mk(boundary, false, !q.Cursor().Inclusive)
 		} else {
-			page.Previous = mk(boundary, true, !q.cursor.Inclusive)
+			page.Previous = mk(boundary, true, !q.Cursor().Inclusive)
 		}
 	}
 	return page, nil
@@ -765,7 +757,7 @@ func (s *PG) getContact(ctx context.Context, accountID, uuid string, hidden bool
 
 // CountContacts counts the contacts q matches (ordering, pagination and
 // view do not apply).
-func (s *PG) CountContacts(ctx context.Context, accountID string, q Query) (int64, error) {
+func (s *PG) CountContacts(ctx context.Context, accountID string, q readapi.Query) (int64, error) {
 	if !domain.IsUUID(accountID) {
 		return 0, invalidAccount()
 	}
@@ -784,16 +776,16 @@ func (s *PG) CountContacts(ctx context.Context, accountID string, q Query) (int6
 // ContactUUIDs returns the uuids of the contacts q matches, in q's ordering:
 // all of them when q has no limit (get_contact_uuids: "unlimited"), after
 // offset or the cursor when given.
-func (s *PG) ContactUUIDs(ctx context.Context, accountID string, q Query) ([]string, error) {
+func (s *PG) ContactUUIDs(ctx context.Context, accountID string, q readapi.Query) ([]string, error) {
 	if !domain.IsUUID(accountID) {
 		return nil, invalidAccount()
 	}
-	if err := checkCursor(q); err != nil {
+	if err := readapi.CheckCursor(q); err != nil {
 		return nil, err
 	}
 	limit := -1
-	if q.limit != nil {
-		limit = *q.limit
+	if l, ok := q.Limit(); ok {
+		limit = l
 	}
 	rows, err := s.selectContacts(ctx, accountID, q, limit, false)
 	if err != nil {
@@ -815,46 +807,20 @@ type fieldSpec struct {
 	listText string
 }
 
-var fieldSpecs = map[Field]fieldSpec{
-	FieldTitle:          {col: "c.title"},
-	FieldCompany:        {col: "c.company_name"},
-	FieldIndustry:       {path: "c.doc -> 'company' -> 'industries'", listText: "c.company_industries"},
-	FieldKeyword:        {path: "c.doc -> 'company' -> 'keywords'", listText: "c.company_keywords"},
-	FieldTechnology:     {path: "c.doc -> 'company' -> 'technologies'", listText: "c.company_technologies"},
-	FieldCompanyAddress: {col: "c.company_text_search"},
-	FieldContactAddress: {col: "c.text_search"},
-	FieldCity:           {col: "c.city"},
-	FieldState:          {col: "c.state"},
-	FieldCountry:        {col: "c.country"},
-	FieldCompanyCity:    {col: "c.company_city"},
-	FieldCompanyState:   {col: "c.company_state"},
-	FieldCompanyCountry: {col: "c.company_country"},
-}
-
-// ParseField maps a field action ("get_titles") or a field name ("title")
-// to its Field.
-func ParseField(s string) (Field, bool) {
-	if f, ok := fieldActions[s]; ok {
-		return f, true
-	}
-	_, ok := fieldSpecs[Field(s)]
-	return Field(s), ok
-}
-
-var fieldActions = map[string]Field{
-	"get_titles":            FieldTitle,
-	"get_companies":         FieldCompany,
-	"get_industries":        FieldIndustry,
-	"get_keywords":          FieldKeyword,
-	"get_technologies":      FieldTechnology,
-	"get_company_addresses": FieldCompanyAddress,
-	"get_contact_addresses": FieldContactAddress,
-	"get_cities":            FieldCity,
-	"get_states":            FieldState,
-	"get_countries":         FieldCountry,
-	"get_company_cities":    FieldCompanyCity,
-	"get_company_states":    FieldCompanyState,
-	"get_company_countries": FieldCompanyCountry,
+var fieldSpecs = map[readapi.Field]fieldSpec{
+	readapi.FieldTitle:          {col: "c.title"},
+	readapi.FieldCompany:        {col: "c.company_name"},
+	readapi.FieldIndustry:       {path: "c.doc -> 'company' -> 'industries'", listText: "c.company_industries"},
+	readapi.FieldKeyword:        {path: "c.doc -> 'company' -> 'keywords'", listText: "c.company_keywords"},
+	readapi.FieldTechnology:     {path: "c.doc -> 'company' -> 'technologies'", listText: "c.company_technologies"},
+	readapi.FieldCompanyAddress: {col: "c.company_text_search"},
+	readapi.FieldContactAddress: {col: "c.text_search"},
+	readapi.FieldCity:           {col: "c.city"},
+	readapi.FieldState:          {col: "c.state"},
+	readapi.FieldCountry:        {col: "c.country"},
+	readapi.FieldCompanyCity:    {col: "c.company_city"},
+	readapi.FieldCompanyState:   {col: "c.company_state"},
+	readapi.FieldCompanyCountry: {col: "c.company_country"},
 }
 
 // FieldValues answers a field action. The document says such an action
@@ -875,7 +841,7 @@ var fieldActions = map[string]Field{
 //
 // The contact filters of q apply (q's search, limit, offset and cursor do
 // not: ParseFieldOptions moves the field action's own into opt).
-func (s *PG) FieldValues(ctx context.Context, accountID string, field Field, q Query, opt FieldOptions) ([]string, error) {
+func (s *PG) FieldValues(ctx context.Context, accountID string, field readapi.Field, q readapi.Query, opt readapi.FieldOptions) ([]string, error) {
 	spec, ok := fieldSpecs[field]
 	if !ok {
 		return nil, domain.InvalidField("field", fmt.Sprintf("unknown field %q", field))
@@ -884,9 +850,9 @@ func (s *PG) FieldValues(ctx context.Context, accountID string, field Field, q Q
 		return nil, invalidAccount()
 	}
 	if opt.Offset < 0 || opt.Limit != nil && *opt.Limit < 0 {
-		return nil, domain.InvalidField(keyLimit, "limit and offset must not be negative")
+		return nil, domain.InvalidField(readapi.KeyLimit, "limit and offset must not be negative")
 	}
-	q.cursor = nil
+	q = q.WithoutCursor()
 	search := strings.ToLower(strings.TrimSpace(opt.Search))
 	if key, ok := valuesKey(field, spec, q, opt); ok && !s.scanFieldValues {
 		return s.distinctValues(ctx, accountID, field, key, search, opt)
@@ -903,7 +869,7 @@ func (s *PG) FieldValues(ctx context.Context, accountID string, field Field, q Q
 // fieldValuesSQL is the statement of a field action that reads the contacts
 // (not rm_contact_values): its values in q's contacts, with q's filters
 // using the value sets given.
-func fieldValuesSQL(accountID string, spec fieldSpec, q Query, opt FieldOptions, search string, sets valueSets) (string, *sqlArgs) {
+func fieldValuesSQL(accountID string, spec fieldSpec, q readapi.Query, opt readapi.FieldOptions, search string, sets valueSets) (string, *sqlArgs) {
 	a := &sqlArgs{sets: sets}
 	w := []string{where(a, accountID, q)}
 	var p string
@@ -951,7 +917,7 @@ func fieldValuesSQL(accountID string, spec fieldSpec, q Query, opt FieldOptions,
 			" GROUP BY lower(" + val + ") ORDER BY lower(" + val + ")"
 	} else {
 		sql = "SELECT " + val + " FROM " + from + " WHERE " + strings.Join(w, " AND ") +
-			" ORDER BY " + orderSQL(q.order(), false) + tail
+			" ORDER BY " + orderSQL(q.Order(), false) + tail
 	}
 	return sql, a
 }
@@ -961,8 +927,8 @@ func fieldValuesSQL(accountID string, spec fieldSpec, q Query, opt FieldOptions,
 // value over visible contacts, and under which key: only distinct values
 // with no contact filter (those must look at the contacts), and not a list
 // field's joined values (rare, and a search there matches any element).
-func valuesKey(field Field, spec fieldSpec, q Query, opt FieldOptions) (string, bool) {
-	if !opt.Distinct || len(q.where) > 0 || q.search != "" || q.advanced != nil || q.includeDeleted {
+func valuesKey(field readapi.Field, spec fieldSpec, q readapi.Query, opt readapi.FieldOptions) (string, bool) {
+	if !opt.Distinct || len(q.Where()) > 0 || q.Search() != "" || q.Advanced() != nil || q.IncludeDeleted() {
 		return "", false
 	}
 	switch {
@@ -977,7 +943,7 @@ func valuesKey(field Field, spec fieldSpec, q Query, opt FieldOptions) (string, 
 // distinctValues answers a distinct field action from rm_contact_values
 // with the same result as the scan in FieldValues: one spelling per
 // case-insensitive value (the first in byte order), alphabetical.
-func (s *PG) distinctValues(ctx context.Context, accountID string, field Field, key, search string, opt FieldOptions) ([]string, error) {
+func (s *PG) distinctValues(ctx context.Context, accountID string, field readapi.Field, key, search string, opt readapi.FieldOptions) ([]string, error) {
 	a := &sqlArgs{}
 	w := "v.account_id = " + a.add(accountID, "uuid") + " AND v.field = " + a.text(key) + " AND v.contacts > 0"
 	if search != "" {
@@ -990,7 +956,7 @@ func (s *PG) distinctValues(ctx context.Context, accountID string, field Field, 
 
 // fieldPage runs a field action's statement with opt's page (LIMIT, OFFSET)
 // and returns its values, never nil.
-func fieldPage(ctx context.Context, db querier, field Field, sql string, a *sqlArgs, opt FieldOptions) ([]string, error) {
+func fieldPage(ctx context.Context, db querier, field readapi.Field, sql string, a *sqlArgs, opt readapi.FieldOptions) ([]string, error) {
 	if opt.Limit != nil {
 		sql += " LIMIT " + a.add(*opt.Limit, "bigint")
 	}
@@ -1010,56 +976,3 @@ func fieldPage(ctx context.Context, db querier, field Field, sql string, a *sqlA
 	}
 	return out, nil
 }
-
-// ContactResult is a contact as the API returns it (get_contact, and each
-// list_contacts result):
-//
-//   - view "simple": uuid, first_name, last_name, title, company (the
-//     company's name, null without one), email, email_status, created_at,
-//     updated_at;
-//   - otherwise (full): every field of the document, with company as the
-//     company's NAME (null without one), company_id, the whole company as
-//     company_details, departments as an array; the internal projection
-//     position is left out.
-//
-// Times are RFC 3339 in UTC.
-func ContactResult(doc projections.ContactDoc, view string) map[string]any {
-	var company any
-	if doc.Company != nil {
-		company = doc.Company.Name
-	}
-	if view == ViewSimple {
-		return map[string]any{
-			"uuid":         doc.ID,
-			"first_name":   doc.FirstName,
-			"last_name":    doc.LastName,
-			"title":        doc.Title,
-			"company":      company,
-			"email":        doc.Email,
-			"email_status": doc.EmailStatus,
-			"created_at":   formatTime(doc.CreatedAt),
-			"updated_at":   formatTime(doc.UpdatedAt),
-		}
-	}
-	b, err := json.Marshal(doc)
-	m := map[string]any{}
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		_ = dec.Decode(&m)
-	}
-	delete(m, "position")
-	m["company_details"] = m["company"]
-	m["company"] = company
-	if m["company_details"] == nil {
-		m["company_details"] = nil
-	}
-	if doc.Departments == nil {
-		m["departments"] = []any{}
-	}
-	m["created_at"] = formatTime(doc.CreatedAt)
-	m["updated_at"] = formatTime(doc.UpdatedAt)
-	return m
-}
-
-func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

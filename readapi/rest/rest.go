@@ -1,9 +1,16 @@
-package readapi
+// Package rest serves the read API over REST: the contact queries (list,
+// count, uuids, search, the 13 field routes built from readapi's one table
+// of field actions), the company/group/label lists, and the OpenAPI
+// document of every route (openapi.json; its account-scoped copies are
+// written by gen_openapi_accounts.py: go generate ./readapi/rest). Errors
+// are domain errors, answered through internal/apierr's table.
+package rest
 
 import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -12,15 +19,24 @@ import (
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
 	textrule "contacts/internal/text"
+	"contacts/readapi"
 )
 
-// restPrincipalKey is where internal/httpapi's authentication middleware keeps
+// principalKey is where internal/web's authentication middleware keeps
 // the request's auth.Principal in the gin context.
-const restPrincipalKey = "principal"
+const principalKey = "principal"
+
+// Deps are what the REST reads need.
+type Deps struct {
+	Service readapi.Service // the query model; nil: the contact reads answer 500 (logged)
+	Lists   readapi.Lists   // GET /companies, /groups, /labels; nil: they answer 501
+	Logger  *slog.Logger
+}
 
 // Mount adds the REST read routes to r, a group under /api/v1 that already
-// authenticates (internal/httpapi's middleware stores the auth.Principal
-// under "principal"). They share the query model of the WebSocket actions:
+// authenticates (internal/web's middleware stores the auth.Principal
+// under "principal"). They share the query model of the WebSocket actions
+// (package readapi; readapi/ws is the WebSocket protocol):
 //
 //	GET  /contacts                  filters as query parameters → {next, previous, results}
 //	GET  /contacts/count            → {count}
@@ -30,14 +46,19 @@ const restPrincipalKey = "principal"
 //	GET  /contacts/fields/<field>   one per field action (titles, companies, …) → {results}
 //	GET  /companies, /groups, /labels  search, limit, offset → {count, results} (live records, by name)
 //
-// The static segments live beside internal/httpapi's /contacts/:id routes.
+// The static segments live beside internal/web's /contacts/:id routes.
 func Mount(r *gin.RouterGroup, d Deps) {
-	rh := &restHandler{deps: d, ws: &wsHandler{deps: d, log: d.logger()}}
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	rh := &restHandler{deps: d, log: log}
 	r.GET("/contacts", rh.listContacts)
 	r.GET("/contacts/count", rh.countContacts)
 	r.GET("/contacts/uuids", rh.contactUUIDs)
 	r.POST("/contacts/search", rh.searchContacts)
-	for action, field := range wsFieldActions {
+	for _, action := range readapi.FieldActions() {
+		field, _ := readapi.ParseField(action)
 		r.GET("/contacts/fields/"+strings.TrimPrefix(action, "get_"), rh.fieldValues(field))
 	}
 	rh.mountLists(r)
@@ -45,11 +66,13 @@ func Mount(r *gin.RouterGroup, d Deps) {
 
 type restHandler struct {
 	deps Deps
-	ws   *wsHandler
+	log  *slog.Logger
 }
 
+var errNoReadService = errors.New("readapi: no query service configured")
+
 func restPrincipal(c *gin.Context) (auth.Principal, bool) {
-	v, ok := c.Get(restPrincipalKey)
+	v, ok := c.Get(principalKey)
 	if !ok {
 		return auth.Principal{}, false
 	}
@@ -65,24 +88,23 @@ func restPrincipalOrErr(c *gin.Context) (auth.Principal, error) {
 }
 
 // begin returns the account and the service, or answers the error.
-func (rh *restHandler) begin(c *gin.Context) (string, Service, bool) {
+func (rh *restHandler) begin(c *gin.Context) (string, readapi.Service, bool) {
 	p, ok := restPrincipal(c)
 	if !ok || p.AccountID == "" {
 		rh.fail(c, apierr.New(http.StatusUnauthorized, "unauthorized", "a valid access token is required (Authorization: Bearer <token>)"))
 		return "", nil, false
 	}
 	// The text rule (internal/text) on every filter, also where these
-	// routes are mounted without internal/httpapi's check.
+	// routes are mounted without internal/web's check.
 	if fe := textrule.CheckValues(c.Request.URL.Query()); fe != nil {
 		rh.fail(c, fe)
 		return "", nil, false
 	}
-	svc, err := rh.ws.service()
-	if err != nil {
-		rh.fail(c, err)
+	if rh.deps.Service == nil {
+		rh.fail(c, errNoReadService)
 		return "", nil, false
 	}
-	return p.AccountID, svc, true
+	return p.AccountID, rh.deps.Service, true
 }
 
 func (rh *restHandler) listContacts(c *gin.Context) {
@@ -90,7 +112,7 @@ func (rh *restHandler) listContacts(c *gin.Context) {
 	if !ok {
 		return
 	}
-	q, err := restListQuery(c.Request.URL.Query())
+	q, err := readapi.ParseQueryValues(c.Request.URL.Query())
 	if err != nil {
 		rh.fail(c, err)
 		return
@@ -108,7 +130,7 @@ func (rh *restHandler) countContacts(c *gin.Context) {
 	if !ok {
 		return
 	}
-	q, err := restCountQuery(c.Request.URL.Query())
+	q, err := readapi.ParseQueryValues(c.Request.URL.Query())
 	if err != nil {
 		rh.fail(c, err)
 		return
@@ -126,12 +148,12 @@ func (rh *restHandler) contactUUIDs(c *gin.Context) {
 	if !ok {
 		return
 	}
-	q, err := restUUIDsQuery(c.Request.URL.Query())
+	q, err := readapi.ParseQueryValues(c.Request.URL.Query())
 	if err != nil {
 		rh.fail(c, err)
 		return
 	}
-	out, err := wsContactUUIDs(c.Request.Context(), svc, account, q)
+	out, err := readapi.ListContactUUIDs(c.Request.Context(), svc, account, q)
 	if err != nil {
 		rh.fail(c, err)
 		return
@@ -149,7 +171,7 @@ func (rh *restHandler) searchContacts(c *gin.Context) {
 		rh.fail(c, err)
 		return
 	}
-	q, err := restSearchQuery(c.Request.URL.Query(), body)
+	q, err := readapi.ParseSearchRequest(c.Request.URL.Query(), body)
 	if err != nil {
 		rh.fail(c, err)
 		return
@@ -162,18 +184,18 @@ func (rh *restHandler) searchContacts(c *gin.Context) {
 	c.JSON(http.StatusOK, page)
 }
 
-func (rh *restHandler) fieldValues(field Field) gin.HandlerFunc {
+func (rh *restHandler) fieldValues(field readapi.Field) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		account, svc, ok := rh.begin(c)
 		if !ok {
 			return
 		}
-		q, opt, err := restFieldQuery(c.Request.URL.Query())
+		opt, q, err := readapi.ParseFieldOptions(readapi.DataFromValues(c.Request.URL.Query()))
 		if err != nil {
 			rh.fail(c, err)
 			return
 		}
-		out, err := wsFieldValues(c.Request.Context(), svc, account, field, q, opt)
+		out, err := readapi.ListFieldValues(c.Request.Context(), svc, account, field, q, opt)
 		if err != nil {
 			rh.fail(c, err)
 			return
@@ -210,32 +232,13 @@ func decodeBody(r io.Reader) (any, error) {
 }
 
 // fail answers in the API's one error format: {"error":{code,message,fields}}.
+// Every error here is a domain, text-rule or apierr error: its status comes
+// from internal/apierr's table (unknown errors: 500, logged).
 func (rh *restHandler) fail(c *gin.Context, err error) {
-	var we *wsError
-	var p apierr.Problem
-	if errors.As(err, &we) {
-		p = apierr.Problem{Code: we.Code, Message: we.Message, Fields: we.Fields, Status: restStatus(we.Code)}
-	} else {
-		var known bool
-		p, known = apierr.Classify(err)
-		if !known {
-			rh.ws.log.ErrorContext(c.Request.Context(), "read request failed", "err", err,
-				"method", c.Request.Method, "path", c.FullPath())
-		}
+	p, known := apierr.Classify(err)
+	if !known {
+		rh.log.ErrorContext(c.Request.Context(), "read request failed", "err", err,
+			"method", c.Request.Method, "path", c.FullPath())
 	}
 	c.AbortWithStatusJSON(p.Status, gin.H{"error": p})
-}
-
-func restStatus(code string) int {
-	switch code {
-	case wsCodeValidation, wsCodeMissingField:
-		return http.StatusUnprocessableEntity
-	case wsCodeInvalidJSON:
-		return http.StatusBadRequest
-	case wsCodeNotFound:
-		return http.StatusNotFound
-	case wsCodeAdminRequired:
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
 }

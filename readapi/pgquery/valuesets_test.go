@@ -1,4 +1,4 @@
-package readapi
+package pgquery
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"contacts/projections"
+	"contacts/readapi"
 )
 
 // TestValueSetsMatchPatterns checks that filters answered through value sets
@@ -48,7 +49,7 @@ func TestValueSetsMatchPatterns(t *testing.T) {
 		t.Helper()
 		rewritten := 0
 		for _, data := range queries {
-			q, err := ParseQuery(data)
+			q, err := readapi.ParseQuery(data)
 			if err != nil {
 				t.Fatalf("%v: %v", data, err)
 			}
@@ -84,12 +85,12 @@ func TestValueSetsMatchPatterns(t *testing.T) {
 					t.Fatalf("%s: %v in %s: value sets count %d %v, patterns count %d %v", stage, data, account, gotN, got, wantN, want)
 				}
 				// Field actions with contact filters go through the same filters.
-				for _, opt := range []FieldOptions{{Distinct: true}, {}, {Distinct: true, Separated: true, Search: "a"}} {
-					want, err := patterns.FieldValues(ctx, account, FieldCity, q, opt)
+				for _, opt := range []readapi.FieldOptions{{Distinct: true}, {}, {Distinct: true, Separated: true, Search: "a"}} {
+					want, err := patterns.FieldValues(ctx, account, readapi.FieldCity, q, opt)
 					if err != nil {
 						t.Fatal(err)
 					}
-					got, err := f.svc.FieldValues(ctx, account, FieldCity, q, opt)
+					got, err := f.svc.FieldValues(ctx, account, readapi.FieldCity, q, opt)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -132,7 +133,7 @@ func TestValueSetsMatchPatterns(t *testing.T) {
 // TestValueSetsBounded checks that a pattern matching more distinct values
 // than maxValueSet stays a pattern, and an empty value is never a set.
 func TestValueSetsBounded(t *testing.T) {
-	if _, ok := valueSetPattern(OpContains, ""); ok {
+	if _, ok := valueSetPattern(readapi.OpContains, ""); ok {
 		t.Fatal("an empty value became a set")
 	}
 	f := newFixture(t)
@@ -156,7 +157,7 @@ func TestValueSetsBounded(t *testing.T) {
 	if got := len(sets[keys[1]]); got != 4 {
 		t.Fatalf("title a*: %d values, want 4", got)
 	}
-	q, _ := ParseQuery(map[string]any{"title": "title"})
+	q, _ := readapi.ParseQuery(map[string]any{"title": "title"})
 	n, err := f.svc.CountContacts(ctx, acctB, q)
 	if err != nil || n != int64(maxValueSet+1)+countTitled(t, f, acctB) {
 		t.Fatalf("count %d, %v", n, err)

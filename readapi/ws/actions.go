@@ -1,4 +1,4 @@
-package readapi
+package ws
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"contacts/commands"
 	"contacts/domain"
 	"contacts/projections"
+	"contacts/readapi"
 )
 
 // wsAction is one action: its handler and its own error code (for failures
@@ -31,24 +32,6 @@ func Actions() map[string]bool {
 	return out
 }
 
-// wsFieldActions maps the 13 field actions to their fields; the REST route of
-// each is /api/v1/contacts/fields/<action without "get_">.
-var wsFieldActions = map[string]Field{
-	"get_titles":            FieldTitle,
-	"get_companies":         FieldCompany,
-	"get_industries":        FieldIndustry,
-	"get_keywords":          FieldKeyword,
-	"get_technologies":      FieldTechnology,
-	"get_company_addresses": FieldCompanyAddress,
-	"get_contact_addresses": FieldContactAddress,
-	"get_cities":            FieldCity,
-	"get_states":            FieldState,
-	"get_countries":         FieldCountry,
-	"get_company_cities":    FieldCompanyCity,
-	"get_company_states":    FieldCompanyState,
-	"get_company_countries": FieldCompanyCountry,
-}
-
 // wsActions is the routing table of the 22 actions.
 var wsActions = map[string]wsAction{}
 
@@ -58,7 +41,8 @@ func init() {
 	wsActions["count_contacts"] = wsAction{(*wsHandler).countContacts, wsCodeCountError, false}
 	wsActions["get_contact_uuids"] = wsAction{(*wsHandler).contactUUIDs, wsCodeUUIDsError, false}
 	wsActions["create_contact"] = wsAction{(*wsHandler).createContact, wsCodeCreateError, true}
-	for name, field := range wsFieldActions {
+	for _, name := range readapi.FieldActions() {
+		field, _ := readapi.ParseField(name)
 		wsActions[name] = wsAction{fieldValuesAction(field), wsCodeFieldError, false}
 	}
 	wsActions["get_import_info"] = wsAction{(*wsHandler).importInfo, wsCodeUploadError, false}
@@ -69,7 +53,7 @@ func init() {
 
 var errNoReadService = errors.New("readapi: no query service configured")
 
-func (h *wsHandler) service() (Service, error) {
+func (h *wsHandler) service() (readapi.Service, error) {
 	if h.deps.Service == nil {
 		return nil, errNoReadService
 	}
@@ -110,7 +94,7 @@ func (h *wsHandler) getContact(ctx context.Context, r *wsRequest) (any, error) {
 
 // wsGetContact reads one contact of the account; a malformed id, another
 // account's contact or a deleted one are all not found.
-func wsGetContact(ctx context.Context, svc Service, accountID, id, view string) (map[string]any, error) {
+func wsGetContact(ctx context.Context, svc readapi.Service, accountID, id, view string) (map[string]any, error) {
 	notFound := &wsError{Code: wsCodeNotFound, Message: "Contact not found: " + id}
 	if !domain.IsUUID(id) {
 		return nil, notFound
@@ -122,7 +106,7 @@ func wsGetContact(ctx context.Context, svc Service, accountID, id, view string) 
 	if !found {
 		return nil, notFound
 	}
-	return ContactResult(doc, view), nil
+	return readapi.ContactResult(doc, view), nil
 }
 
 func (h *wsHandler) countContacts(ctx context.Context, r *wsRequest) (any, error) {
@@ -150,21 +134,10 @@ func (h *wsHandler) contactUUIDs(ctx context.Context, r *wsRequest) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return wsContactUUIDs(ctx, svc, r.principal.AccountID, q)
+	return readapi.ListContactUUIDs(ctx, svc, r.principal.AccountID, q)
 }
 
-func wsContactUUIDs(ctx context.Context, svc Service, accountID string, q Query) (map[string]any, error) {
-	ids, err := svc.ContactUUIDs(ctx, accountID, q)
-	if err != nil {
-		return nil, err
-	}
-	if ids == nil {
-		ids = []string{}
-	}
-	return map[string]any{"count": len(ids), "uuids": ids}, nil
-}
-
-func fieldValuesAction(field Field) func(*wsHandler, context.Context, *wsRequest) (any, error) {
+func fieldValuesAction(field readapi.Field) func(*wsHandler, context.Context, *wsRequest) (any, error) {
 	return func(h *wsHandler, ctx context.Context, r *wsRequest) (any, error) {
 		q, opt, err := wsFieldQuery(r.data)
 		if err != nil {
@@ -174,19 +147,8 @@ func fieldValuesAction(field Field) func(*wsHandler, context.Context, *wsRequest
 		if err != nil {
 			return nil, err
 		}
-		return wsFieldValues(ctx, svc, r.principal.AccountID, field, q, opt)
+		return readapi.ListFieldValues(ctx, svc, r.principal.AccountID, field, q, opt)
 	}
-}
-
-func wsFieldValues(ctx context.Context, svc Service, accountID string, field Field, q Query, opt FieldOptions) (map[string]any, error) {
-	vals, err := svc.FieldValues(ctx, accountID, field, q, opt)
-	if err != nil {
-		return nil, err
-	}
-	if vals == nil {
-		vals = []string{}
-	}
-	return map[string]any{"results": vals}, nil
 }
 
 // createContact creates a contact through the write side (events appended,
@@ -234,7 +196,7 @@ func (h *wsHandler) createContact(ctx context.Context, r *wsRequest) (any, error
 			doc.Company = &projections.CompanyRef{ID: co.ID, Profile: co.Profile}
 		}
 	}
-	return ContactResult(doc, ViewFull), nil
+	return readapi.ContactResult(doc, readapi.ViewFull), nil
 }
 
 // wsSameSecret compares in constant time (lengths included: both sides are
@@ -312,7 +274,7 @@ func (h *wsHandler) importErrors(ctx context.Context, r *wsRequest) (any, error)
 		return nil, err
 	}
 	if rows == nil {
-		rows = []ImportError{}
+		rows = []readapi.ImportError{}
 	}
 	return map[string]any{"errors": rows}, nil
 }
