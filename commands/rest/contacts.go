@@ -170,7 +170,7 @@ func (a *Routes) deleteContact(c *gin.Context) {
 		}
 		a.contactLifecycle((*commands.Handlers).EraseContact)(c)
 	default:
-		a.Fail(c, apierr.New(http.StatusBadRequest, "invalid_parameter", "erase must be true or false"))
+		a.Fail(c, apierr.New(apierr.InvalidParameter, "erase must be true or false"))
 	}
 }
 

@@ -91,7 +91,7 @@ func restPrincipalOrErr(c *gin.Context) (auth.Principal, error) {
 func (rh *restHandler) begin(c *gin.Context) (string, readapi.Service, bool) {
 	p, ok := restPrincipal(c)
 	if !ok || p.AccountID == "" {
-		rh.fail(c, apierr.New(http.StatusUnauthorized, "unauthorized", "a valid access token is required (Authorization: Bearer <token>)"))
+		rh.fail(c, apierr.New(apierr.Unauthorized, "a valid access token is required (Authorization: Bearer <token>)"))
 		return "", nil, false
 	}
 	// The text rule (internal/text) on every filter, also where these
@@ -209,10 +209,10 @@ func decodeBody(r io.Reader) (any, error) {
 	raw, err := io.ReadAll(r)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return nil, apierr.New(http.StatusRequestEntityTooLarge, "payload_too_large", "request body is too large")
+		return nil, apierr.New(apierr.PayloadTooLarge, "request body is too large")
 	}
 	if err != nil {
-		return nil, apierr.New(http.StatusBadRequest, "invalid_json", "request body could not be read")
+		return nil, apierr.New(apierr.InvalidJSON, "request body could not be read")
 	}
 	if len(strings.TrimSpace(string(raw))) == 0 {
 		return nil, nil
@@ -222,11 +222,11 @@ func decodeBody(r io.Reader) (any, error) {
 		return nil, err
 	}
 	if t := strings.TrimSpace(string(raw)); t == "null" {
-		return nil, apierr.New(http.StatusBadRequest, "invalid_json", "request body must be a JSON object or list, not null")
+		return nil, apierr.New(apierr.InvalidJSON, "request body must be a JSON object or list, not null")
 	}
 	var body any
 	if err := json.Unmarshal(raw, &body); err != nil {
-		return nil, apierr.New(http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error())
+		return nil, apierr.New(apierr.InvalidJSON, "request body is not valid JSON: "+err.Error())
 	}
 	return body, nil
 }

@@ -85,8 +85,7 @@ func (a *Routes) setActiveAccount(c *gin.Context) {
 		id = in.Profile.AccountID
 	}
 	if id == "" {
-		a.Fail(c, &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
-			Fields: map[string]string{"account_id": "is required"}})
+		a.Fail(c, apierr.Invalid(map[string]string{"account_id": "is required"}))
 		return
 	}
 	sess, err := a.Auth.SwitchAccount(c.Request.Context(), edge.Principal(c), id)
@@ -220,8 +219,7 @@ func (a *Routes) updateMember(c *gin.Context) {
 	}
 	body := in.input()
 	if body.Email != "" || body.Name != "" {
-		a.Fail(c, &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
-			Fields: map[string]string{"role": "only the role of a member can be changed here (their name and e-mail are theirs: /profile)"}})
+		a.Fail(c, apierr.Invalid(map[string]string{"role": "only the role of a member can be changed here (their name and e-mail are theirs: /profile)"}))
 		return
 	}
 	m, err := a.Auth.UpdateMemberRole(c.Request.Context(), edge.Principal(c), c.Param("user_id"), body.Role)
@@ -301,7 +299,7 @@ func (a *Routes) auditLog(c *gin.Context) {
 		before = n
 	}
 	if len(bad) > 0 {
-		a.Fail(c, &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input", Fields: bad})
+		a.Fail(c, apierr.Invalid(bad))
 		return
 	}
 	entries, err := a.Auth.AuditLog(c.Request.Context(), edge.Principal(c).AccountID, before, limit)
