@@ -32,8 +32,8 @@ const (
 
 func (a *api) importRoutes(stream, json *gin.RouterGroup) {
 	(&importroutes.Routes{Edge: a.edge(), Imports: a.Imports, Page: a.page}).Mount(stream)
-	stream.POST("/contacts/export", a.exportContacts)
-	json.POST("/contacts/bulk", a.commandRoutes().BulkUpsert)
+	a.edge().Read(stream).POST("/contacts/export", a.exportContacts) // reads, though a POST
+	a.edge().Write(json).POST("/contacts/bulk", a.commandRoutes().BulkUpsert)
 }
 
 // bodyLimit is the largest body a route accepts (either way of naming the

@@ -13,7 +13,7 @@ import (
 	"contacts/readapi"
 )
 
-func (rh *restHandler) mountLists(r *gin.RouterGroup) {
+func (rh *restHandler) mountLists(r Router) {
 	for _, kind := range []readapi.ResourceKind{readapi.KindCompanies, readapi.KindGroups, readapi.KindLabels} {
 		r.GET("/"+string(kind), rh.listResources(kind))
 	}

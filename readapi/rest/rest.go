@@ -26,6 +26,13 @@ import (
 // the request's auth.Principal in the gin context.
 const principalKey = "principal"
 
+// Router is where the read routes are mounted (internal/web/edge's Scoped:
+// the routes declare the scope they need).
+type Router interface {
+	GET(path string, h ...gin.HandlerFunc)
+	POST(path string, h ...gin.HandlerFunc)
+}
+
 // Deps are what the REST reads need.
 type Deps struct {
 	Service readapi.Service // the query model; nil: the contact reads answer 500 (logged)
@@ -47,7 +54,10 @@ type Deps struct {
 //	GET  /companies, /groups, /labels  search, limit, offset → {count, results} (live records, by name)
 //
 // The static segments live beside internal/web's /contacts/:id routes.
-func Mount(r *gin.RouterGroup, d Deps) {
+//
+// Every route here only reads (POST /contacts/search too): internal/web
+// mounts them where an API key needs read_contacts.
+func Mount(r Router, d Deps) {
 	log := d.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -40,13 +40,14 @@ var errImportsUnavailable = apierr.New(apierr.NotAvailable, "CSV import is not c
 
 // Mount mounts the import routes on stream.
 func (a *Routes) Mount(stream *gin.RouterGroup) {
-	stream.POST("/contacts/import", a.RequireAdmin, a.uploadImport)
-	stream.GET("/contacts/import", func(c *gin.Context) {
+	read, write := a.Read(stream), a.Write(stream)
+	write.POST("/contacts/import", a.RequireAdmin, a.uploadImport)
+	read.GET("/contacts/import", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"message": "Upload a CSV file via POST to /api/v1/contacts/import/ to start a background import job."})
 	})
-	stream.GET("/contacts/import/:job_id", a.importStatus)
-	stream.GET("/contacts/import/:job_id/errors", a.importErrors)
-	stream.GET("/contacts/import/:job_id/errors.csv", a.importErrorCSV)
+	read.GET("/contacts/import/:job_id", a.importStatus)
+	read.GET("/contacts/import/:job_id/errors", a.importErrors)
+	read.GET("/contacts/import/:job_id/errors.csv", a.importErrorCSV)
 }
 
 // uploadImport: multipart/form-data (the file in "import_file", "file" or

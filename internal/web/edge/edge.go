@@ -38,9 +38,10 @@ var (
 )
 
 // Edge writes errors through Logger (what the table does not know is
-// logged as a 500).
+// logged as a 500) and records the scope each route declares in Scopes.
 type Edge struct {
 	Logger *slog.Logger
+	Scopes *Scopes
 }
 
 // Fail writes err in the one error format and logs what the table does not
