@@ -36,6 +36,9 @@ const (
 	WSValidation
 	// WSNotFound: not_found with the error's message.
 	WSNotFound
+	// WSOwn: under its own code (the live-update subscriptions' errors,
+	// which readapi/ws reports itself).
+	WSOwn
 )
 
 // The codes of the table.
@@ -70,7 +73,8 @@ const (
 	NotImplemented       Code = "not_implemented"
 	NotAvailable         Code = "not_available"
 
-	// The live-update subscriptions' codes (readapi/realtime).
+	// The live-update subscriptions' codes (readapi/realtime): their status
+	// answers a refused /stream upgrade; on the WebSocket they are their own.
 	InvalidChannel      Code = realtime.CodeInvalidChannel
 	InvalidPosition     Code = realtime.CodeInvalidPosition
 	AlreadySubscribed   Code = realtime.CodeAlreadySubscribe
@@ -121,13 +125,13 @@ var table = map[Code]row{
 	NotImplemented:       {http.StatusNotImplemented, WSAction},
 	NotAvailable:         {http.StatusNotImplemented, WSAction},
 
-	InvalidChannel:      {http.StatusBadRequest, WSValidation},
-	InvalidPosition:     {http.StatusBadRequest, WSValidation},
-	AlreadySubscribed:   {http.StatusBadRequest, WSValidation},
-	NotSubscribed:       {http.StatusBadRequest, WSValidation},
-	TooManySubscription: {http.StatusBadRequest, WSValidation},
-	InvalidFilter:       {http.StatusBadRequest, WSValidation},
-	RealtimeUnavailable: {http.StatusNotImplemented, WSAction},
+	InvalidChannel:      {http.StatusBadRequest, WSOwn},
+	InvalidPosition:     {http.StatusBadRequest, WSOwn},
+	AlreadySubscribed:   {http.StatusBadRequest, WSOwn},
+	NotSubscribed:       {http.StatusBadRequest, WSOwn},
+	TooManySubscription: {http.StatusBadRequest, WSOwn},
+	InvalidFilter:       {http.StatusBadRequest, WSOwn},
+	RealtimeUnavailable: {http.StatusNotImplemented, WSOwn},
 }
 
 // Status is the code's HTTP status (500 for a code not in the table).

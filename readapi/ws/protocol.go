@@ -252,6 +252,8 @@ func (h *wsHandler) toWSError(ctx context.Context, action, code string, err erro
 		return &wsError{Code: wsCodeValidation, Message: "Validation error: " + p.Message}
 	case apierr.WSNotFound:
 		return &wsError{Code: wsCodeNotFound, Message: p.Message}
+	case apierr.WSOwn:
+		return &wsError{Code: p.Code, Message: p.Message, Fields: p.Fields}
 	}
 	return &wsError{Code: code, Message: p.Message, Fields: p.Fields}
 }
