@@ -38,8 +38,7 @@ func (a *Routes) BulkUpsert(c *gin.Context) {
 		return
 	}
 	if req.Contacts == nil {
-		a.Fail(c, &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
-			Fields: map[string]string{"contacts": "is required (a list of contacts)"}})
+		a.Fail(c, apierr.Invalid(map[string]string{"contacts": "is required (a list of contacts)"}))
 		return
 	}
 	rows := make([]commands.UpsertRow, len(req.Contacts))
@@ -96,6 +95,5 @@ func bulkRow(in map[string]any) commands.UpsertRow {
 }
 
 func invalidGroups() error {
-	return &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
-		Fields: map[string]string{"groups": "must be a list of group names"}}
+	return apierr.Invalid(map[string]string{"groups": "must be a list of group names"})
 }

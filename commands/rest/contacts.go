@@ -15,24 +15,25 @@ import (
 )
 
 func (a *Routes) contacts(r *gin.RouterGroup) {
-	r.POST("/contacts", a.createContact)
-	r.POST("/contacts/merge", a.mergeContacts)
-	r.GET("/contacts/:id", a.getContact)
-	r.PATCH("/contacts/:id", a.updateContact)
-	r.PUT("/contacts/:id", a.updateContact) // partial, as the reference APIs' PUT
-	r.DELETE("/contacts/:id", a.deleteContact)
-	r.POST("/contacts/:id/restore", a.contactLifecycle((*commands.Handlers).RestoreContact))
-	r.POST("/contacts/:id/inactivate", a.contactLifecycle((*commands.Handlers).InactivateContact))
-	r.POST("/contacts/:id/activate", a.contactLifecycle((*commands.Handlers).ActivateContact))
-	r.GET("/contacts/:id/labels", a.listContactLabels)
-	r.POST("/contacts/:id/labels", a.changeLabels((*commands.Handlers).AddContactLabels))
-	r.DELETE("/contacts/:id/labels", a.changeLabels((*commands.Handlers).RemoveContactLabels))
-	r.GET("/contacts/:id/notes", a.listNotes)
-	r.POST("/contacts/:id/notes", a.addNote)
-	r.PATCH("/contacts/:id/notes/:note_id", a.editNote)
-	r.PUT("/contacts/:id/notes/:note_id", a.editNote)
-	r.DELETE("/contacts/:id/notes/:note_id", a.removeNote)
-	r.PUT("/contacts/:id/assignment", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in assignRequest) (contact.State, error) {
+	read, write := a.Read(r), a.Write(r)
+	write.POST("/contacts", a.createContact)
+	write.POST("/contacts/merge", a.mergeContacts)
+	read.GET("/contacts/:id", a.getContact)
+	write.PATCH("/contacts/:id", a.updateContact)
+	write.PUT("/contacts/:id", a.updateContact) // partial, as the reference APIs' PUT
+	write.DELETE("/contacts/:id", a.deleteContact)
+	write.POST("/contacts/:id/restore", a.contactLifecycle((*commands.Handlers).RestoreContact))
+	write.POST("/contacts/:id/inactivate", a.contactLifecycle((*commands.Handlers).InactivateContact))
+	write.POST("/contacts/:id/activate", a.contactLifecycle((*commands.Handlers).ActivateContact))
+	read.GET("/contacts/:id/labels", a.listContactLabels)
+	write.POST("/contacts/:id/labels", a.changeLabels((*commands.Handlers).AddContactLabels))
+	write.DELETE("/contacts/:id/labels", a.changeLabels((*commands.Handlers).RemoveContactLabels))
+	read.GET("/contacts/:id/notes", a.listNotes)
+	write.POST("/contacts/:id/notes", a.addNote)
+	write.PATCH("/contacts/:id/notes/:note_id", a.editNote)
+	write.PUT("/contacts/:id/notes/:note_id", a.editNote)
+	write.DELETE("/contacts/:id/notes/:note_id", a.removeNote)
+	write.PUT("/contacts/:id/assignment", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in assignRequest) (contact.State, error) {
 		// Only the account's own users can be assigned.
 		if missing, err := a.Auth.NotMembers(ctx, ref.AccountID, in.AssignedTo); err != nil || len(missing) > 0 {
 			if err == nil {
@@ -45,17 +46,17 @@ func (a *Routes) contacts(r *gin.RouterGroup) {
 		}
 		return a.Commands.AssignContact(ctx, commands.AssignContact{ContactRef: ref, Users: in.AssignedTo, Teams: in.Teams})
 	}))
-	r.POST("/contacts/:id/accounts", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in associateRequest) (contact.State, error) {
+	write.POST("/contacts/:id/accounts", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in associateRequest) (contact.State, error) {
 		return a.Commands.AssociateAccount(ctx, commands.AssociateAccount{ContactRef: ref, LinkedAccountID: in.AccountID, Name: in.Name, Role: in.Role})
 	}))
-	r.DELETE("/contacts/:id/accounts/:linked_account_id", a.dissociateAccount)
-	r.PATCH("/contacts/:id/custom_attributes", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in customAttributesRequest) (contact.State, error) {
+	write.DELETE("/contacts/:id/accounts/:linked_account_id", a.dissociateAccount)
+	write.PATCH("/contacts/:id/custom_attributes", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in customAttributesRequest) (contact.State, error) {
 		return a.Commands.SetCustomAttributes(ctx, commands.SetCustomAttributes{ContactRef: ref, Values: in.CustomAttributes})
 	}))
-	r.POST("/contacts/:id/destroy_custom_attributes", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in removeCustomAttributesRequest) (contact.State, error) {
+	write.POST("/contacts/:id/destroy_custom_attributes", contactCommand(a, func(ctx context.Context, ref commands.ContactRef, in removeCustomAttributesRequest) (contact.State, error) {
 		return a.Commands.RemoveCustomAttributes(ctx, commands.RemoveCustomAttributes{ContactRef: ref, Keys: in.CustomAttributes})
 	}))
-	r.GET("/contacts/:id/events", a.contactHistory)
+	read.GET("/contacts/:id/events", a.contactHistory)
 }
 
 // contactRef reads the path id and If-Match; it reports whether to go on.
@@ -170,7 +171,7 @@ func (a *Routes) deleteContact(c *gin.Context) {
 		}
 		a.contactLifecycle((*commands.Handlers).EraseContact)(c)
 	default:
-		a.Fail(c, apierr.New(http.StatusBadRequest, "invalid_parameter", "erase must be true or false"))
+		a.Fail(c, apierr.New(apierr.InvalidParameter, "erase must be true or false"))
 	}
 }
 

@@ -28,14 +28,15 @@ type resource[S any] struct {
 }
 
 func (res resource[S]) register(r *gin.RouterGroup, adminOnlyDelete bool) {
-	r.POST(res.path, res.createHandler)
-	r.GET(res.path+"/:id", res.getHandler)
-	r.PATCH(res.path+"/:id", res.updateHandler)
-	r.PUT(res.path+"/:id", res.updateHandler)
+	read, write := res.a.Read(r), res.a.Write(r)
+	write.POST(res.path, res.createHandler)
+	read.GET(res.path+"/:id", res.getHandler)
+	write.PATCH(res.path+"/:id", res.updateHandler)
+	write.PUT(res.path+"/:id", res.updateHandler)
 	if adminOnlyDelete {
-		r.DELETE(res.path+"/:id", res.a.RequireAdmin, res.deleteHandler)
+		write.DELETE(res.path+"/:id", res.a.RequireAdmin, res.deleteHandler)
 	} else {
-		r.DELETE(res.path+"/:id", res.deleteHandler)
+		write.DELETE(res.path+"/:id", res.deleteHandler)
 	}
 }
 
@@ -154,8 +155,9 @@ func (a *Routes) groups(r *gin.RouterGroup) {
 		},
 		remove: h.DeleteGroup,
 	}.register(r, true)
-	r.POST("/groups/:id/add", a.changeMembers(h.AddGroupMembers))
-	r.POST("/groups/:id/remove", a.changeMembers(h.RemoveGroupMembers))
+	write := a.Write(r)
+	write.POST("/groups/:id/add", a.changeMembers(h.AddGroupMembers))
+	write.POST("/groups/:id/remove", a.changeMembers(h.RemoveGroupMembers))
 }
 
 type membersRequest struct {

@@ -34,7 +34,7 @@ func (a *api) decodeObject(c *gin.Context) (map[string]any, bool) {
 func (a *api) pathID(c *gin.Context, name string) (string, bool) { return a.edge().PathID(c, name) }
 func (a *api) ifMatch(c *gin.Context) (*int64, bool)             { return a.edge().IfMatch(c) }
 func (a *api) requireAdmin(c *gin.Context)                       { a.edge().RequireAdmin(c) }
-func (a *api) edge() edge.Edge                                   { return edge.Edge{Logger: a.Logger} }
+func (a *api) edge() edge.Edge                                   { return edge.Edge{Logger: a.Logger, Scopes: a.scopes} }
 
 func principal(c *gin.Context) auth.Principal { return edge.Principal(c) }
 

@@ -32,8 +32,8 @@ const (
 
 func (a *api) importRoutes(stream, json *gin.RouterGroup) {
 	(&importroutes.Routes{Edge: a.edge(), Imports: a.Imports, Page: a.page}).Mount(stream)
-	stream.POST("/contacts/export", a.exportContacts)
-	json.POST("/contacts/bulk", a.commandRoutes().BulkUpsert)
+	a.edge().Read(stream).POST("/contacts/export", a.exportContacts) // reads, though a POST
+	a.edge().Write(json).POST("/contacts/bulk", a.commandRoutes().BulkUpsert)
 }
 
 // bodyLimit is the largest body a route accepts (either way of naming the
@@ -73,7 +73,7 @@ func (a *api) page(c *gin.Context, def, maxLimit int) (int, int, bool) {
 		offset = n
 	}
 	if len(fields) > 0 {
-		a.fail(c, &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input", Fields: fields})
+		a.fail(c, apierr.Invalid(fields))
 		return 0, 0, false
 	}
 	return limit, offset, true
@@ -85,7 +85,7 @@ func (a *api) page(c *gin.Context, def, maxLimit int) (int, int, bool) {
 // "column_names").
 func (a *api) exportContacts(c *gin.Context) {
 	if a.Export == nil {
-		a.fail(c, apierr.New(http.StatusNotImplemented, "not_available", "export needs the PostgreSQL read model"))
+		a.fail(c, apierr.New(apierr.NotAvailable, "export needs the PostgreSQL read model"))
 		return
 	}
 	var body any
@@ -96,7 +96,7 @@ func (a *api) exportContacts(c *gin.Context) {
 	}
 	if raw != nil {
 		if err := json.Unmarshal(raw, &body); err != nil {
-			a.fail(c, apierr.New(http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error()))
+			a.fail(c, apierr.New(apierr.InvalidJSON, "request body is not valid JSON: "+err.Error()))
 			return
 		}
 	}

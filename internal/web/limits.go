@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -86,7 +85,7 @@ func (a *api) spend(c *gin.Context, l *ratelimit.Limiter, key string, headers bo
 	}
 	retry := ceilSeconds(d.RetryAfter)
 	c.Header("Retry-After", strconv.Itoa(retry))
-	a.fail(c, apierr.New(http.StatusTooManyRequests, "rate_limited",
+	a.fail(c, apierr.New(apierr.RateLimited,
 		"too many requests: retry in "+strconv.Itoa(retry)+" s"))
 	return false
 }

@@ -14,8 +14,8 @@ func (a *api) phoneReviewRoutes(g *gin.RouterGroup) {
 	if a.PhoneReview == nil {
 		return
 	}
-	g.GET("/phone_review", a.requireUser, a.requireAdmin, a.listPhoneReview)
-	g.POST("/phone_review/scan", a.requireUser, a.requireAdmin, a.scanPhoneReview)
+	a.edge().Read(g).GET("/phone_review", a.requireUser, a.requireAdmin, a.listPhoneReview)
+	a.edge().Write(g).POST("/phone_review/scan", a.requireUser, a.requireAdmin, a.scanPhoneReview)
 }
 
 func (a *api) listPhoneReview(c *gin.Context) {

@@ -27,6 +27,7 @@ import (
 	"contacts/internal/accounts"
 	"contacts/internal/accounts/accountroutes"
 	"contacts/internal/phonereview"
+	"contacts/internal/web/edge"
 	"contacts/projections"
 	"contacts/readapi"
 	"contacts/readapi/pgquery"
@@ -120,6 +121,9 @@ var _ readapi.Imports = (*imports.Service)(nil)
 
 type api struct {
 	Deps
+	// scopes is the scope column of the route table, filled as the routes
+	// are mounted (edge.Edge.Read/Write) and read by requireScope.
+	scopes *edge.Scopes
 }
 
 func init() {
@@ -145,7 +149,13 @@ func init() {
 // /api/v1/accounts/:account_id (the account in the path). Either must be an
 // account of the caller's, or the answer is 403/404 with no data.
 func NewRouter(d Deps) http.Handler {
-	a := &api{Deps: d}
+	r, _ := newRouter(d)
+	return r
+}
+
+// newRouter builds the router and the api whose route table it fills.
+func newRouter(d Deps) (*gin.Engine, *api) {
+	a := &api{Deps: d, scopes: edge.NewScopes()}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// Client IPs (rate limits) come from the connection unless the request
@@ -175,7 +185,7 @@ func NewRouter(d Deps) http.Handler {
 	stream := v1.Group("", a.authenticate, a.rateLimit, a.accountFromHeader, a.requireScope)
 	p := stream.Group("", a.idempotency)
 	a.accountRoutes(p, stream, "/account", read)
-	p.GET("/projections", a.projectionStatus)
+	a.edge().Read(p).GET("/projections", a.projectionStatus)
 	accStream := v1.Group("/accounts/:account_id", a.authenticate, a.rateLimit, a.accountFromPath, a.requireScope)
 	a.accountRoutes(accStream.Group("", a.idempotency), accStream, "", read)
 	if read != nil {
@@ -189,7 +199,7 @@ func NewRouter(d Deps) http.Handler {
 		v1.GET("/stream", a.authenticateWS, a.rateLimit, a.accountFromHeader, live)
 		v1.GET("/accounts/:account_id/stream", a.authenticateWS, a.rateLimit, a.accountFromPath, live)
 	}
-	return r
+	return r, a
 }
 
 // accountRoutes mounts every route of one account's data and administration
@@ -200,7 +210,7 @@ func (a *api) accountRoutes(g, stream *gin.RouterGroup, self string, read *ws.De
 	a.importRoutes(stream, g)
 	a.commandRoutes().Mount(g)
 	if read != nil {
-		readrest.Mount(g, readrest.Deps{Service: read.Service, Lists: read.Lists, Logger: read.Logger})
+		readrest.Mount(a.edge().Read(g), readrest.Deps{Service: read.Service, Lists: read.Lists, Logger: read.Logger})
 	}
 	a.accountRoutesOf().MountAdmin(g.Group("", a.requireUser), self)
 	a.phoneReviewRoutes(g)

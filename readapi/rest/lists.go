@@ -13,7 +13,7 @@ import (
 	"contacts/readapi"
 )
 
-func (rh *restHandler) mountLists(r *gin.RouterGroup) {
+func (rh *restHandler) mountLists(r Router) {
 	for _, kind := range []readapi.ResourceKind{readapi.KindCompanies, readapi.KindGroups, readapi.KindLabels} {
 		r.GET("/"+string(kind), rh.listResources(kind))
 	}
@@ -23,11 +23,11 @@ func (rh *restHandler) listResources(kind readapi.ResourceKind) gin.HandlerFunc 
 	return func(c *gin.Context) {
 		p, ok := restPrincipal(c)
 		if !ok {
-			rh.fail(c, apierr.New(http.StatusUnauthorized, "unauthorized", "a valid access token is required (Authorization: Bearer <token>)"))
+			rh.fail(c, apierr.New(apierr.Unauthorized, "a valid access token is required (Authorization: Bearer <token>)"))
 			return
 		}
 		if rh.deps.Lists == nil {
-			rh.fail(c, apierr.New(http.StatusNotImplemented, "not_implemented", "listing "+string(kind)+" is not available with this read model"))
+			rh.fail(c, apierr.New(apierr.NotImplemented, "listing "+string(kind)+" is not available with this read model"))
 			return
 		}
 		o, err := restListOptions(c)

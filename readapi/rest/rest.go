@@ -26,6 +26,13 @@ import (
 // the request's auth.Principal in the gin context.
 const principalKey = "principal"
 
+// Router is where the read routes are mounted (internal/web/edge's Scoped:
+// the routes declare the scope they need).
+type Router interface {
+	GET(path string, h ...gin.HandlerFunc)
+	POST(path string, h ...gin.HandlerFunc)
+}
+
 // Deps are what the REST reads need.
 type Deps struct {
 	Service readapi.Service // the query model; nil: the contact reads answer 500 (logged)
@@ -47,7 +54,10 @@ type Deps struct {
 //	GET  /companies, /groups, /labels  search, limit, offset → {count, results} (live records, by name)
 //
 // The static segments live beside internal/web's /contacts/:id routes.
-func Mount(r *gin.RouterGroup, d Deps) {
+//
+// Every route here only reads (POST /contacts/search too): internal/web
+// mounts them where an API key needs read_contacts.
+func Mount(r Router, d Deps) {
 	log := d.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -91,7 +101,7 @@ func restPrincipalOrErr(c *gin.Context) (auth.Principal, error) {
 func (rh *restHandler) begin(c *gin.Context) (string, readapi.Service, bool) {
 	p, ok := restPrincipal(c)
 	if !ok || p.AccountID == "" {
-		rh.fail(c, apierr.New(http.StatusUnauthorized, "unauthorized", "a valid access token is required (Authorization: Bearer <token>)"))
+		rh.fail(c, apierr.New(apierr.Unauthorized, "a valid access token is required (Authorization: Bearer <token>)"))
 		return "", nil, false
 	}
 	// The text rule (internal/text) on every filter, also where these
@@ -209,10 +219,10 @@ func decodeBody(r io.Reader) (any, error) {
 	raw, err := io.ReadAll(r)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return nil, apierr.New(http.StatusRequestEntityTooLarge, "payload_too_large", "request body is too large")
+		return nil, apierr.New(apierr.PayloadTooLarge, "request body is too large")
 	}
 	if err != nil {
-		return nil, apierr.New(http.StatusBadRequest, "invalid_json", "request body could not be read")
+		return nil, apierr.New(apierr.InvalidJSON, "request body could not be read")
 	}
 	if len(strings.TrimSpace(string(raw))) == 0 {
 		return nil, nil
@@ -222,11 +232,11 @@ func decodeBody(r io.Reader) (any, error) {
 		return nil, err
 	}
 	if t := strings.TrimSpace(string(raw)); t == "null" {
-		return nil, apierr.New(http.StatusBadRequest, "invalid_json", "request body must be a JSON object or list, not null")
+		return nil, apierr.New(apierr.InvalidJSON, "request body must be a JSON object or list, not null")
 	}
 	var body any
 	if err := json.Unmarshal(raw, &body); err != nil {
-		return nil, apierr.New(http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error())
+		return nil, apierr.New(apierr.InvalidJSON, "request body is not valid JSON: "+err.Error())
 	}
 	return body, nil
 }

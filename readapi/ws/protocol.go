@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -231,9 +230,10 @@ func (c *wsConn) runAction(a wsAction, name string, req *wsRequest) (out any, er
 }
 
 // toWSError maps an action's failure to the protocol's codes: transport
-// errors pass through; invalid input is validation_error (fields named);
-// a missing record is not_found; anything else is the action's own code,
-// with a generic message when the cause is internal (and then logged).
+// errors pass through; otherwise the error table (internal/apierr) says how
+// the error's code is reported: validation_error (fields named), not_found,
+// or the action's own code, with a generic message when the cause is
+// internal (and then logged).
 func (h *wsHandler) toWSError(ctx context.Context, action, code string, err error) *wsError {
 	var we *wsError
 	if errors.As(err, &we) {
@@ -244,22 +244,16 @@ func (h *wsHandler) toWSError(ctx context.Context, action, code string, err erro
 		h.log.ErrorContext(ctx, "websocket action failed", "action", action, "err", err)
 		return &wsError{Code: code, Message: wsGenericMessage(code)}
 	}
-	switch p.Status {
-	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+	switch p.WS {
+	case apierr.WSValidation:
 		if len(p.Fields) > 0 {
 			return wsInvalid(p.Fields)
 		}
 		return &wsError{Code: wsCodeValidation, Message: "Validation error: " + p.Message}
-	case http.StatusNotFound:
+	case apierr.WSNotFound:
 		return &wsError{Code: wsCodeNotFound, Message: p.Message}
-	case http.StatusConflict:
-		if p.Code == "duplicate" || p.Code == "already_exists" {
-			we := &wsError{Code: wsCodeValidation, Message: "Validation error: " + p.Message, Fields: p.Fields}
-			if len(p.Fields) > 0 {
-				we.Message = "Validation error: " + wsDescribeFields(p.Fields)
-			}
-			return we
-		}
+	case apierr.WSOwn:
+		return &wsError{Code: p.Code, Message: p.Message, Fields: p.Fields}
 	}
 	return &wsError{Code: code, Message: p.Message, Fields: p.Fields}
 }

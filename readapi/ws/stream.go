@@ -3,12 +3,12 @@ package ws
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"contacts/internal/apierr"
 	"contacts/internal/auth"
 	textrule "contacts/internal/text"
 	"contacts/readapi/realtime"
@@ -42,13 +42,13 @@ func (h *wsHandler) stream(c *gin.Context) {
 	}
 	if !p.Can(auth.ScopeReadContacts) {
 		c.Abort()
-		wsHTTPError(c.Writer, http.StatusForbidden, wsCodeInsufficientScope, "this API key lacks the read_contacts scope")
+		wsHTTPError(c.Writer, apierr.InsufficientScope, "this API key lacks the read_contacts scope")
 		return
 	}
 	hub := h.deps.Realtime
 	if hub == nil {
 		c.Abort()
-		wsHTTPError(c.Writer, http.StatusNotImplemented, realtime.CodeUnavailable, "live updates are not enabled on this server")
+		wsHTTPError(c.Writer, apierr.RealtimeUnavailable, "live updates are not enabled on this server")
 		return
 	}
 	data := map[string]any{}
@@ -65,7 +65,7 @@ func (h *wsHandler) stream(c *gin.Context) {
 	if fe != nil {
 		c.Abort()
 		body, _ := json.Marshal(map[string]any{"error": wsInvalid(map[string]string{fe.Field: fe.Err.Error()})})
-		c.Data(http.StatusUnprocessableEntity, "application/json; charset=utf-8", body)
+		c.Data(apierr.Validation.Status(), "application/json; charset=utf-8", body)
 		return
 	}
 	for k, vals := range q {
@@ -124,14 +124,13 @@ func (h *wsHandler) stream(c *gin.Context) {
 	switch {
 	case errors.As(err, &we):
 		body, _ := json.Marshal(map[string]any{"error": we})
-		c.Data(http.StatusBadRequest, "application/json; charset=utf-8", body)
-	case errors.As(err, &re) && re.Code == realtime.CodeNotFound:
-		wsHTTPError(c.Writer, http.StatusNotFound, re.Code, re.Message)
+		// A bad parameter: the protocol's error in the body, invalid_parameter's status.
+		c.Data(apierr.InvalidParameter.Status(), "application/json; charset=utf-8", body)
 	case errors.As(err, &re):
-		wsHTTPError(c.Writer, http.StatusBadRequest, re.Code, re.Message)
+		wsHTTPError(c.Writer, apierr.Code(re.Code), re.Message)
 	default:
 		h.log.ErrorContext(c.Request.Context(), "stream: subscribing", "err", err)
-		wsHTTPError(c.Writer, http.StatusInternalServerError, "internal_error", "internal error")
+		wsHTTPError(c.Writer, apierr.Internal, "internal error")
 	}
 }
 

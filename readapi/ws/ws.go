@@ -285,7 +285,7 @@ var wsUpgrader = websocket.Upgrader{
 	// origin cannot ride on the user's session, so any origin may connect.
 	CheckOrigin: func(*http.Request) bool { return true },
 	Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
-		wsHTTPError(w, status, "websocket_upgrade_failed", "WebSocket handshake failed: "+reason.Error())
+		writeHTTPError(w, status, "websocket_upgrade_failed", "WebSocket handshake failed: "+reason.Error())
 	},
 }
 
@@ -300,7 +300,14 @@ var wsStreamUpgrader = websocket.Upgrader{
 	Error:           wsUpgrader.Error,
 }
 
-func wsHTTPError(w http.ResponseWriter, status int, code, message string) {
+// wsHTTPError answers a refused upgrade with the code's status (the error table).
+func wsHTTPError(w http.ResponseWriter, code apierr.Code, message string) {
+	writeHTTPError(w, code.Status(), string(code), message)
+}
+
+// writeHTTPError writes an error answer; the status is the table's, or
+// gorilla's for a failed handshake.
+func writeHTTPError(w http.ResponseWriter, status int, code, message string) {
 	body, _ := json.Marshal(map[string]any{"error": apierr.Problem{Code: code, Message: message}})
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -343,7 +350,7 @@ func (h *wsHandler) principal(c *gin.Context) (auth.Principal, bool) {
 	}
 	if err != nil {
 		c.Abort()
-		wsHTTPError(c.Writer, http.StatusUnauthorized, "unauthorized",
+		wsHTTPError(c.Writer, apierr.Unauthorized,
 			"a valid access token is required (?token=<jwt> or Authorization: Bearer <jwt>)")
 		return auth.Principal{}, false
 	}

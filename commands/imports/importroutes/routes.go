@@ -36,17 +36,18 @@ type Routes struct {
 // of phone numbers written without a country code (rest.PhoneRegionParam).
 const phoneRegionParam = "phone_region"
 
-var errImportsUnavailable = apierr.New(http.StatusNotImplemented, "not_available", "CSV import is not configured on this server")
+var errImportsUnavailable = apierr.New(apierr.NotAvailable, "CSV import is not configured on this server")
 
 // Mount mounts the import routes on stream.
 func (a *Routes) Mount(stream *gin.RouterGroup) {
-	stream.POST("/contacts/import", a.RequireAdmin, a.uploadImport)
-	stream.GET("/contacts/import", func(c *gin.Context) {
+	read, write := a.Read(stream), a.Write(stream)
+	write.POST("/contacts/import", a.RequireAdmin, a.uploadImport)
+	read.GET("/contacts/import", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"message": "Upload a CSV file via POST to /api/v1/contacts/import/ to start a background import job."})
 	})
-	stream.GET("/contacts/import/:job_id", a.importStatus)
-	stream.GET("/contacts/import/:job_id/errors", a.importErrors)
-	stream.GET("/contacts/import/:job_id/errors.csv", a.importErrorCSV)
+	read.GET("/contacts/import/:job_id", a.importStatus)
+	read.GET("/contacts/import/:job_id/errors", a.importErrors)
+	read.GET("/contacts/import/:job_id/errors.csv", a.importErrorCSV)
 }
 
 // uploadImport: multipart/form-data (the file in "import_file", "file" or
@@ -98,8 +99,7 @@ func (a *Routes) uploadImport(c *gin.Context) {
 			break
 		}
 		if body == nil {
-			a.Fail(c, &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
-				Fields: map[string]string{"import_file": "is required (a file part of the multipart body)"}})
+			a.Fail(c, apierr.Invalid(map[string]string{"import_file": "is required (a file part of the multipart body)"}))
 			return
 		}
 	case mediaType == "text/csv" || mediaType == "application/csv" || mediaType == "text/plain" || mediaType == "application/octet-stream":
@@ -108,7 +108,7 @@ func (a *Routes) uploadImport(c *gin.Context) {
 			name = "upload.csv"
 		}
 	default:
-		a.Fail(c, apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type",
+		a.Fail(c, apierr.New(apierr.UnsupportedMediaType,
 			"send the CSV as multipart/form-data (field import_file) or as a text/csv body"))
 		return
 	}
@@ -145,9 +145,9 @@ func (r *errReader) Read(p []byte) (int, error) {
 func uploadReadError(err error) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return apierr.New(http.StatusRequestEntityTooLarge, "file_too_large", "the file is larger than the import limit")
+		return apierr.New(apierr.FileTooLarge, "the file is larger than the import limit")
 	}
-	return apierr.New(http.StatusBadRequest, "invalid_upload", "the upload could not be read: "+err.Error())
+	return apierr.New(apierr.InvalidUpload, "the upload could not be read: "+err.Error())
 }
 
 func (a *Routes) importStatus(c *gin.Context) {

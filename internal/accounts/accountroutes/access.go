@@ -13,22 +13,26 @@ import (
 
 // MountAdmin mounts the account's own administration (users only): the
 // account and its settings, its members, its API keys, its audit log.
-func (a *Routes) MountAdmin(g *gin.RouterGroup, self string) {
-	g.GET(self, a.getAccount)
-	g.PATCH(self, a.RequireAdmin, a.updateAccount)
-	g.PUT(self, a.RequireAdmin, a.updateAccount)
-	g.GET("/agents", a.listMembers)
-	g.POST("/agents", a.RequireAdmin, a.addMember)
-	g.POST("/agents/bulk_create", a.RequireAdmin, a.bulkAddMembers)
-	g.GET("/agents/:user_id", a.getMember)
-	g.PATCH("/agents/:user_id", a.RequireAdmin, a.updateMember)
-	g.PUT("/agents/:user_id", a.RequireAdmin, a.updateMember)
-	g.DELETE("/agents/:user_id", a.RequireAdmin, a.removeMember)
-	g.GET("/api_keys", a.RequireAdmin, a.listAPIKeys)
-	g.POST("/api_keys", a.RequireAdmin, a.createAPIKey)
-	g.GET("/api_keys/:key_id", a.RequireAdmin, a.getAPIKey)
-	g.DELETE("/api_keys/:key_id", a.RequireAdmin, a.revokeAPIKey)
-	g.GET("/audit_log", a.RequireAdmin, a.auditLog)
+//
+// API keys never reach these routes (users only); the scopes declared are
+// the ones a key is refused for first.
+func (a *Routes) MountAdmin(admin *gin.RouterGroup, self string) {
+	read, write := a.Read(admin), a.Write(admin)
+	read.GET(self, a.getAccount)
+	write.PATCH(self, a.RequireAdmin, a.updateAccount)
+	write.PUT(self, a.RequireAdmin, a.updateAccount)
+	read.GET("/agents", a.listMembers)
+	write.POST("/agents", a.RequireAdmin, a.addMember)
+	write.POST("/agents/bulk_create", a.RequireAdmin, a.bulkAddMembers)
+	read.GET("/agents/:user_id", a.getMember)
+	write.PATCH("/agents/:user_id", a.RequireAdmin, a.updateMember)
+	write.PUT("/agents/:user_id", a.RequireAdmin, a.updateMember)
+	write.DELETE("/agents/:user_id", a.RequireAdmin, a.removeMember)
+	read.GET("/api_keys", a.RequireAdmin, a.listAPIKeys)
+	write.POST("/api_keys", a.RequireAdmin, a.createAPIKey)
+	read.GET("/api_keys/:key_id", a.RequireAdmin, a.getAPIKey)
+	write.DELETE("/api_keys/:key_id", a.RequireAdmin, a.revokeAPIKey)
+	read.GET("/audit_log", a.RequireAdmin, a.auditLog)
 }
 
 // profileBody accepts the fields flat or wrapped in "profile" (as the
@@ -85,8 +89,7 @@ func (a *Routes) setActiveAccount(c *gin.Context) {
 		id = in.Profile.AccountID
 	}
 	if id == "" {
-		a.Fail(c, &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
-			Fields: map[string]string{"account_id": "is required"}})
+		a.Fail(c, apierr.Invalid(map[string]string{"account_id": "is required"}))
 		return
 	}
 	sess, err := a.Auth.SwitchAccount(c.Request.Context(), edge.Principal(c), id)
@@ -220,8 +223,7 @@ func (a *Routes) updateMember(c *gin.Context) {
 	}
 	body := in.input()
 	if body.Email != "" || body.Name != "" {
-		a.Fail(c, &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
-			Fields: map[string]string{"role": "only the role of a member can be changed here (their name and e-mail are theirs: /profile)"}})
+		a.Fail(c, apierr.Invalid(map[string]string{"role": "only the role of a member can be changed here (their name and e-mail are theirs: /profile)"}))
 		return
 	}
 	m, err := a.Auth.UpdateMemberRole(c.Request.Context(), edge.Principal(c), c.Param("user_id"), body.Role)
@@ -301,7 +303,7 @@ func (a *Routes) auditLog(c *gin.Context) {
 		before = n
 	}
 	if len(bad) > 0 {
-		a.Fail(c, &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input", Fields: bad})
+		a.Fail(c, apierr.Invalid(bad))
 		return
 	}
 	entries, err := a.Auth.AuditLog(c.Request.Context(), edge.Principal(c).AccountID, before, limit)

@@ -33,14 +33,15 @@ const (
 
 // Errors of the edge itself.
 var (
-	ErrForbidden = apierr.New(http.StatusForbidden, "forbidden", "administrator role required")
-	ErrTooLarge  = apierr.New(http.StatusRequestEntityTooLarge, "payload_too_large", "request body is too large")
+	ErrForbidden = apierr.New(apierr.Forbidden, "administrator role required")
+	ErrTooLarge  = apierr.New(apierr.PayloadTooLarge, "request body is too large")
 )
 
 // Edge writes errors through Logger (what the table does not know is
-// logged as a 500).
+// logged as a 500) and records the scope each route declares in Scopes.
 type Edge struct {
 	Logger *slog.Logger
+	Scopes *Scopes
 }
 
 // Fail writes err in the one error format and logs what the table does not
@@ -121,7 +122,7 @@ func ReadJSONBody(r io.Reader, object bool) ([]byte, error) {
 	return raw, nil
 }
 
-var errNotObject = apierr.New(http.StatusBadRequest, "invalid_json", "request body must be a JSON object")
+var errNotObject = apierr.New(apierr.InvalidJSON, "request body must be a JSON object")
 
 // DecodeObject reads a JSON object body as a map, the input shape of the
 // field-level commands (the domain validates each field).
@@ -151,27 +152,25 @@ func BindError(err error) error {
 	case errors.As(err, &tooLarge):
 		return ErrTooLarge
 	case errors.Is(err, io.EOF):
-		return apierr.New(http.StatusBadRequest, "invalid_json", "request body is empty; a JSON object is expected")
+		return apierr.New(apierr.InvalidJSON, "request body is empty; a JSON object is expected")
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return apierr.New(http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error())
+		return apierr.New(apierr.InvalidJSON, "request body is not valid JSON: "+err.Error())
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
-			return apierr.New(http.StatusBadRequest, "invalid_json", "request body must be a JSON object")
+			return apierr.New(apierr.InvalidJSON, "request body must be a JSON object")
 		}
-		return &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
-			Fields: map[string]string{typeErr.Field: "must be a " + jsonKind(typeErr.Type.Kind().String())}}
+		return apierr.Invalid(map[string]string{typeErr.Field: "must be a " + jsonKind(typeErr.Type.Kind().String())})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input",
-			Fields: map[string]string{field: "unknown field"}}
+		return apierr.Invalid(map[string]string{field: "unknown field"})
 	case errors.As(err, &verrs):
 		fields := map[string]string{}
 		for _, fe := range verrs {
 			fields[jsonName(fe)] = describe(fe)
 		}
-		return &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "validation_error", Message: "invalid input", Fields: fields}
+		return apierr.Invalid(fields)
 	}
-	return apierr.New(http.StatusBadRequest, "invalid_json", err.Error())
+	return apierr.New(apierr.InvalidJSON, err.Error())
 }
 
 func jsonKind(goKind string) string {
@@ -218,7 +217,7 @@ func describe(fe validator.FieldError) string {
 func (a Edge) PathID(c *gin.Context, name string) (string, bool) {
 	id, err := uuid.Parse(c.Param(name))
 	if err != nil {
-		a.Fail(c, apierr.New(http.StatusNotFound, "not_found", name+" "+strconv.Quote(c.Param(name))+" not found"))
+		a.Fail(c, apierr.New(apierr.NotFound, name+" "+strconv.Quote(c.Param(name))+" not found"))
 		return "", false
 	}
 	return id.String(), true
@@ -234,7 +233,7 @@ func (a Edge) IfMatch(c *gin.Context) (*int64, bool) {
 	h = strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
 	v, err := strconv.ParseInt(h, 10, 64)
 	if err != nil || v < 0 {
-		a.Fail(c, apierr.New(http.StatusBadRequest, "invalid_if_match", "If-Match must be a version number, like \"3\""))
+		a.Fail(c, apierr.New(apierr.InvalidIfMatch, "If-Match must be a version number, like \"3\""))
 		return nil, false
 	}
 	return &v, true
@@ -251,5 +250,5 @@ func Lower(s string) string { return strings.ToLower(s) }
 
 // NotFound is kind id not found.
 func NotFound(kind, id string) error {
-	return apierr.New(http.StatusNotFound, "not_found", kind+" "+id+" not found")
+	return apierr.New(apierr.NotFound, kind+" "+id+" not found")
 }
