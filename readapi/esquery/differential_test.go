@@ -25,6 +25,7 @@ import (
 const (
 	acct  = "5a000000-0000-4000-8000-00000000000a"
 	other = "5a000000-0000-4000-8000-00000000000b"
+	third = "5a000000-0000-4000-8000-00000000000c"
 )
 
 // Awkward values: case variants, unicode, LIKE and wildcard
@@ -150,6 +151,12 @@ func seed(t *testing.T) engines {
 			otherContacts[i].CompanyID = "000000c1" + c[8:]
 		}
 	}
+	var subMillisecond []projections.ContactDoc
+	for i := 0; i < 3; i++ {
+		at := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 300 * time.Microsecond)
+		subMillisecond = append(subMillisecond, projections.ContactDoc{State: contact.State{ID: uuidOf(0xd0, 3-i), AccountID: third,
+			Name: "T", Profile: contact.Profile{FirstName: "T"}, CreatedAt: at, UpdatedAt: at, Active: true, Version: 1}})
+	}
 	groups := []projections.GroupDoc{
 		{State: group.State{ID: uuidOf(0x90, 1), AccountID: acct, Name: "Newsletter", ContactIDs: []string{uuidOf(0xa0, 1), uuidOf(0xa0, 2), uuidOf(0xa0, 5)}, MemberCount: 3, Version: 1}},
 		{State: group.State{ID: uuidOf(0x90, 2), AccountID: acct, Name: "Beta, testers", ContactIDs: []string{uuidOf(0xa0, 2), uuidOf(0xa0, 9)}, MemberCount: 2, Version: 1}},
@@ -169,7 +176,10 @@ func seed(t *testing.T) engines {
 						return err
 					}
 				}
-				return st.UpsertContacts(ctx, otherContacts)
+				if err := st.UpsertContacts(ctx, otherContacts); err != nil {
+					return err
+				}
+				return st.UpsertContacts(ctx, subMillisecond)
 			},
 			func() error { return st.UpsertCompanies(ctx, []projections.CompanyDoc{changed}) },
 		} {
@@ -218,7 +228,7 @@ var queries = []string{
 	`{"industries": "saas"}`, `{"industries": "fintech"}`, `{"industries": ["tech, media"]}`, `{"keywords": "%"}`, `{"technologies": "go"}`,
 	`{"company_city": "são"}`, `{"company_state": "tx"}`, `{"company_country": "kingdom"}`, `{"company_address": "oak ave"}`, `{"company_address": "*"}`,
 	`{"contact_address": "market st"}`, `{"labels": "vip"}`, `{"labels": ["a,b"]}`, `{"labels": "_"}`, `{"labels": "say \"hi"}`, `{"labels": "café"}`,
-	`{"groups": "newsletter"}`, `{"groups": ["beta, testers"]}`, `{"phone": "555"}`, `{"identifier": "x"}`,
+	`{"labels": ["vip\", \"cust"]}`, `{"labels": "\\"}`, `{"groups": "newsletter"}`, `{"groups": ["beta, testers"]}`, `{"phone": "555"}`, `{"identifier": "x"}`,
 	`{"exclude_titles": "ceo"}`, `{"exclude_titles": ["Engineer, Backend", "vp sales"]}`, `{"exclude_companies": "acme"}`,
 	`{"exclude_industries": "saas"}`, `{"exclude_labels": "vip,customer"}`, `{"exclude_cities": "austin"}`, `{"exclude_countries": ["united states"]}`,
 	`{"exclude_email_statuses": "valid"}`, `{"exclude_departments": "sales"}`, `{"exclude_seniorities": "senior"}`,
@@ -264,6 +274,13 @@ func TestDifferential(t *testing.T) {
 		}
 	}
 	t.Run("uuids and counts", func(t *testing.T) {
+		matching := 0
+		defer func() {
+			// The table must not be vacuous: most queries match contacts.
+			if matching < len(queries)*3/4 {
+				t.Errorf("only %d of %d queries match any contact", matching, len(queries))
+			}
+		}()
 		for _, data := range queries {
 			for _, ord := range []string{"", "-employees,company", "first_name"} {
 				d := data
@@ -279,6 +296,46 @@ func TestDifferential(t *testing.T) {
 			pgN, err1 := e.pg.CountContacts(ctx, acct, q)
 			esN, err2 := e.es.CountContacts(ctx, acct, q)
 			same(t, "count "+data, pgN, esN, err1, err2)
+			if pgN > 0 {
+				matching++
+			}
+		}
+	})
+	t.Run("tenancy", func(t *testing.T) {
+		q := parse(t, `{"include_deleted": true}`)
+		mine, err := e.es.ContactUUIDs(ctx, acct, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := e.es.ContactUUIDs(ctx, other, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mine) != len(e.uuids) || len(theirs) != 50 {
+			t.Fatalf("%d and %d contacts, want %d and 50", len(mine), len(theirs), len(e.uuids))
+		}
+		for _, id := range theirs {
+			if !strings.HasPrefix(id, "000000b0") {
+				t.Fatalf("the other account lists %s", id)
+			}
+		}
+		if _, ok, err := e.es.GetContact(ctx, other, e.uuids[1]); ok || err != nil {
+			t.Fatalf("another account reads %s: %v %v", e.uuids[1], ok, err)
+		}
+	})
+	t.Run("known difference: sub-millisecond times", func(t *testing.T) {
+		// Three contacts created 300 µs apart: PostgreSQL orders them by
+		// time, Elasticsearch ("date": milliseconds) sees one instant and
+		// orders them by the uuid tiebreak (see the package comment).
+		q := parse(t, `{"ordering": "created_at"}`)
+		pg, err1 := e.pg.ContactUUIDs(ctx, third, q)
+		es, err2 := e.es.ContactUUIDs(ctx, third, q)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		want := []string{uuidOf(0xd0, 3), uuidOf(0xd0, 2), uuidOf(0xd0, 1)}
+		if !reflect.DeepEqual(pg, want) || !reflect.DeepEqual(es, []string{want[2], want[1], want[0]}) {
+			t.Errorf("pg %v (want %v), es %v (want the reverse)", pg, want, es)
 		}
 	})
 	t.Run("orderings", func(t *testing.T) {

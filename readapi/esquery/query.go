@@ -317,8 +317,9 @@ func textQuery(name string, c *readapi.Condition) (types.Query, error) {
 	return types.Query{}, errUnsupported(c)
 }
 
-// listQuery: any element matches (see the package comment for the one
-// difference with PostgreSQL's match on the list's JSON text).
+// listQuery: any element matches. PostgreSQL matches the list's JSON text,
+// but with the value JSON-escaped, so a substring can never span two
+// elements there either (the differential test has such values).
 func listQuery(field string, c *readapi.Condition) (types.Query, error) {
 	f := lower(field)
 	pattern := func(mk func(v string) string) types.Query {

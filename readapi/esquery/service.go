@@ -25,13 +25,8 @@
 //     split, search, de-duplicate (case-insensitively, the first spelling in
 //     byte order kept) and page them as readapi.PG does.
 //
-// Known differences (tested in differential_test.go):
+// Known difference (tested in differential_test.go):
 //
-//   - A list filter's substring is matched in each element; PostgreSQL
-//     matches the list's JSON text, so a substring spanning two elements
-//     (`a", "b`) or the JSON escaping of a quote (`\`) matches there and not
-//     here. The basic filters split their values at commas, so only an
-//     advanced filter or an array value can hold such a substring.
 //   - Times are kept to the millisecond (Elasticsearch "date"); PostgreSQL
 //     keeps microseconds. Contacts created within one millisecond can order
 //     differently, and an RFC 3339 bound with sub-millisecond digits
