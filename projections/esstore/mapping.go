@@ -19,6 +19,10 @@ const ExactNormalizer = "lowercase_exact"
 // LowerSubfield is the name of that subfield.
 const LowerSubfield = "lower"
 
+// RawSubfield is the keyword subfield of text fields kept as written (no
+// normalizer): the spelling a distinct-values aggregation returns.
+const RawSubfield = "raw"
+
 func lowerKeyword() map[string]any {
 	return map[string]any{"type": "keyword", "normalizer": ExactNormalizer, "ignore_above": maxKeywordChars}
 }
@@ -42,6 +46,7 @@ func text() map[string]any {
 		"fields": map[string]any{
 			"text":        map[string]any{"type": "text", "analyzer": "standard"},
 			LowerSubfield: lowerKeyword(),
+			RawSubfield:   map[string]any{"type": "keyword", "ignore_above": maxKeywordChars},
 		},
 	}
 }

@@ -572,6 +572,12 @@ func (s *Service) FieldValues(ctx context.Context, accountID string, field reada
 	query = &types.Query{Bool: &types.BoolQuery{Filter: pre}}
 	has := func(v string) bool { return search == "" || strings.Contains(strings.ToLower(v), search) }
 	var vals []string
+	if _, _, list, _ := fieldValue(field, projections.ContactDoc{}); opt.Distinct && !opt.Separated && !list {
+		if vals, err = s.distinctByAggregation(ctx, query, docField, search); err != nil {
+			return nil, err
+		}
+		return page(vals, opt), nil
+	}
 	keys := q.Order()
 	err = s.walk(ctx, query, sortOf(keys, false), nil, func(h types.Hit) (bool, error) {
 		x, err := toHit(keys, h)
@@ -621,14 +627,19 @@ func (s *Service) FieldValues(ctx context.Context, accountID string, field reada
 	if opt.Distinct {
 		vals = distinct(vals)
 	}
+	return page(vals, opt), nil
+}
+
+// page applies a field action's offset and limit, never returning nil.
+func page(vals []string, opt readapi.FieldOptions) []string {
 	if opt.Offset >= len(vals) {
-		return []string{}, nil
+		return []string{}
 	}
 	vals = vals[opt.Offset:]
 	if opt.Limit != nil && *opt.Limit < len(vals) {
 		vals = vals[:*opt.Limit]
 	}
-	return vals, nil
+	return vals
 }
 
 // distinct keeps one spelling per lower-cased value, the first in byte
