@@ -352,6 +352,26 @@ func TestDifferential(t *testing.T) {
 			}
 		}
 	})
+	t.Run("beyond the result window", func(t *testing.T) {
+		// A service whose window and walk pages are small walks deep
+		// offsets with a point in time, as a real one does beyond 10,000.
+		small := *e.es.(*Service)
+		small.window, small.pageSize = 100, 64
+		for _, d := range []string{`{"limit": 30, "offset": 2300, "include_deleted": true}`, `{"limit": 90, "offset": 20, "ordering": "city"}`,
+			`{"offset": 150, "ordering": "-employees,company", "title": "e"}`} {
+			q := parse(t, d)
+			pg, err1 := e.pg.ListContacts(ctx, acct, q)
+			es, err2 := small.ListContacts(ctx, acct, q)
+			same(t, "list "+d, resultsJSON(t, pg), resultsJSON(t, es), err1, err2)
+			pgIDs, err1 := e.pg.ContactUUIDs(ctx, acct, q)
+			esIDs, err2 := small.ContactUUIDs(ctx, acct, q)
+			same(t, "uuids "+d, pgIDs, esIDs, err1, err2)
+		}
+		pgFwd, pgBack := walkPages(t, e.pg, `{"limit": 250, "ordering": "title"}`)
+		esFwd, esBack := walkPages(t, &small, `{"limit": 250, "ordering": "title"}`)
+		same(t, "walk", pgFwd, esFwd, nil, nil)
+		same(t, "walk back", pgBack, esBack, nil, nil)
+	})
 	t.Run("pages", func(t *testing.T) {
 		for _, d := range []string{`{"limit": 50}`, `{"limit": 7, "offset": 13, "ordering": "-employees,company"}`,
 			`{"limit": 20, "offset": 2400, "include_deleted": true}`, `{"view": "simple", "title": "ceo", "ordering": "city"}`} {
