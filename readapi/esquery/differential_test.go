@@ -95,6 +95,9 @@ func contactsOf(r *rand.Rand, account string, n, companies int) []projections.Co
 			p.CompanyID = uuidOf(0xc0, r.IntN(companies+2)) // some point at no company
 		}
 		created := t0.Add(time.Duration(i/3) * time.Second) // ties: the uuid decides
+		if i%4 == 0 {                                       // no random draw: the rest of the data stays as it was
+			p.LastActivityAt = t0.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)
+		}
 		s := contact.State{ID: uuidOf(0xa0, i), AccountID: account, Name: strings.TrimSpace(first + " " + last), Profile: p,
 			Labels: pick(r, labelSets), CreatedAt: created, UpdatedAt: created.Add(time.Duration(r.IntN(100)) * time.Hour),
 			Active: r.IntN(8) > 0, Version: 1}
@@ -247,6 +250,11 @@ var queries = []string{
 	`{"filter": [{"attribute_key": "email", "filter_operator": "does_not_contain", "values": ["example"]},
 		{"attribute_key": "created_at", "filter_operator": "is_less_than", "values": ["2024-03-01T12:03:00Z"]}]}`,
 	`{"filter": [{"attribute_key": "industries", "filter_operator": "starts_with", "values": ["tech"]}]}`,
+	`{"filter": [{"attribute_key": "last_activity_at", "filter_operator": "is_greater_than", "values": ["2024-03-02"]}]}`,
+	`{"filter": [{"attribute_key": "last_activity_at", "filter_operator": "is_not_present"}]}`,
+	`{"filter": [{"attribute_key": "last_activity_at", "filter_operator": "equal_to", "values": ["2024-03-01T13:00:00Z"]}]}`,
+	`{"filter": [{"attribute_key": "created_at", "filter_operator": "days_before", "values": [30]}, {"attribute_key": "title", "filter_operator": "is_present"}]}`,
+	`{"filter": [{"attribute_key": "updated_at", "filter_operator": "days_before", "values": [100000]}]}`,
 	`{"filter": [{"attribute_key": "annual_revenue", "filter_operator": "not_equal_to", "values": [0]},
 		{"attribute_key": "updated_at", "filter_operator": "equal_to", "values": ["2024-03-02"]}]}`,
 }

@@ -386,9 +386,6 @@ func numberQuery(field string, c *readapi.Condition) (types.Query, error) {
 
 // dateQuery mirrors readapi dateSQL: a day value is the UTC day.
 func dateQuery(field string, c *readapi.Condition) (types.Query, error) {
-	if field == "last_activity_at" || c.Operator == readapi.OpDaysBefore {
-		return types.Query{}, errUnsupported(c)
-	}
 	ts := func(t time.Time) *string { s := t.UTC().Format(time.RFC3339Nano); return &s }
 	rng := func(r types.DateRangeQuery) types.Query {
 		return types.Query{Range: map[string]types.RangeQuery{field: r}}
@@ -431,6 +428,14 @@ func dateQuery(field string, c *readapi.Condition) (types.Query, error) {
 				return rng(types.DateRangeQuery{Lt: ts(to)})
 			}
 			return rng(types.DateRangeQuery{Lte: ts(from)})
+		}), nil
+	case readapi.OpDaysBefore:
+		// PostgreSQL: col < now() - N days, N possibly fractional; the
+		// instant is computed here (date math has whole units only).
+		now := time.Now()
+		return anyValue(c.Values, func(v any) types.Query {
+			n, _ := v.(float64)
+			return rng(types.DateRangeQuery{Lt: ts(now.Add(-time.Duration(n * float64(24*time.Hour))))})
 		}), nil
 	case readapi.OpIsPresent:
 		return present, nil

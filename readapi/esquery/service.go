@@ -33,8 +33,7 @@
 //     compares at the millisecond.
 //
 // Not supported yet (an error, never a different answer):
-// custom_attributes.* / additional_attributes.* conditions, last_activity_at
-// conditions and days_before.
+// custom_attributes.* / additional_attributes.* conditions.
 package esquery
 
 import (
