@@ -3,10 +3,11 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build lint bench fmt fuzz-api engines engines-stop stack
+.PHONY: prereqs-test run test build lint bench fmt fuzz-api engines engines-stop stack
 
 ## run: start the service with no configuration (private PostgreSQL in ./.contacts-data)
 run: build
+	@deploy/prereqs.sh postgres
 	./bin/contacts serve
 
 ## test: the whole suite against a real PostgreSQL (TEST_DATABASE_URL, or a
@@ -16,7 +17,7 @@ run: build
 ## With KAFKA_BROKERS and ELASTICSEARCH_URL
 ## both set (eval "$$(make -s engines)") the tests use those instead.
 ## The API fuzzer (fuzz-api) runs first, so go test's summary closes the output.
-test: fuzz-api
+test: prereqs-test fuzz-api
 	@set -e; \
 	if [ -n "$$KAFKA_BROKERS" ] && [ -n "$$ELASTICSEARCH_URL" ]; then \
 	  echo "make test: engines from the environment: KAFKA_BROKERS=$$KAFKA_BROKERS ELASTICSEARCH_URL=$$ELASTICSEARCH_URL"; \
@@ -47,7 +48,12 @@ engines-stop:
 ## `make engines-stop`.
 stack: build
 	@engines=$$(deploy/engines/engines.sh start) && echo "$$engines" && { [ -z "$$engines" ] || export $$engines; } && \
-	  ELASTICSEARCH_REPLICAS=$${ELASTICSEARCH_REPLICAS:-0} exec ./bin/contacts serve --roles api,relay,projector
+	  ELASTICSEARCH_REPLICAS=$${ELASTICSEARCH_REPLICAS:-0} exec ./bin/contacts serve --roles api,relay,projector,importer
+
+# PostgreSQL, a JDK and Maven: installed from Debian's packages when missing
+# (as root), else a message that says what to install.
+prereqs-test:
+	@deploy/prereqs.sh postgres engines
 
 ## fuzz-api: Schemathesis against the served OpenAPI document, every
 ## operation, a fixed budget; fails on any 5xx (needs python3)

@@ -14,7 +14,6 @@ import (
 
 	"contacts/domain"
 	"contacts/eventstore"
-	"contacts/internal/replay"
 )
 
 // EventStore is what the handlers need from the event store.
@@ -105,7 +104,7 @@ type aggregate interface {
 type kind struct {
 	name       string // for messages: "contact"
 	streamType string
-	decode     replay.Decoder
+	decode     eventstore.Decoder
 }
 
 // load replays the account's stream into agg. A stream of another account
@@ -118,7 +117,7 @@ func (h *Handlers) load(ctx context.Context, k kind, accountID, id string, agg a
 	if err != nil {
 		return err
 	}
-	return replay.Fold(agg, k.decode, evs)
+	return eventstore.Fold(agg, k.decode, evs)
 }
 
 // change is one stream's part of an atomic append.

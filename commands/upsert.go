@@ -13,7 +13,6 @@ import (
 	"contacts/domain/contact"
 	"contacts/domain/group"
 	"contacts/eventstore"
-	"contacts/internal/replay"
 )
 
 // The set-wise upsert that CSV import batches and the bulk endpoint share:
@@ -205,7 +204,7 @@ func (h *Handlers) planUpsert(ctx context.Context, accountID, actorID, key, regi
 				return false
 			}
 		}
-		if err := replay.Fold(agg, k.decode, evs); err != nil {
+		if err := eventstore.Fold(agg, k.decode, evs); err != nil {
 			foldErr = err
 			return false
 		}
@@ -577,7 +576,7 @@ func (h *Handlers) rebaseGroups(ctx context.Context, p *upsertPlan) error {
 		}
 		planned := gt.agg.(*group.Group)
 		g := newGroup()
-		if err := replay.Fold(g, groupKind.decode, all); err != nil {
+		if err := eventstore.Fold(g, groupKind.decode, all); err != nil {
 			return err
 		}
 		if !g.Exists() || g.Deleted() || g.Name() != planned.Name() {

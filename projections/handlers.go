@@ -9,7 +9,6 @@ import (
 	"contacts/domain/group"
 	"contacts/domain/label"
 	"contacts/eventstore"
-	"contacts/internal/replay"
 )
 
 // StreamReader reads whole streams: a projection folds the current state of
@@ -45,7 +44,7 @@ func New(events StreamReader, store Store) []Handler {
 
 // aggregate is what a projection needs of a domain aggregate.
 type aggregate interface {
-	replay.Applier
+	eventstore.Applier
 	Exists() bool
 }
 
@@ -58,7 +57,7 @@ type projection[A aggregate, D any] struct {
 	streamType string
 	events     StreamReader
 	fresh      func() A
-	decode     replay.Decoder
+	decode     eventstore.Decoder
 	doc        func(agg A, position int64) D // the document of a folded stream
 	upsert     func(context.Context, []D) error
 }
@@ -112,7 +111,7 @@ func (p *projection[A, D]) Prepare(ctx context.Context, events []eventstore.Even
 			continue
 		}
 		agg := p.fresh()
-		if err := replay.Fold(agg, p.decode, evs); err != nil {
+		if err := eventstore.Fold(agg, p.decode, evs); err != nil {
 			return nil, fmt.Errorf("projection %s: %w", p.name, err)
 		}
 		if !agg.Exists() {

@@ -46,84 +46,76 @@ const (
 	MaxFilterConditions = 100 // leaf conditions in all
 )
 
-// attrKind is an attribute's type.
-type attrKind uint8
+// AttrKind is an attribute's type.
+type AttrKind uint8
 
 const (
-	kindText   attrKind = iota + 1 // scalar text
-	kindList                       // list of strings, stored as lower-cased JSON text
-	kindNumber                     // number (unknown: NULL)
-	kindDate                       // timestamptz (unknown: NULL)
-	kindBool                       // boolean
-	kindJSON                       // custom_attributes.<key> / additional_attributes.<key>
+	AttrText   AttrKind = iota + 1 // scalar text
+	AttrList                       // list of strings, stored as lower-cased JSON text
+	AttrNumber                     // number (unknown: NULL)
+	AttrDate                       // timestamptz (unknown: NULL)
+	AttrBool                       // boolean
+	AttrJSON                       // custom_attributes.<key> / additional_attributes.<key>
 )
 
-func (k attrKind) String() string {
+func (k AttrKind) String() string {
 	switch k {
-	case kindText:
+	case AttrText:
 		return "text"
-	case kindList:
+	case AttrList:
 		return "list"
-	case kindNumber:
+	case AttrNumber:
 		return "number"
-	case kindDate:
+	case AttrDate:
 		return "date"
-	case kindBool:
+	case AttrBool:
 		return "boolean"
 	}
 	return "attribute"
 }
 
-// attribute says how to read one filterable attribute in SQL (alias c for
-// rm_contacts). Text: cols are the raw text columns (a match on any counts),
-// compared through lower(); list: col is the lower-cased JSON text; number,
-// date, bool: col is a typed expression.
-type attribute struct {
-	kind attrKind
-	cols []string
+// Attribute is what the query model knows of a filterable attribute: its
+// type (each engine keeps its own columns: readapi/pgquery's attrColumns).
+type Attribute struct {
+	Kind AttrKind
 }
 
-func text(cols ...string) attribute { return attribute{kind: kindText, cols: cols} }
-func list(col string) attribute     { return attribute{kind: kindList, cols: []string{col}} }
-
-// attributes is the whitelist of filterable attributes: the only column
-// names that ever reach SQL.
-var attributes = map[string]attribute{
-	"first_name":      text("c.first_name"),
-	"last_name":       text("c.last_name"),
-	"name":            text("c.name"), // matched through first_name/last_name too (see nameMatch)
-	"title":           text("c.title"),
-	"company":         text("c.company_name"),
-	"email":           text("c.email"),
-	"email_status":    text("c.email_status"),
-	"city":            text("c.city"),
-	"state":           text("c.state"),
-	"country":         text("c.country"),
-	"postcode":        text("(c.doc ->> 'postcode')"),
-	"seniority":       text("c.seniority"),
-	"company_city":    text("c.company_city"),
-	"company_state":   text("c.company_state"),
-	"company_country": text("c.company_country"),
-	"company_address": text("c.company_text_search"),
-	"contact_address": text("c.text_search"),
-	"phone":           text("c.phone", "(c.doc ->> 'mobile_phone')"),
-	"identifier":      text("c.identifier"),
-	"departments":     list("c.departments"),
-	"industries":      list("c.company_industries"),
-	"keywords":        list("c.company_keywords"),
-	"technologies":    list("c.company_technologies"),
-	"labels":          list("c.labels"),
-	"groups":          list("c.group_names"),
-	"employees":       {kind: kindNumber, cols: []string{"c.company_employees"}},
-	"annual_revenue":  {kind: kindNumber, cols: []string{"c.company_annual_revenue"}},
-	"created_at":      {kind: kindDate, cols: []string{"c.created_at"}},
-	"updated_at":      {kind: kindDate, cols: []string{"c.updated_at"}},
+// attributes is the whitelist of filterable attributes.
+var attributes = map[string]Attribute{
+	"first_name":      {Kind: AttrText},
+	"last_name":       {Kind: AttrText},
+	"name":            {Kind: AttrText}, // matched through first_name/last_name too (see nameMatch)
+	"title":           {Kind: AttrText},
+	"company":         {Kind: AttrText},
+	"email":           {Kind: AttrText},
+	"email_status":    {Kind: AttrText},
+	"city":            {Kind: AttrText},
+	"state":           {Kind: AttrText},
+	"country":         {Kind: AttrText},
+	"postcode":        {Kind: AttrText},
+	"seniority":       {Kind: AttrText},
+	"company_city":    {Kind: AttrText},
+	"company_state":   {Kind: AttrText},
+	"company_country": {Kind: AttrText},
+	"company_address": {Kind: AttrText},
+	"contact_address": {Kind: AttrText},
+	"phone":           {Kind: AttrText},
+	"identifier":      {Kind: AttrText},
+	"departments":     {Kind: AttrList},
+	"industries":      {Kind: AttrList},
+	"keywords":        {Kind: AttrList},
+	"technologies":    {Kind: AttrList},
+	"labels":          {Kind: AttrList},
+	"groups":          {Kind: AttrList},
+	"employees":       {Kind: AttrNumber},
+	"annual_revenue":  {Kind: AttrNumber},
+	"created_at":      {Kind: AttrDate},
+	"updated_at":      {Kind: AttrDate},
 	// The domain stores last_activity_at as an RFC 3339 string ("" when unset).
-	"last_activity_at": {kind: kindDate, cols: []string{
-		`(CASE WHEN c.doc ->> 'last_activity_at' ~ '^\d{4}-\d{2}-\d{2}T' THEN (c.doc ->> 'last_activity_at')::timestamptz END)`}},
-	"active":  {kind: kindBool, cols: []string{"c.active"}},
-	"opt_out": {kind: kindBool, cols: []string{"coalesce((c.doc ->> 'opt_out')::boolean, false)"}},
-	"blocked": {kind: kindBool, cols: []string{"coalesce((c.doc ->> 'blocked')::boolean, false)"}},
+	"last_activity_at": {Kind: AttrDate},
+	"active":           {Kind: AttrBool},
+	"opt_out":          {Kind: AttrBool},
+	"blocked":          {Kind: AttrBool},
 }
 
 // attributeAliases are Chatwoot's names for our attributes.
@@ -142,21 +134,21 @@ var attributeAliases = map[string]string{
 var jsonPrefixes = []string{"custom_attributes.", "additional_attributes."}
 
 // operatorKinds says which operators apply to which kinds.
-var operatorKinds = map[string][]attrKind{
-	OpEqualTo:        {kindText, kindList, kindNumber, kindDate, kindBool, kindJSON},
-	OpNotEqualTo:     {kindText, kindList, kindNumber, kindDate, kindBool, kindJSON},
-	OpContains:       {kindText, kindList, kindJSON},
-	OpDoesNotContain: {kindText, kindList, kindJSON},
-	OpStartsWith:     {kindText, kindList, kindJSON},
-	OpIsPresent:      {kindText, kindList, kindNumber, kindDate, kindJSON},
-	OpIsNotPresent:   {kindText, kindList, kindNumber, kindDate, kindJSON},
-	OpIsGreaterThan:  {kindNumber, kindDate, kindJSON},
-	OpIsLessThan:     {kindNumber, kindDate, kindJSON},
-	OpDaysBefore:     {kindDate},
+var operatorKinds = map[string][]AttrKind{
+	OpEqualTo:        {AttrText, AttrList, AttrNumber, AttrDate, AttrBool, AttrJSON},
+	OpNotEqualTo:     {AttrText, AttrList, AttrNumber, AttrDate, AttrBool, AttrJSON},
+	OpContains:       {AttrText, AttrList, AttrJSON},
+	OpDoesNotContain: {AttrText, AttrList, AttrJSON},
+	OpStartsWith:     {AttrText, AttrList, AttrJSON},
+	OpIsPresent:      {AttrText, AttrList, AttrNumber, AttrDate, AttrJSON},
+	OpIsNotPresent:   {AttrText, AttrList, AttrNumber, AttrDate, AttrJSON},
+	OpIsGreaterThan:  {AttrNumber, AttrDate, AttrJSON},
+	OpIsLessThan:     {AttrNumber, AttrDate, AttrJSON},
+	OpDaysBefore:     {AttrDate},
 }
 
-// lookupAttribute resolves an attribute key (aliases, JSON prefixes).
-func lookupAttribute(key string) (name string, a attribute, ok bool) {
+// LookupAttribute resolves an attribute key (aliases, JSON prefixes).
+func LookupAttribute(key string) (name string, a Attribute, ok bool) {
 	if alias, ok := attributeAliases[key]; ok {
 		key = alias
 	}
@@ -165,15 +157,15 @@ func lookupAttribute(key string) (name string, a attribute, ok bool) {
 	}
 	for _, p := range jsonPrefixes {
 		if rest, found := strings.CutPrefix(key, p); found && rest != "" && len(rest) <= 255 {
-			return key, attribute{kind: kindJSON}, true
+			return key, Attribute{Kind: AttrJSON}, true
 		}
 	}
-	return "", attribute{}, false
+	return "", Attribute{}, false
 }
 
-// jsonAttribute splits custom_attributes.<key> into the document member
+// JSONAttribute splits custom_attributes.<key> into the document member
 // and the key.
-func jsonAttribute(name string) (member, key string) {
+func JSONAttribute(name string) (member, key string) {
 	member, key, _ = strings.Cut(name, ".")
 	return member, key
 }
@@ -392,7 +384,7 @@ func (p *advParser) leaf(path string, m map[string]any) *Condition {
 	}
 	key, _ := m["attribute_key"].(string)
 	key = strings.TrimSpace(key)
-	name, attr, ok := lookupAttribute(key)
+	name, attr, ok := LookupAttribute(key)
 	if key == "" {
 		p.errs.Add(path+".attribute_key", "is required")
 		bad = true
@@ -415,13 +407,13 @@ func (p *advParser) leaf(path string, m map[string]any) *Condition {
 	}
 	applies := false
 	for _, k := range kinds {
-		applies = applies || k == attr.kind
+		applies = applies || k == attr.Kind
 	}
 	if !applies {
-		p.errs.Add(path+".filter_operator", fmt.Sprintf("operator %q does not apply to %s attribute %q", op, attr.kind, name))
+		p.errs.Add(path+".filter_operator", fmt.Sprintf("operator %q does not apply to %s attribute %q", op, attr.Kind, name))
 		return nil
 	}
-	values, ok := p.values(path+".values", op, attr.kind, m["values"])
+	values, ok := p.values(path+".values", op, attr.Kind, m["values"])
 	if !ok {
 		return nil
 	}
@@ -430,7 +422,7 @@ func (p *advParser) leaf(path string, m map[string]any) *Condition {
 
 // values checks and normalises a condition's values for its operator and
 // attribute kind.
-func (p *advParser) values(path, op string, kind attrKind, raw any) ([]any, bool) {
+func (p *advParser) values(path, op string, kind AttrKind, raw any) ([]any, bool) {
 	if op == OpIsPresent || op == OpIsNotPresent {
 		return nil, true
 	}
@@ -481,7 +473,7 @@ func (p *advParser) values(path, op string, kind attrKind, raw any) ([]any, bool
 
 // normaliseValue checks one value (string, float64 or bool) for an operator
 // and kind.
-func normaliseValue(op string, kind attrKind, v any) (any, string) {
+func normaliseValue(op string, kind AttrKind, v any) (any, string) {
 	if op == OpDaysBefore {
 		f, ok := toNumber(v)
 		if !ok || f < 0 || f > 1e6 {
@@ -490,29 +482,29 @@ func normaliseValue(op string, kind attrKind, v any) (any, string) {
 		return f, ""
 	}
 	switch kind {
-	case kindText, kindList:
+	case AttrText, AttrList:
 		switch x := v.(type) {
 		case string:
 			return x, ""
 		case float64:
-			return formatNumber(x), ""
+			return FormatNumber(x), ""
 		}
 		return nil, "values must be strings"
-	case kindNumber:
+	case AttrNumber:
 		f, ok := toNumber(v)
 		if !ok {
 			return nil, "values must be numbers"
 		}
 		return f, ""
-	case kindDate:
+	case AttrDate:
 		s, ok := v.(string)
 		if ok {
-			if _, _, ok = parseDate(s); ok {
+			if _, _, ok = ParseDate(s); ok {
 				return s, ""
 			}
 		}
 		return nil, "values must be RFC 3339 times (2024-01-31T09:00:00Z) or dates (2024-01-31)"
-	case kindBool:
+	case AttrBool:
 		switch x := v.(type) {
 		case bool:
 			return x, ""
@@ -525,13 +517,13 @@ func normaliseValue(op string, kind attrKind, v any) (any, string) {
 			}
 		}
 		return nil, "values must be true or false"
-	case kindJSON:
+	case AttrJSON:
 		switch x := v.(type) {
 		case string:
 			return x, ""
 		case float64:
 			if op == OpContains || op == OpDoesNotContain || op == OpStartsWith {
-				return formatNumber(x), ""
+				return FormatNumber(x), ""
 			}
 			return x, ""
 		case bool:
@@ -579,8 +571,8 @@ func (c *Condition) String() string {
 	return "(" + strings.Join(parts, join) + ")"
 }
 
-// attributeNames lists the named (non-JSON) attributes, sorted.
-func attributeNames() []string {
+// AttributeNames lists the named (non-JSON) attributes, sorted.
+func AttributeNames() []string {
 	names := make([]string, 0, len(attributes))
 	for k := range attributes {
 		names = append(names, k)

@@ -11,12 +11,3 @@ func ExclusionKeys() []string {
 	}
 	return out
 }
-
-// FieldActions are the 13 field-values actions.
-func FieldActions() []string {
-	out := make([]string, 0, len(wsFieldActions))
-	for k := range wsFieldActions {
-		out = append(out, k)
-	}
-	return out
-}

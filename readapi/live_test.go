@@ -22,14 +22,16 @@ import (
 
 	"contacts/commands"
 	"contacts/eventstore"
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
-	"contacts/internal/httpapi"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
-	"contacts/readapi"
+	"contacts/readapi/pgquery"
 	"contacts/readapi/realtime"
+	readws "contacts/readapi/ws"
 )
 
 // liveEnv is the service with live updates over one fresh database: the
@@ -39,8 +41,8 @@ type liveEnv struct {
 	pool  *pgxpool.Pool
 	store *eventstore.Store
 	cmds  *commands.Handlers
-	auth  *auth.Service
-	svc   *readapi.PG
+	auth  *accounts.Service
+	svc   *pgquery.PG
 	hubs  []*realtime.Hub
 	srvs  []*httptest.Server
 }
@@ -73,8 +75,8 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 	}
 	store := eventstore.New(pool)
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := &liveEnv{pool: pool, store: store, cmds: commands.New(store), auth: auth.New(pool, []byte(testSecret), o.tokenTTL),
-		svc: readapi.NewPG(pool)}
+	e := &liveEnv{pool: pool, store: store, cmds: commands.New(store), auth: accounts.New(pool, []byte(testSecret), o.tokenTTL),
+		svc: pgquery.NewPG(pool)}
 	runner := &projections.Runner{Source: store, Handlers: projections.New(store, pgstore.New(pool)), Logger: discard,
 		Poll: 5 * time.Millisecond, SaveEvery: 50 * time.Millisecond}
 	if !o.noNotify {
@@ -96,14 +98,14 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = hub.Run(ctx) }()
-		h := httpapi.NewRouter(httpapi.Deps{
+		h := web.NewRouter(web.Deps{
 			Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
-			Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck},
+			Read: &readws.Deps{Service: e.svc, Lists: pgquery.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck},
 		})
 		if o.rechecks != nil {
-			h = httpapi.NewRouter(httpapi.Deps{
+			h = web.NewRouter(web.Deps{
 				Commands: e.cmds, Auth: e.auth, Store: store, DB: pool, Progress: store, Logger: discard, MaxBodyBytes: 64 << 10,
-				Read: &readapi.Deps{Service: e.svc, Lists: readapi.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck,
+				Read: &readws.Deps{Service: e.svc, Lists: pgquery.NewPGLists(pool), Realtime: hub, RecheckEvery: o.recheck,
 					Recheck: func(ctx context.Context, p auth.Principal) (auth.Principal, error) {
 						o.rechecks.Add(1)
 						return e.auth.Recheck(ctx, p)
@@ -137,7 +139,7 @@ func (l smallSendListener) Accept() (net.Conn, error) {
 func (e *liveEnv) register(t *testing.T) user {
 	t.Helper()
 	email := "u" + strings.ReplaceAll(eventstore.NewID(), "-", "")[:16] + "@example.com"
-	s, err := e.auth.Register(context.Background(), auth.RegisterInput{
+	s, err := e.auth.Register(context.Background(), accounts.RegisterInput{
 		AccountName: "Account " + email, Name: "Admin", Email: email, Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
@@ -464,8 +466,8 @@ func TestLiveSlowConsumerIsCutOffAndResumes(t *testing.T) {
 	}
 	_, err = c.read(5 * time.Second)
 	var ce *websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != readapi.WSCloseResyncRequired {
-		t.Fatalf("after resync_required: %v, want close %d", err, readapi.WSCloseResyncRequired)
+	if !errors.As(err, &ce) || ce.Code != readws.WSCloseResyncRequired {
+		t.Fatalf("after resync_required: %v, want close %d", err, readws.WSCloseResyncRequired)
 	}
 
 	// Resuming from there gets the rest, exactly once.
@@ -616,8 +618,8 @@ func TestLiveTokenExpiryCloses(t *testing.T) {
 			_, err = c.read(5 * time.Second)
 		}
 		var ce *websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != readapi.WSCloseTokenExpired || ce.Text != "token_expired" {
-			t.Fatalf("%s: %v, want close %d token_expired", path, err, readapi.WSCloseTokenExpired)
+		if !errors.As(err, &ce) || ce.Code != readws.WSCloseTokenExpired || ce.Text != "token_expired" {
+			t.Fatalf("%s: %v, want close %d token_expired", path, err, readws.WSCloseTokenExpired)
 		}
 	}
 }
@@ -740,9 +742,9 @@ func TestLiveAPIKeysAndRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newKey := func(scopes []string, expires *time.Time) auth.NewAPIKey {
+	newKey := func(scopes []string, expires *time.Time) accounts.NewAPIKey {
 		t.Helper()
-		k, err := e.auth.CreateAPIKey(ctx, admin, auth.CreateAPIKeyInput{Name: "k", Scopes: scopes, ExpiresAt: expires})
+		k, err := e.auth.CreateAPIKey(ctx, admin, accounts.CreateAPIKeyInput{Name: "k", Scopes: scopes, ExpiresAt: expires})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -808,7 +810,7 @@ func TestLiveAPIKeysAndRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	soon := time.Now().Add(2 * time.Second)
-	k2, err := e.auth.CreateAPIKey(ctx, admin2, auth.CreateAPIKeyInput{Name: "soon", Scopes: []string{"read_contacts"}, ExpiresAt: &soon})
+	k2, err := e.auth.CreateAPIKey(ctx, admin2, accounts.CreateAPIKeyInput{Name: "soon", Scopes: []string{"read_contacts"}, ExpiresAt: &soon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -817,8 +819,8 @@ func TestLiveAPIKeysAndRevocation(t *testing.T) {
 		_, err = c.read(10 * time.Second)
 	}
 	var ce *websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != readapi.WSCloseTokenExpired {
-		t.Fatalf("expiring key: %v, want close %d", err, readapi.WSCloseTokenExpired)
+	if !errors.As(err, &ce) || ce.Code != readws.WSCloseTokenExpired {
+		t.Fatalf("expiring key: %v, want close %d", err, readws.WSCloseTokenExpired)
 	}
 }
 

@@ -29,10 +29,10 @@ type Query struct {
 	where          []*Condition // basic filters, each a leaf, ANDed (sorted by key)
 	search         string       // contact full-text search ("" none)
 	advanced       *Condition   // the "filter" key (nil none)
-	ordering       []orderKey   // nil: default (-created_at)
+	ordering       []OrderKey   // nil: default (-created_at)
 	limit          *int         // nil: the action's default
 	offset         int
-	cursor         *cursor
+	cursor         *Cursor
 	view           string // "", ViewSimple or ViewFull
 	includeDeleted bool
 }
@@ -89,11 +89,26 @@ func (q Query) WithAdvanced(c *Condition) Query {
 // Advanced returns the advanced filter (nil when none).
 func (q Query) Advanced() *Condition { return q.advanced }
 
+// Where returns the basic filters, each a leaf condition, ANDed.
+func (q Query) Where() []*Condition { return q.where }
+
+// Search returns the contact full-text search ("" none).
+func (q Query) Search() string { return q.search }
+
+// Cursor returns the decoded pagination cursor (nil none).
+func (q Query) Cursor() *Cursor { return q.cursor }
+
+// WithoutCursor returns q without its cursor (field values ignore it).
+func (q Query) WithoutCursor() Query {
+	q.cursor = nil
+	return q
+}
+
 // Operators only the basic filters use (inclusive bounds); never accepted in
 // an advanced filter.
 const (
-	opAtLeast = "_at_least"
-	opAtMost  = "_at_most"
+	OpAtLeast = "_at_least"
+	OpAtMost  = "_at_most"
 )
 
 // textFilterKeys are the case-insensitive substring filters: each names the
@@ -128,14 +143,14 @@ var exclusionKeys = map[string]string{
 
 // boundKeys are the numeric and date range keys: attribute and operator.
 var boundKeys = map[string]struct{ attr, op string }{
-	"employees_min":      {"employees", opAtLeast},
-	"employees_max":      {"employees", opAtMost},
-	"annual_revenue_min": {"annual_revenue", opAtLeast},
-	"annual_revenue_max": {"annual_revenue", opAtMost},
-	"created_at_after":   {"created_at", opAtLeast},
-	"created_at_before":  {"created_at", opAtMost},
-	"updated_at_after":   {"updated_at", opAtLeast},
-	"updated_at_before":  {"updated_at", opAtMost},
+	"employees_min":      {"employees", OpAtLeast},
+	"employees_max":      {"employees", OpAtMost},
+	"annual_revenue_min": {"annual_revenue", OpAtLeast},
+	"annual_revenue_max": {"annual_revenue", OpAtMost},
+	"created_at_after":   {"created_at", OpAtLeast},
+	"created_at_before":  {"created_at", OpAtMost},
+	"updated_at_after":   {"updated_at", OpAtLeast},
+	"updated_at_before":  {"updated_at", OpAtMost},
 }
 
 // boolFilterKeys are the boolean filters (attribute of the same name).
@@ -145,9 +160,9 @@ var boolFilterKeys = []string{"active", "opt_out", "blocked"}
 const (
 	keySearch         = "search"
 	keyOrdering       = "ordering"
-	keyLimit          = "limit"
+	KeyLimit          = "limit"
 	keyOffset         = "offset"
-	keyCursor         = "cursor"
+	KeyCursor         = "cursor"
 	keyView           = "view"
 	keyIncludeDeleted = "include_deleted"
 	keyFilter         = "filter"
@@ -172,7 +187,7 @@ var keyKinds = func() map[string]byte {
 	for _, k := range boolFilterKeys {
 		m[k] = '?'
 	}
-	for _, k := range []string{keySearch, keyOrdering, keyLimit, keyOffset, keyCursor, keyView, keyIncludeDeleted, keyFilter} {
+	for _, k := range []string{keySearch, keyOrdering, KeyLimit, keyOffset, KeyCursor, keyView, keyIncludeDeleted, keyFilter} {
 		m[k] = 'q'
 	}
 	return m
@@ -303,7 +318,7 @@ func ParseFieldOptions(data map[string]any) (FieldOptions, Query, error) {
 			if b, ok := p.boolean(k, v); ok {
 				opt.Separated = b
 			}
-		case keyLimit:
+		case KeyLimit:
 			if n, ok := p.integer(k, v, 1, MaxLimit); ok {
 				opt.Limit = &n
 			}
@@ -311,7 +326,7 @@ func ParseFieldOptions(data map[string]any) (FieldOptions, Query, error) {
 			if n, ok := p.integer(k, v, 0, math.MaxInt32); ok {
 				opt.Offset = n
 			}
-		case keyCursor:
+		case KeyCursor:
 			if !blank(v) {
 				p.errs.Add(k, "field actions page with limit and offset, not a cursor")
 			}
@@ -373,7 +388,7 @@ func (p *parser) query(data map[string]any) Query {
 			b := boundKeys[k]
 			var val any
 			var ok bool
-			if attributes[b.attr].kind == kindDate {
+			if attributes[b.attr].Kind == AttrDate {
 				val, ok = p.date(k, v)
 			} else {
 				val, ok = p.number(k, v)
@@ -393,7 +408,7 @@ func (p *parser) query(data map[string]any) Query {
 				}
 			case keyOrdering:
 				q.ordering = p.ordering(k, v)
-			case keyLimit:
+			case KeyLimit:
 				if n, ok := p.integer(k, v, 1, MaxLimit); ok {
 					q.limit = &n
 				}
@@ -401,7 +416,7 @@ func (p *parser) query(data map[string]any) Query {
 				if n, ok := p.integer(k, v, 0, math.MaxInt32); ok {
 					q.offset, offsetGiven = n, true
 				}
-			case keyCursor:
+			case KeyCursor:
 				if s, ok := v.(string); ok {
 					cursorText = strings.TrimSpace(s)
 				} else {
@@ -439,11 +454,11 @@ func (p *parser) query(data map[string]any) Query {
 	p.checkRanges(data, q)
 	if cursorText != "" {
 		if offsetGiven && q.offset > 0 {
-			p.errs.Add(keyCursor, "cannot be combined with a non-zero offset")
+			p.errs.Add(KeyCursor, "cannot be combined with a non-zero offset")
 		}
 		c, problem := decodeCursor(cursorText, q)
 		if problem != "" {
-			p.errs.Add(keyCursor, problem)
+			p.errs.Add(KeyCursor, problem)
 		}
 		q.cursor = c
 	}
@@ -469,7 +484,7 @@ func (p *parser) checkRanges(data map[string]any, q Query) {
 		case string:
 			from, _ := parseDateBound(a)
 			_, to := parseDateBound(hi.(string))
-			_, day, _ := parseDate(hi.(string)) // a day's end is exclusive
+			_, day, _ := ParseDate(hi.(string)) // a day's end is exclusive
 			if from.After(to) || day && !from.Before(to) {
 				p.errs.Add(pair[0], fmt.Sprintf("must not be later than %s", pair[1]))
 			}
@@ -520,7 +535,7 @@ func (p *parser) strings(key string, v any) []string {
 			}
 		}
 	case float64:
-		add(formatNumber(x))
+		add(FormatNumber(x))
 	case []any:
 		for _, e := range x {
 			switch y := e.(type) {
@@ -530,7 +545,7 @@ func (p *parser) strings(key string, v any) []string {
 					return nil
 				}
 			case float64:
-				add(formatNumber(y))
+				add(FormatNumber(y))
 			default:
 				p.errs.Add(key, "must be a string or an array of strings")
 				return nil
@@ -547,7 +562,8 @@ func (p *parser) strings(key string, v any) []string {
 	return out
 }
 
-func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+// FormatNumber writes a number as the filters compare it.
+func FormatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // single reads one string (a number is accepted as its decimal form).
 func (p *parser) single(key string, v any) (string, bool) {
@@ -560,7 +576,7 @@ func (p *parser) single(key string, v any) (string, bool) {
 		}
 		return s, s != ""
 	case float64:
-		return formatNumber(x), true
+		return FormatNumber(x), true
 	}
 	p.errs.Add(key, "must be a string")
 	return "", false
@@ -632,7 +648,7 @@ func (p *parser) date(key string, v any) (string, bool) {
 	s, ok := v.(string)
 	if ok {
 		s = strings.TrimSpace(s)
-		if _, _, ok = parseDate(s); ok {
+		if _, _, ok = ParseDate(s); ok {
 			return s, true
 		}
 	}
@@ -640,9 +656,9 @@ func (p *parser) date(key string, v any) (string, bool) {
 	return "", false
 }
 
-// parseDate parses an RFC 3339 time (day false) or a YYYY-MM-DD date (day
+// ParseDate parses an RFC 3339 time (day false) or a YYYY-MM-DD date (day
 // true: the UTC day starting at t).
-func parseDate(s string) (t time.Time, day bool, ok bool) {
+func ParseDate(s string) (t time.Time, day bool, ok bool) {
 	if t, err := time.Parse("2006-01-02", s); err == nil {
 		return t, true, true
 	}
@@ -655,21 +671,21 @@ func parseDate(s string) (t time.Time, day bool, ok bool) {
 // parseDateBound returns the instants a date value spans: [from, to] for a
 // time both are it; for a day, its first instant and the next day's.
 func parseDateBound(s string) (from, to time.Time) {
-	t, day, _ := parseDate(s)
+	t, day, _ := ParseDate(s)
 	if day {
 		return t, t.AddDate(0, 0, 1)
 	}
 	return t, t
 }
 
-// orderKey is one ordering field.
-type orderKey struct {
+// OrderKey is one ordering field.
+type OrderKey struct {
 	Field string `json:"f"`
 	Desc  bool   `json:"d,omitempty"`
 }
 
 // ordering reads "ordering": comma-separated fields, "-" for descending.
-func (p *parser) ordering(key string, v any) []orderKey {
+func (p *parser) ordering(key string, v any) []OrderKey {
 	var text string
 	switch x := v.(type) {
 	case string:
@@ -689,16 +705,16 @@ func (p *parser) ordering(key string, v any) []orderKey {
 		p.errs.Add(key, "must be a string of comma-separated fields")
 		return nil
 	}
-	var keys []orderKey
+	var keys []OrderKey
 	seen := map[string]bool{}
 	for _, part := range strings.Split(text, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
 		}
-		k := orderKey{Field: strings.TrimPrefix(strings.TrimPrefix(part, "-"), "+"), Desc: strings.HasPrefix(part, "-")}
+		k := OrderKey{Field: strings.TrimPrefix(strings.TrimPrefix(part, "-"), "+"), Desc: strings.HasPrefix(part, "-")}
 		if _, ok := orderings[k.Field]; !ok {
-			p.errs.Add(key, fmt.Sprintf("unknown ordering field %q (one of %s)", k.Field, strings.Join(orderingNames(), ", ")))
+			p.errs.Add(key, fmt.Sprintf("unknown ordering field %q (one of %s)", k.Field, strings.Join(OrderingNames(), ", ")))
 			return nil
 		}
 		if seen[k.Field] {
@@ -711,34 +727,31 @@ func (p *parser) ordering(key string, v any) []orderKey {
 	return keys
 }
 
-// orderSpec is how an ordering field sorts: a non-null SQL expression (an
-// unknown number sorts as the lowest; text sorts case-insensitively) and its
-// type for keyset comparisons.
-type orderSpec struct {
-	expr string
-	typ  string // text, timestamptz, bigint, float8
+// orderings is the whitelist of ordering fields and their types for keyset
+// comparisons (each engine sorts them its own way: readapi/pgquery's
+// orderExprs).
+var orderings = map[string]string{
+	"first_name":     "text",
+	"last_name":      "text",
+	"name":           "text",
+	"title":          "text",
+	"company":        "text",
+	"email":          "text",
+	"city":           "text",
+	"state":          "text",
+	"country":        "text",
+	"seniority":      "text",
+	"created_at":     "timestamptz",
+	"updated_at":     "timestamptz",
+	"employees":      "bigint",
+	"annual_revenue": "float8",
 }
 
-// orderings is the whitelist of ordering fields. The expressions match the
-// ordering indexes of migration 0008 (and the created/updated ones of 0004).
-var orderings = map[string]orderSpec{
-	"first_name":     {"coalesce(lower(c.first_name), '')", "text"},
-	"last_name":      {"coalesce(lower(c.last_name), '')", "text"},
-	"name":           {"coalesce(lower(c.name), '')", "text"},
-	"title":          {"coalesce(lower(c.title), '')", "text"},
-	"company":        {"coalesce(lower(c.company_name), '')", "text"},
-	"email":          {"coalesce(lower(c.email), '')", "text"},
-	"city":           {"coalesce(lower(c.city), '')", "text"},
-	"state":          {"coalesce(lower(c.state), '')", "text"},
-	"country":        {"coalesce(lower(c.country), '')", "text"},
-	"seniority":      {"coalesce(lower(c.seniority), '')", "text"},
-	"created_at":     {"c.created_at", "timestamptz"},
-	"updated_at":     {"c.updated_at", "timestamptz"},
-	"employees":      {"coalesce(c.company_employees, -1)", "bigint"},
-	"annual_revenue": {"coalesce(c.company_annual_revenue, '-Infinity'::float8)", "float8"},
-}
+// OrderType is an ordering field's type: text, timestamptz, bigint or float8.
+func OrderType(field string) string { return orderings[field] }
 
-func orderingNames() []string {
+// OrderingNames lists the ordering fields, sorted.
+func OrderingNames() []string {
 	names := make([]string, 0, len(orderings))
 	for k := range orderings {
 		names = append(names, k)
@@ -748,20 +761,20 @@ func orderingNames() []string {
 }
 
 // defaultOrdering is -created_at.
-var defaultOrdering = []orderKey{{Field: "created_at", Desc: true}}
+var defaultOrdering = []OrderKey{{Field: "created_at", Desc: true}}
 
-// order returns the effective ordering.
-func (q Query) order() []orderKey {
+// Order returns the effective ordering.
+func (q Query) Order() []OrderKey {
 	if len(q.ordering) == 0 {
 		return defaultOrdering
 	}
 	return q.ordering
 }
 
-// cursor is the decoded opaque pagination token: the ordering values and
+// Cursor is the decoded opaque pagination token: the ordering values and
 // uuid of the boundary row, the direction, whether the boundary row itself is
 // included, and the hash of the query it belongs to.
-type cursor struct {
+type Cursor struct {
 	Values    []string `json:"v"`
 	UUID      string   `json:"u"`
 	Backward  bool     `json:"b,omitempty"`
@@ -769,9 +782,9 @@ type cursor struct {
 	Hash      string   `json:"h"`
 }
 
-// hash identifies what a cursor depends on: the filters, search, advanced
+// Hash identifies what a cursor depends on: the filters, search, advanced
 // filter, ordering and include_deleted (not limit, offset or view).
-func (q Query) hash() string {
+func (q Query) Hash() string {
 	// The basic filters are case-insensitive through and through: hash them
 	// lower-cased (the advanced filter's custom attribute keys are not).
 	w, _ := json.Marshal(q.where)
@@ -779,21 +792,22 @@ func (q Query) hash() string {
 		W string     `json:"w"`
 		S string     `json:"s"`
 		A *Condition `json:"a"`
-		O []orderKey `json:"o"`
+		O []OrderKey `json:"o"`
 		D bool       `json:"d"`
-	}{strings.ToLower(string(w)), strings.ToLower(q.search), q.advanced, q.order(), q.includeDeleted})
+	}{strings.ToLower(string(w)), strings.ToLower(q.search), q.advanced, q.Order(), q.includeDeleted})
 	sum := sha256.Sum256(b)
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
-func encodeCursor(c cursor) string {
+// EncodeCursor makes the opaque token of c.
+func EncodeCursor(c Cursor) string {
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // decodeCursor decodes and checks a cursor against q (hash, and values of
 // the right number and types), returning a problem to report.
-func decodeCursor(text string, q Query) (*cursor, string) {
+func decodeCursor(text string, q Query) (*Cursor, string) {
 	const bad = "is not a valid cursor"
 	if len(text) > maxCursor {
 		return nil, bad
@@ -802,29 +816,29 @@ func decodeCursor(text string, q Query) (*cursor, string) {
 	if err != nil {
 		return nil, bad
 	}
-	var c cursor
+	var c Cursor
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, bad
 	}
-	if c.Hash != q.hash() {
+	if c.Hash != q.Hash() {
 		return nil, "belongs to another query (filters or ordering changed)"
 	}
-	if problem := c.check(q); problem != "" {
+	if problem := c.Check(q); problem != "" {
 		return nil, problem
 	}
 	return &c, ""
 }
 
-// check validates the cursor's values against q's ordering.
-func (c *cursor) check(q Query) string {
+// Check validates the cursor's values against q's ordering.
+func (c *Cursor) Check(q Query) string {
 	const bad = "is not a valid cursor"
-	keys := q.order()
+	keys := q.Order()
 	if !domain.IsUUID(c.UUID) || len(c.Values) != len(keys) {
 		return bad
 	}
 	for i, k := range keys {
 		v := c.Values[i]
-		switch orderings[k.Field].typ {
+		switch orderings[k.Field] {
 		case "timestamptz":
 			if _, err := time.Parse(time.RFC3339Nano, v); err != nil {
 				return bad
@@ -840,4 +854,19 @@ func (c *cursor) check(q Query) string {
 		}
 	}
 	return ""
+}
+
+// CheckCursor refuses a cursor that does not belong to q (a Query changed
+// after parsing, e.g. WithAdvanced).
+func CheckCursor(q Query) error {
+	if q.cursor == nil {
+		return nil
+	}
+	if q.cursor.Hash != q.Hash() {
+		return domain.InvalidField(KeyCursor, "belongs to another query (filters or ordering changed)")
+	}
+	if problem := q.cursor.Check(q); problem != "" {
+		return domain.InvalidField(KeyCursor, problem)
+	}
+	return nil
 }

@@ -82,11 +82,11 @@ func TestParseQueryAccepts(t *testing.T) {
 	if n, ok := q.Limit(); !ok || n != 25 || q.Offset() != 3 || q.View() != ViewSimple || !q.IncludeDeleted() || q.search != "Acme" {
 		t.Fatalf("parsed %+v", q)
 	}
-	if want := []orderKey{{"employees", true}, {"company", false}}; !reflect.DeepEqual(q.ordering, want) {
+	if want := []OrderKey{{"employees", true}, {"company", false}}; !reflect.DeepEqual(q.ordering, want) {
 		t.Fatalf("ordering %+v", q.ordering)
 	}
 	var zero Query
-	if _, ok := zero.Limit(); ok || zero.View() != ViewFull || !reflect.DeepEqual(zero.order(), defaultOrdering) {
+	if _, ok := zero.Limit(); ok || zero.View() != ViewFull || !reflect.DeepEqual(zero.Order(), defaultOrdering) {
 		t.Fatal("zero query defaults")
 	}
 }
@@ -152,7 +152,7 @@ func TestCursorBelongsToItsQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := encodeCursor(cursor{Values: []string{"ada"}, UUID: "00000000-0000-4000-8000-000000000001", Hash: q.hash()})
+	tok := EncodeCursor(Cursor{Values: []string{"ada"}, UUID: "00000000-0000-4000-8000-000000000001", Hash: q.Hash()})
 	// The same filters (another spelling, another page size and view) accept it.
 	if _, err := ParseQuery(map[string]any{"city": "austin", "ordering": "name", "cursor": tok, "limit": 5.0, "view": "simple", "offset": 0.0}); err != nil {
 		t.Fatal(err)
@@ -171,7 +171,7 @@ func TestCursorBelongsToItsQuery(t *testing.T) {
 	}
 	// A cursor of the right query whose values do not fit its ordering.
 	q2, _ := ParseQuery(map[string]any{"ordering": "created_at"})
-	bad := encodeCursor(cursor{Values: []string{"not a time"}, UUID: "00000000-0000-4000-8000-000000000001", Hash: q2.hash()})
+	bad := EncodeCursor(Cursor{Values: []string{"not a time"}, UUID: "00000000-0000-4000-8000-000000000001", Hash: q2.Hash()})
 	if f := fieldsOf(t, second(ParseQuery(map[string]any{"ordering": "created_at", "cursor": bad}))); !strings.Contains(f["cursor"], "not a valid") {
 		t.Fatal(f)
 	}
@@ -184,7 +184,7 @@ func TestCursorBelongsToItsQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkCursor(q3.WithAdvanced(c)); err == nil {
+	if err := CheckCursor(q3.WithAdvanced(c)); err == nil {
 		t.Fatal("stale cursor accepted")
 	} else if f := fieldsOf(t, err); f["cursor"] == "" {
 		t.Fatal(f)
@@ -277,56 +277,21 @@ func TestParseFieldOptions(t *testing.T) {
 	}
 }
 
-// FuzzParseQuery feeds arbitrary JSON to ParseQuery, ParseFieldOptions and
-// ParseAdvanced: they must never panic, and every error must be a
-// validation error naming at least one field.
-func FuzzParseQuery(f *testing.F) {
-	for _, s := range []string{
-		`{}`,
-		`{"first_name": "John", "country": "United States", "employees_min": 50, "limit": 25, "offset": 0, "view": "simple", "ordering": "-employees,company"}`,
-		`{"exclude_titles": ["CEO", "CTO"], "created_at_after": "2024-01-01", "active": "true"}`,
-		`{"cursor": "eyJ2IjpbXX0", "limit": 1000}`,
-		`{"filter": [{"attribute_key": "city", "filter_operator": "equal_to", "values": ["Austin"], "query_operator": "or"}, {"group": [{"attribute_key": "employees", "filter_operator": "is_greater_than", "values": [5]}]}]}`,
-		`{"filter": {"or": [{"attribute_key": "custom_attributes.tier", "filter_operator": "contains", "values": ["go"]}, {"and": []}]}}`,
-		`{"filter": "[{\"attribute_key\": \"created_at\", \"filter_operator\": \"days_before\", \"values\": [3]}]"}`,
-		`{"search": "tech", "distinct": true, "separated": true}`,
-		`{"filter": [{"group": [{"group": [{"group": [{"group": [{"group": [{"attribute_key": "city", "filter_operator": "is_present"}]}]}]}]}]}]}`,
-		`{"employees_min": "1e400", "limit": 1e20, "offset": -0.5}`,
-		`[1, 2]`,
-		`{"filter": [null, 3, "x", {"attribute_key": 5}]}`,
-	} {
-		f.Add(s)
-	}
-	check := func(t *testing.T, what string, err error) {
-		if err == nil {
-			return
+// TestParseField: the one table of field actions (with the SQL of each
+// field checked in pgquery's TestFieldValues).
+func TestParseField(t *testing.T) {
+	for action, field := range fieldActions {
+		if got, ok := ParseField(action); !ok || got != field {
+			t.Errorf("%s → %s", action, got)
 		}
-		var de *domain.Error
-		if !errors.As(err, &de) || de.Code != domain.CodeValidation || len(de.Fields) == 0 {
-			t.Fatalf("%s: error %v is not a validation error naming fields", what, err)
+		if _, ok := ParseField(string(field)); !ok {
+			t.Errorf("field %s", field)
 		}
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		var raw any
-		if json.Unmarshal([]byte(s), &raw) != nil {
-			return
-		}
-		_, err := ParseAdvanced(raw)
-		check(t, "ParseAdvanced", err)
-		data, ok := raw.(map[string]any)
-		if !ok {
-			return
-		}
-		q, err := ParseQuery(data)
-		check(t, "ParseQuery", err)
-		if err == nil {
-			_ = q.hash()
-			a := &sqlArgs{}
-			_ = where(a, "00000000-0000-4000-8000-000000000000", q)
-		}
-		_, _, err = ParseFieldOptions(data)
-		check(t, "ParseFieldOptions", err)
-		_, err = ParseSearchRequest(nil, raw)
-		check(t, "ParseSearchRequest", err)
-	})
+	if _, ok := ParseField("colour"); ok {
+		t.Error("unknown field accepted")
+	}
+	if len(fieldActions) != 13 {
+		t.Fatal("13 field actions")
+	}
 }

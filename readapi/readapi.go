@@ -1,7 +1,21 @@
-// Package readapi answers queries from the read models: the contacts
-// WebSocket protocol (one endpoint, 22 actions), its REST equivalents, and
-// the query model both share — filters, search, ordering, pagination and
-// field-distinct values.
+// Package readapi is the read side's query model: Service (the queries a
+// read engine answers for one account), Query and its parsing (filters,
+// search, ordering, pagination, keyset cursors), the advanced condition
+// filter, field actions and their options, and the result shapes. It names
+// the filterable attributes and ordering fields with their types only; each
+// engine keeps its own columns (readapi/pgquery: columns.go).
+//
+// Where the rest lives:
+//
+//	readapi/pgquery   the Service and Lists over PostgreSQL (SQL, value sets, export query)
+//	readapi/rest      REST reads and the OpenAPI document
+//	readapi/ws        the contacts WebSocket protocol, subscriptions, the listen-only stream
+//	readapi/realtime  the live-update hub
+//
+// The tests in this directory beyond the query model's (ws_*_test.go,
+// live_*_test.go, rest_*_test.go, text_test.go) drive the whole read API
+// through the real router (internal/web): they share one harness
+// (ws_harness_test.go).
 package readapi
 
 import (
@@ -29,6 +43,49 @@ const (
 	FieldCompanyState   Field = "company_state"   //
 	FieldCompanyCountry Field = "company_country" //
 )
+
+// fieldActions is the one table of the 13 field actions: the WebSocket
+// actions of these names (readapi's ws handlers), the REST routes
+// /api/v1/contacts/fields/<name without "get_"> and ParseField are all
+// built from it.
+var fieldActions = map[string]Field{
+	"get_titles":            FieldTitle,
+	"get_companies":         FieldCompany,
+	"get_industries":        FieldIndustry,
+	"get_keywords":          FieldKeyword,
+	"get_technologies":      FieldTechnology,
+	"get_company_addresses": FieldCompanyAddress,
+	"get_contact_addresses": FieldContactAddress,
+	"get_cities":            FieldCity,
+	"get_states":            FieldState,
+	"get_countries":         FieldCountry,
+	"get_company_cities":    FieldCompanyCity,
+	"get_company_states":    FieldCompanyState,
+	"get_company_countries": FieldCompanyCountry,
+}
+
+// FieldActions returns the names of the 13 field actions ("get_titles", …).
+func FieldActions() []string {
+	out := make([]string, 0, len(fieldActions))
+	for k := range fieldActions {
+		out = append(out, k)
+	}
+	return out
+}
+
+// ParseField maps a field action ("get_titles") or a field name ("title")
+// to its Field.
+func ParseField(s string) (Field, bool) {
+	if f, ok := fieldActions[s]; ok {
+		return f, true
+	}
+	for _, f := range fieldActions {
+		if f == Field(s) {
+			return f, true
+		}
+	}
+	return Field(s), false
+}
 
 // Page is one page of a contact list: next and previous are opaque cursors
 // (nil at the ends).

@@ -9,10 +9,11 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/websocket"
 
-	"contacts/readapi"
+	"contacts/readapi/pgquery"
+	"contacts/readapi/ws"
 )
 
-// TestWebSocketAuthenticatesItself: mounted without internal/httpapi's
+// TestWebSocketAuthenticatesItself: mounted without internal/web's
 // middleware, the handler authenticates the upgrade from ?token= or
 // Authorization itself (access tokens and API keys alike) and refuses a
 // missing or bad token with 401.
@@ -20,7 +21,7 @@ func TestWebSocketAuthenticatesItself(t *testing.T) {
 	e := newEnv(t)
 	u := e.register(t)
 	r := gin.New()
-	r.GET("/ws", readapi.WebSocketHandler(readapi.Deps{Service: readapi.NewPG(e.pool), Auth: e.auth}))
+	r.GET("/ws", ws.WebSocketHandler(ws.Deps{Service: pgquery.NewPG(e.pool), Auth: e.auth}))
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	base := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"

@@ -21,14 +21,17 @@ import (
 
 	"contacts/commands"
 	"contacts/eventstore"
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
-	"contacts/internal/httpapi"
 	"contacts/internal/migrations"
 	"contacts/internal/pgtest"
 	"contacts/internal/phonereview"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
+	"contacts/readapi/ws"
 )
 
 const (
@@ -37,13 +40,13 @@ const (
 )
 
 // env is the whole service over one fresh database: the real router
-// (internal/httpapi with the read API mounted) on an httptest.Server.
+// (internal/web with the read API mounted) on an httptest.Server.
 type env struct {
 	t       *testing.T
 	pool    *pgxpool.Pool
 	store   *eventstore.Store
 	cmds    *commands.Handlers
-	auth    *auth.Service
+	auth    *accounts.Service
 	srv     *httptest.Server
 	handler http.Handler
 	svc     *hookedService
@@ -56,7 +59,7 @@ type envOptions struct {
 	// newImports builds the imports over the env's database (wins over imports).
 	newImports     func(pool *pgxpool.Pool, cmds *commands.Handlers) readapi.Imports
 	maxUploadBytes int64
-	maxBuffered    int64 // readapi.Deps.MaxBufferedBytes
+	maxBuffered    int64 // ws.Deps.MaxBufferedBytes
 	limit          func(auth.Principal) (time.Duration, bool)
 	closing        chan struct{}
 	// readCommands builds the read API's command handlers (default: the
@@ -79,8 +82,8 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	}
 	store := eventstore.New(pool)
 	cmds := commands.New(store)
-	authSvc := auth.New(pool, []byte(testSecret), time.Hour)
-	svc := &hookedService{Service: readapi.NewPG(pool)}
+	authSvc := accounts.New(pool, []byte(testSecret), time.Hour)
+	svc := &hookedService{Service: pgquery.NewPG(pool)}
 	var readCmds *commands.Handlers
 	if o.readCommands != nil {
 		readCmds = o.readCommands(store)
@@ -88,12 +91,12 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if o.newImports != nil {
 		o.imports = o.newImports(pool, cmds)
 	}
-	h := httpapi.NewRouter(httpapi.Deps{
+	h := web.NewRouter(web.Deps{
 		// Every optional route group is mounted, as `contacts serve` does:
 		// the OpenAPI route test walks this router.
 		Commands: cmds, Auth: authSvc, Store: store, DB: pool, Progress: store, PhoneReview: phonereview.New(pool, authSvc),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBodyBytes: 64 << 10,
-		Read: &readapi.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, MaxUploadBytes: o.maxUploadBytes, MaxBufferedBytes: o.maxBuffered, Limit: o.limit, Lists: readapi.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
+		Read: &ws.Deps{Service: svc, WriteKey: o.writeKey, Imports: o.imports, MaxUploadBytes: o.maxUploadBytes, MaxBufferedBytes: o.maxBuffered, Limit: o.limit, Lists: pgquery.NewPGLists(pool), Closing: o.closing, Commands: readCmds},
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -110,7 +113,7 @@ type user struct {
 func (e *env) register(t *testing.T) user {
 	t.Helper()
 	email := "u" + strings.ReplaceAll(eventstore.NewID(), "-", "")[:16] + "@example.com"
-	s, err := e.auth.Register(context.Background(), auth.RegisterInput{
+	s, err := e.auth.Register(context.Background(), accounts.RegisterInput{
 		AccountName: "Account " + email, Name: "Admin", Email: email, Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +143,7 @@ func (e *env) agentOf(t *testing.T, admin user) user {
 // expiredToken signs u in with a token that expired a minute ago.
 func (e *env) expiredToken(t *testing.T, u user) string {
 	t.Helper()
-	s, err := auth.New(e.pool, []byte(testSecret), -time.Minute).Login(context.Background(), u.email, u.password, u.accountID)
+	s, err := accounts.New(e.pool, []byte(testSecret), -time.Minute).Login(context.Background(), u.email, u.password, u.accountID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"contacts/commands"
-	"contacts/internal/imports"
+	"contacts/commands/imports"
 	"contacts/readapi"
 )
 

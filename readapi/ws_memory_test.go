@@ -15,8 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"contacts/commands"
+	"contacts/commands/imports"
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
-	"contacts/internal/imports"
 	"contacts/readapi"
 )
 
@@ -39,7 +40,7 @@ func TestWSReadOnlyKeyLargeMessageNotBuffered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := e.auth.CreateAPIKey(ctx, admin, auth.CreateAPIKeyInput{Name: "ro", Scopes: []string{"read_contacts"}})
+	key, err := e.auth.CreateAPIKey(ctx, admin, accounts.CreateAPIKeyInput{Name: "ro", Scopes: []string{"read_contacts"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"contacts/internal/auth"
 	"contacts/projections"
 	"contacts/readapi"
+	"contacts/readapi/ws"
 )
 
 func TestWSHandshakeRefusesBadTokens(t *testing.T) {
@@ -645,7 +646,7 @@ func sameSet(a, b []string) bool {
 }
 
 func TestWSKeepAlive(t *testing.T) {
-	defer readapi.SetWSTimingsForTest(50*time.Millisecond, 300*time.Millisecond, time.Second)()
+	defer ws.SetWSTimingsForTest(50*time.Millisecond, 300*time.Millisecond, time.Second)()
 	e := newEnv(t)
 	u := e.register(t)
 

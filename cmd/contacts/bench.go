@@ -20,10 +20,12 @@ import (
 
 	"contacts/commands"
 	"contacts/eventstore"
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/config"
-	"contacts/internal/httpapi"
+	"contacts/internal/web"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
+	"contacts/readapi/ws"
 )
 
 func newBenchCommand() *cobra.Command {
@@ -68,13 +70,13 @@ func benchRead(ctx context.Context, cmd *cobra.Command, email, password *string,
 	if err != nil {
 		return err
 	}
-	authSvc := auth.New(db.Pool, secret, cfg.AccessTokenTTL)
+	authSvc := accounts.New(db.Pool, secret, cfg.AccessTokenTTL)
 	sess, err := authSvc.Login(ctx, *email, *password, "")
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
 	account := sess.Account.ID
-	svc := readapi.NewPG(db.Pool)
+	svc := pgquery.NewPG(db.Pool)
 
 	// Values vary between iterations so that no single plan or page is
 	// favoured; they exist in seeded data.
@@ -206,16 +208,16 @@ func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
 
 // benchWebSocketGet serves the API on a loopback port and measures n
 // get_contact round trips on one connection, one at a time.
-func benchWebSocketGet(ctx context.Context, n int, pool *pgxpool.Pool, authSvc *auth.Service,
-	svc *readapi.PG, token, account string) (time.Duration, time.Duration, error) {
+func benchWebSocketGet(ctx context.Context, n int, pool *pgxpool.Pool, authSvc *accounts.Service,
+	svc *pgquery.PG, token, account string) (time.Duration, time.Duration, error) {
 	uuids, err := svc.ContactUUIDs(ctx, account, mustQuery(map[string]any{"limit": float64(1000)}))
 	if err != nil || len(uuids) == 0 {
 		return 0, 0, fmt.Errorf("no contacts to get: %v", err)
 	}
 	store := eventstore.New(pool)
-	router := httpapi.NewRouter(httpapi.Deps{
+	router := web.NewRouter(web.Deps{
 		Commands: commands.New(store), Auth: authSvc, Store: store, DB: pool, Progress: store,
-		Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: svc},
+		Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 1 << 20, Read: &ws.Deps{Service: svc},
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

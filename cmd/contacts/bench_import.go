@@ -17,15 +17,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"contacts/commands"
+	"contacts/commands/imports"
 	"contacts/eventstore"
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
 	"contacts/internal/config"
 	"contacts/internal/database"
-	"contacts/internal/httpapi"
-	"contacts/internal/imports"
 	"contacts/internal/leader"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 )
 
 // benchImport generates a CSV file, imports it through an import job with
@@ -64,9 +66,9 @@ func benchImport(ctx context.Context, cmd *cobra.Command, rows, bulk, batch, pad
 	if err != nil {
 		return err
 	}
-	authSvc := auth.New(db.Pool, secret, cfg.AccessTokenTTL)
+	authSvc := accounts.New(db.Pool, secret, cfg.AccessTokenTTL)
 	suffix := strings.ReplaceAll(eventstore.NewID(), "-", "")[20:]
-	sess, err := authSvc.Register(ctx, auth.RegisterInput{AccountName: "Bench " + suffix, Name: "Bench",
+	sess, err := authSvc.Register(ctx, accounts.RegisterInput{AccountName: "Bench " + suffix, Name: "Bench",
 		Email: "bench-" + suffix + "@example.com", Password: "bench-" + suffix})
 	if err != nil {
 		return err
@@ -102,7 +104,7 @@ func benchImport(ctx context.Context, cmd *cobra.Command, rows, bulk, batch, pad
 		go func() { _ = leader.Run(wctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run) }()
 	}
 	go func() { _ = imp.Run(wctx) }()
-	read := readapi.NewPG(db.Pool)
+	read := pgquery.NewPG(db.Pool)
 	all, err := readapi.ParseQuery(map[string]any{})
 	if err != nil {
 		return err
@@ -236,13 +238,13 @@ func generateCSV(path string, rows, pad int, suffix string) (int64, error) {
 
 // benchBulk times POST /api/v1/contacts/bulk with n new contacts, then
 // again with the same phones changed (updates), over a local HTTP server.
-func benchBulk(ctx context.Context, db *database.DB, cmds *commands.Handlers, authSvc *auth.Service, store *eventstore.Store,
+func benchBulk(ctx context.Context, db *database.DB, cmds *commands.Handlers, authSvc *accounts.Service, store *eventstore.Store,
 	token string, n int, suffix string) (created, updated time.Duration, err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, 0, err
 	}
-	srv := &http.Server{Handler: httpapi.NewRouter(httpapi.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool,
+	srv := &http.Server{Handler: web.NewRouter(web.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool,
 		Progress: store, Logger: discardLogger(), MaxBodyBytes: 1 << 20, BulkMaxBodyBytes: 256 << 20})}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()

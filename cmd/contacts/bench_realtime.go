@@ -27,13 +27,14 @@ import (
 
 	"contacts/commands"
 	"contacts/eventstore"
-	"contacts/internal/auth"
+	accountsvc "contacts/internal/accounts"
 	"contacts/internal/config"
-	"contacts/internal/httpapi"
 	"contacts/internal/leader"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
-	"contacts/readapi"
+	"contacts/readapi/pgquery"
+	"contacts/readapi/ws"
 )
 
 // benchRealtime runs `contacts bench realtime`: N listen-only subscribers
@@ -82,7 +83,7 @@ func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, account
 	quiet := slog.New(slog.DiscardHandler)
 	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	cmds := commands.New(store)
-	authSvc := auth.New(db.Pool, secret, 24*time.Hour)
+	authSvc := accountsvc.New(db.Pool, secret, 24*time.Hour)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -94,8 +95,8 @@ func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, account
 	})
 	hub := newHub(store, logger, false)
 	g.Go(func() error { return hub.Run(gctx) })
-	router := httpapi.NewRouter(httpapi.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
-		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &readapi.Deps{Service: readapi.NewPG(db.Pool), Realtime: hub}})
+	router := web.NewRouter(web.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
+		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &ws.Deps{Service: pgquery.NewPG(db.Pool), Realtime: hub}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -265,7 +266,7 @@ type benchAccount struct {
 // benchAccounts returns n accounts: those saved in file by an earlier run
 // when their tokens are still valid for at least an hour, else new ones
 // (saved for the next run).
-func benchAccounts(ctx context.Context, authSvc *auth.Service, file string, n int) ([]benchAccount, error) {
+func benchAccounts(ctx context.Context, authSvc *accountsvc.Service, file string, n int) ([]benchAccount, error) {
 	var saved []benchAccount
 	if b, err := os.ReadFile(file); err == nil && json.Unmarshal(b, &saved) == nil && len(saved) >= n {
 		ok := true
@@ -285,7 +286,7 @@ func benchAccounts(ctx context.Context, authSvc *auth.Service, file string, n in
 	rg.SetLimit(runtime.GOMAXPROCS(0) * 2)
 	for i := range accts {
 		rg.Go(func() error {
-			s, err := authSvc.Register(ctx, auth.RegisterInput{AccountName: fmt.Sprintf("bench %s %d", run, i), Name: "Bench",
+			s, err := authSvc.Register(ctx, accountsvc.RegisterInput{AccountName: fmt.Sprintf("bench %s %d", run, i), Name: "Bench",
 				Email: fmt.Sprintf("bench-%s-%d@realtime.test", run, i), Password: "bench realtime password"})
 			if err != nil {
 				return err

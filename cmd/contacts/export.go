@@ -16,6 +16,7 @@ import (
 	"contacts/domain"
 	"contacts/internal/config"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 )
 
 // exportCommand streams an account's contacts as CSV, as POST
@@ -88,7 +89,7 @@ func exportCommand(ctx context.Context, cmd *cobra.Command, account, query, colu
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	if err := readapi.NewPG(db.Pool).ExportCSV(ctx, *account, req, func() io.Writer { return bw }); err != nil {
+	if err := pgquery.NewPG(db.Pool).ExportCSV(ctx, *account, req, func() io.Writer { return bw }); err != nil {
 		return describeError(err)
 	}
 	if err := bw.Flush(); err != nil {

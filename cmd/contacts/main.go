@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/config"
 	"contacts/internal/database"
 )
@@ -237,5 +237,5 @@ func jwtSecret(cfg config.Config) ([]byte, error) {
 	if cfg.JWTSecret != "" {
 		return []byte(cfg.JWTSecret), nil
 	}
-	return auth.LoadOrCreateSecret(cfg.DataDir)
+	return accounts.LoadOrCreateSecret(cfg.DataDir)
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"contacts/domain"
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/config"
 	"contacts/internal/phonereview"
 )
@@ -52,7 +52,7 @@ func phoneReviewCommand(ctx context.Context, cmd *cobra.Command, account, region
 		return fmt.Errorf("phone-review reads the PostgreSQL read model; it is not available with ELASTICSEARCH_URL")
 	}
 	// Only the accounts' settings are read: no token is signed, no secret needed.
-	svc := phonereview.New(db.Pool, auth.New(db.Pool, nil, cfg.AccessTokenTTL))
+	svc := phonereview.New(db.Pool, accounts.New(db.Pool, nil, cfg.AccessTokenTTL))
 	enc := json.NewEncoder(cmd.OutOrStdout())
 	print := func(id string, sc phonereview.Scan) {
 		_ = enc.Encode(map[string]any{"account_id": id, "region": sc.Region, "checked": sc.Checked, "flagged": sc.Flagged})

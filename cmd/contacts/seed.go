@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"contacts/eventstore"
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/config"
 	"contacts/internal/seed"
 	"contacts/projections"
@@ -53,7 +53,7 @@ func seedCommand(ctx context.Context, cmd *cobra.Command, contacts, companies *i
 	_, _ = rand.Read(raw)
 	suffix := hex.EncodeToString(raw)
 	password := "seed-" + suffix
-	sess, err := auth.New(db.Pool, secret, cfg.AccessTokenTTL).Register(ctx, auth.RegisterInput{
+	sess, err := accounts.New(db.Pool, secret, cfg.AccessTokenTTL).Register(ctx, accounts.RegisterInput{
 		AccountName: "Seed " + suffix, Name: "Seed Admin", Email: "seed-" + suffix + "@example.com", Password: password,
 	})
 	if err != nil {

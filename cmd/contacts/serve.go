@@ -10,18 +10,20 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"contacts/commands"
+	"contacts/commands/imports"
 	"contacts/eventstore"
-	"contacts/internal/auth"
+	"contacts/internal/accounts"
 	"contacts/internal/config"
 	"contacts/internal/database"
-	"contacts/internal/httpapi"
-	"contacts/internal/imports"
 	"contacts/internal/leader"
 	"contacts/internal/phonereview"
 	"contacts/internal/ratelimit"
+	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 	"contacts/readapi/realtime"
+	"contacts/readapi/ws"
 )
 
 // serve runs `contacts serve` with the environment overridden by args.
@@ -34,7 +36,7 @@ func serve(ctx context.Context, args []string) error {
 }
 
 // serveConfig runs the roles of this process (all of them by default): the
-// HTTP API, the Kafka relay, and the projector. The HTTP listener (or, for a
+// HTTP API, the Kafka relay, the projector, and the CSV import worker. The HTTP listener (or, for a
 // process without the API, the health listener at CONTACTS_HEALTH_ADDR)
 // opens first, so that a dependency that does not answer yet shows as
 // not ready instead of as no process at all.
@@ -76,9 +78,17 @@ func serveConfig(ctx context.Context, cfg config.Config) error {
 			return startupError(ctx, logger, err)
 		}
 	}
+	var write *writeSide
+	if cfg.Has(config.RoleAPI) || cfg.Has(config.RoleImporter) {
+		if write, err = newWriteSide(cfg, logger, db, store); err != nil {
+			return err
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.Has(config.RoleAPI) {
-		g.Go(func() error { return serveHTTP(gctx, cfg, logger, db, store, readService(cfg, db, logger), front) })
+		g.Go(func() error {
+			return serveHTTP(gctx, cfg, logger, db, store, write, readService(cfg, db, logger), front)
+		})
 	} else if front != nil {
 		front.setHandler(healthHandler(db.Pool, logger))
 		g.Go(func() error { return front.wait(gctx, cfg.ShutdownGrace) })
@@ -86,6 +96,14 @@ func serveConfig(ctx context.Context, cfg config.Config) error {
 	g.Go(func() error { return listenErased(gctx, store, logger) })
 	if cfg.Has(config.RoleRelay) && len(cfg.KafkaBrokers) > 0 {
 		g.Go(func() error { return runRelay(gctx, cfg, logger, db, store) })
+	}
+	if cfg.Has(config.RoleImporter) {
+		// The import worker resumes unfinished jobs, then runs queued ones
+		// (woken at once by an upload to this process's API, else polling).
+		g.Go(func() error {
+			_ = write.imports.Run(gctx)
+			return nil
+		})
 	}
 	if cfg.Has(config.RoleProjector) {
 		handlers := projections.New(store, rm)
@@ -135,22 +153,40 @@ func readService(cfg config.Config, db *database.DB, logger *slog.Logger) readap
 		logger.Warn("the read API (WebSocket /api/v1/contacts/ws, GET /api/v1/contacts…) does not query Elasticsearch yet: not mounted")
 		return nil
 	}
-	return readapi.NewPG(db.Pool)
+	return pgquery.NewPG(db.Pool)
 }
 
-func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store, read readapi.Service, front *frontDoor) error {
-	secret, err := jwtSecret(cfg)
-	if err != nil {
-		return err
+// writeSide is what the api and importer roles share: one import service,
+// so that an upload to this process wakes its own worker at once.
+type writeSide struct {
+	auth     *accounts.Service
+	commands *commands.Handlers
+	imports  *imports.Service
+}
+
+func newWriteSide(cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store) (*writeSide, error) {
+	// Only the API signs tokens: an importer-only process needs no secret
+	// (and creates no secret file).
+	var secret []byte
+	if cfg.Has(config.RoleAPI) {
+		var err error
+		if secret, err = jwtSecret(cfg); err != nil {
+			return nil, err
+		}
 	}
-	authSvc := auth.New(db.Pool, secret, cfg.AccessTokenTTL)
+	authSvc := accounts.New(db.Pool, secret, cfg.AccessTokenTTL)
 	// Phone numbers without a country code are read in the account's
 	// default_phone_region setting.
 	cmds := commands.New(store, commands.WithPhoneRegions(authSvc))
 	imp := imports.New(db.Pool, cmds, imports.Config{Dir: cfg.ImportDir, MaxFileBytes: cfg.ImportMaxFileBytes,
 		MaxRows: cfg.ImportMaxRows}, logger)
+	return &writeSide{auth: authSvc, commands: cmds, imports: imp}, nil
+}
+
+func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store, write *writeSide, read readapi.Service, front *frontDoor) error {
+	authSvc, cmds, imp := write.auth, write.commands, write.imports
 	requestLogLevel, requestLogOff, _ := config.ParseRequestLog(cfg.RequestLog)
-	deps := httpapi.Deps{
+	deps := web.Deps{
 		Commands:     cmds,
 		Auth:         authSvc,
 		PhoneReview:  phonereview.New(db.Pool, authSvc),
@@ -162,7 +198,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 		// Validated by config.
 		RequestLogLevel: requestLogLevel,
 		RequestLogOff:   requestLogOff,
-		Limits: httpapi.Limits{
+		Limits: web.Limits{
 			PerPrincipal: ratelimit.New(cfg.RateLimit, cfg.RateLimitBurst),
 			PerIP:        ratelimit.New(cfg.IPRateLimit, cfg.IPRateLimitBurst),
 			AuthPerIP:    ratelimit.New(cfg.LoginRateLimit*4/60, int(cfg.LoginRateLimit*4)),
@@ -177,9 +213,9 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 	}
 	closing := make(chan struct{})
 	if read != nil {
-		deps.Read = &readapi.Deps{Service: read, Lists: readapi.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
+		deps.Read = &ws.Deps{Service: read, Lists: pgquery.NewPGLists(db.Pool), WriteKey: cfg.WriteKey, Closing: closing,
 			Imports: imp, MaxUploadBytes: cfg.ImportMaxFileBytes}
-		deps.Export = readapi.NewPG(db.Pool)
+		deps.Export = pgquery.NewPG(db.Pool)
 		// Live updates follow the projector's announcements (PostgreSQL
 		// NOTIFY), whichever instance runs it.
 		hub := newHub(store, logger, len(cfg.KafkaBrokers) > 0)
@@ -192,16 +228,9 @@ func serveHTTP(ctx context.Context, cfg config.Config, logger *slog.Logger, db *
 		defer func() { stopHub(); <-hubDone }()
 		deps.Read.Realtime = hub
 	}
-	// The import worker resumes unfinished jobs, then runs queued ones.
-	workerDone := make(chan struct{})
-	go func() {
-		defer close(workerDone)
-		_ = imp.Run(ctx)
-	}()
-	defer func() { <-workerDone }()
 	// Shutdown does not wait for hijacked (WebSocket) connections: tell them.
 	front.srv.RegisterOnShutdown(func() { close(closing) })
-	front.setHandler(httpapi.NewRouter(deps))
+	front.setHandler(web.NewRouter(deps))
 	return front.wait(ctx, cfg.ShutdownGrace)
 }
 
@@ -221,7 +250,7 @@ type Pinger interface {
 }
 
 // healthHandler answers /healthz and /readyz for a process without the API
-// (relay, projector): ready while the database answers.
+// (relay, projector, importer): ready while the database answers.
 func healthHandler(db Pinger, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -7,8 +7,10 @@ import (
 	"net/http"
 
 	"contacts/commands"
+	"contacts/commands/imports"
 	"contacts/domain"
 	"contacts/eventstore"
+	"contacts/internal/accounts"
 	"contacts/internal/auth"
 	"contacts/internal/text"
 )
@@ -46,6 +48,7 @@ func Classify(err error) (p Problem, known bool) {
 	var mismatch *commands.VersionMismatchError
 	var textErr *text.FieldError
 	var syntaxErr *text.SyntaxError
+	var tooLarge *imports.TooLargeError
 	switch {
 	case errors.As(err, &api):
 		return Problem{api.Status, api.Code, api.Message, api.Fields}, true
@@ -71,8 +74,12 @@ func Classify(err error) (p Problem, known bool) {
 		return Problem{http.StatusUnauthorized, "invalid_token", "this refresh token was already used: the session is revoked, sign in again", nil}, true
 	case errors.Is(err, auth.ErrInvalidToken):
 		return Problem{http.StatusUnauthorized, "invalid_token", "the token is invalid, expired, revoked or already used", nil}, true
-	case errors.Is(err, auth.ErrEmailTaken):
+	case errors.Is(err, accounts.ErrEmailTaken):
 		return Problem{http.StatusConflict, "duplicate", "this e-mail is already registered", map[string]string{"email": "already registered"}}, true
+	case errors.As(err, &tooLarge):
+		return Problem{http.StatusRequestEntityTooLarge, "file_too_large", tooLarge.Error(), nil}, true
+	case errors.Is(err, imports.ErrAdminRequired):
+		return Problem{http.StatusForbidden, "forbidden", imports.ErrAdminRequired.Error(), nil}, true
 	case errors.Is(err, eventstore.ErrDuplicateRequest):
 		return Problem{http.StatusConflict, "request_in_progress", "a request with this Idempotency-Key is already being processed", nil}, true
 	}

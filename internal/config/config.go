@@ -40,7 +40,7 @@ type Config struct {
 	ElasticsearchURL string   // ELASTICSEARCH_URL; empty: the read model lives in PostgreSQL
 	ESIndexPrefix    string   // ELASTICSEARCH_INDEX_PREFIX
 	ESReplicas       int      // ELASTICSEARCH_REPLICAS (number_of_replicas of new indices)
-	Roles            []string // CONTACTS_ROLES / --roles: api, relay, projector
+	Roles            []string // CONTACTS_ROLES / --roles: api, relay, projector, importer
 
 	RateLimit          float64  // CONTACTS_RATE_LIMIT: requests (and WebSocket messages) per second per user or API key; 0: off
 	RateLimitBurst     int      // CONTACTS_RATE_LIMIT_BURST
@@ -60,6 +60,10 @@ const (
 	RoleAPI       = "api"
 	RoleRelay     = "relay"
 	RoleProjector = "projector"
+	// RoleImporter runs the CSV import worker (commands/imports): it
+	// resumes unfinished jobs, then runs queued ones. The api role only
+	// accepts uploads and answers job status.
+	RoleImporter = "importer"
 )
 
 // Has reports whether the process runs role.
@@ -140,7 +144,7 @@ var settings = []setting{
 	{"write-key", "CONTACTS_WRITE_KEY", "key", "", "write key for WebSocket create_contact", str(func(c *Config) *string { return &c.WriteKey })},
 	{"log-level", "LOG_LEVEL", "level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"request-log", "CONTACTS_REQUEST_LOG", "level", "info", "level of the one line logged per HTTP request: debug, info, warn, error, or off", str(func(c *Config) *string { return &c.RequestLog })},
-	{"roles", "CONTACTS_ROLES", "roles", "api,relay,projector", "roles of this process, comma-separated: api, relay, projector", list(func(c *Config) *[]string { return &c.Roles })},
+	{"roles", "CONTACTS_ROLES", "roles", "api,relay,projector,importer", "roles of this process, comma-separated: api, relay, projector, importer", list(func(c *Config) *[]string { return &c.Roles })},
 	{"kafka-brokers", "KAFKA_BROKERS", "brokers", "", "Kafka bootstrap brokers, comma-separated; empty: no broker", list(func(c *Config) *[]string { return &c.KafkaBrokers })},
 	{"kafka-topic-prefix", "KAFKA_TOPIC_PREFIX", "prefix", "contacts.", "Kafka topic prefix", str(func(c *Config) *string { return &c.KafkaTopicPrefix })},
 	{"elasticsearch-url", "ELASTICSEARCH_URL", "url", "", "Elasticsearch URL; empty: the read model lives in PostgreSQL", str(func(c *Config) *string { return &c.ElasticsearchURL })},
@@ -270,7 +274,7 @@ func (c *Config) SetDefaults() {
 		c.ESIndexPrefix = "contacts-"
 	}
 	if len(c.Roles) == 0 {
-		c.Roles = []string{RoleAPI, RoleRelay, RoleProjector}
+		c.Roles = []string{RoleAPI, RoleRelay, RoleProjector, RoleImporter}
 	}
 	if c.ImportDir == "" {
 		c.ImportDir = filepath.Join(c.DataDir, "imports")
@@ -327,8 +331,8 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("CONTACTS_DB_MAX_CONNS must be at least 2"))
 	}
 	for _, r := range c.Roles {
-		if r != RoleAPI && r != RoleRelay && r != RoleProjector {
-			errs = append(errs, fmt.Errorf("CONTACTS_ROLES: unknown role %q (want api, relay, projector)", r))
+		if r != RoleAPI && r != RoleRelay && r != RoleProjector && r != RoleImporter {
+			errs = append(errs, fmt.Errorf("CONTACTS_ROLES: unknown role %q (want api, relay, projector, importer)", r))
 		}
 	}
 	for _, b := range c.KafkaBrokers {

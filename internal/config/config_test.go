@@ -17,7 +17,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "./.contacts-data" || c.LogLevel != "info" ||
 		c.AccessTokenTTL != time.Hour || c.MaxBodyBytes != 1<<20 || c.DatabaseURL != "" ||
-		len(c.KafkaBrokers) != 0 || c.KafkaTopicPrefix != "contacts." || !c.Has(RoleAPI) || !c.Has(RoleRelay) || !c.Has(RoleProjector) {
+		len(c.KafkaBrokers) != 0 || c.KafkaTopicPrefix != "contacts." || !c.Has(RoleAPI) || !c.Has(RoleRelay) || !c.Has(RoleProjector) || !c.Has(RoleImporter) {
 		t.Fatalf("defaults: %+v", c)
 	}
 }

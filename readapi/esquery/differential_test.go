@@ -20,6 +20,7 @@ import (
 	"contacts/projections/esstore"
 	"contacts/projections/pgstore"
 	"contacts/readapi"
+	"contacts/readapi/pgquery"
 )
 
 const (
@@ -195,7 +196,7 @@ func seed(t *testing.T) engines {
 	if _, err := es.Client().Indices.Refresh().Index(es.Alias(projections.Contacts)).Do(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e := engines{pg: readapi.NewPG(pool), es: New(es), stores: stores}
+	e := engines{pg: pgquery.NewPG(pool), es: New(es), stores: stores}
 	for _, c := range contacts {
 		e.uuids = append(e.uuids, c.ID)
 	}

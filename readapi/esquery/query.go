@@ -45,7 +45,7 @@ func (s scope) query(includeHidden bool, filters ...types.Query) (*types.Query, 
 // advanced filter).
 func (s scope) contactsQuery(q readapi.Query) (*types.Query, error) {
 	var fs []types.Query
-	for _, c := range q.Filters() {
+	for _, c := range q.Where() {
 		f, err := condQuery(c)
 		if err != nil {
 			return nil, err
@@ -237,20 +237,20 @@ func anyValue(values []any, f func(v any) types.Query) types.Query {
 }
 
 func leafQuery(c *readapi.Condition) (types.Query, error) {
-	name, kind, ok := readapi.AttributeKind(c.Attribute)
+	name, kind, ok := attributeKind(c.Attribute)
 	if !ok {
 		return matchNone(), nil
 	}
 	switch kind {
-	case readapi.KindText:
+	case readapi.AttrText:
 		return textQuery(name, c)
-	case readapi.KindList:
+	case readapi.AttrList:
 		return listQuery(listFields[name], c)
-	case readapi.KindNumber:
+	case readapi.AttrNumber:
 		return numberQuery(numberFields[name], c)
-	case readapi.KindDate:
+	case readapi.AttrDate:
 		return dateQuery(dateFields[name], c)
-	case readapi.KindBool:
+	case readapi.AttrBool:
 		b := boolFields[name]
 		eq := anyValue(c.Values, func(v any) types.Query {
 			want := v == true
@@ -393,7 +393,7 @@ func dateQuery(field string, c *readapi.Condition) (types.Query, error) {
 	each := func(f func(from, to time.Time, day bool) types.Query) types.Query {
 		return anyValue(c.Values, func(v any) types.Query {
 			s, _ := v.(string)
-			from, to, day, _ := readapi.ParseDateValue(s)
+			from, to, day, _ := parseDateValue(s)
 			return f(from, to, day)
 		})
 	}

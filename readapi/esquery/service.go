@@ -129,7 +129,7 @@ func cursorValues(keys []readapi.OrderKey, sortVals []types.FieldValue) ([]strin
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		v := sortVals[i]
-		switch readapi.OrderingType(k.Field) {
+		switch readapi.OrderType(k.Field) {
 		case "timestamptz":
 			ms, err := number(v)
 			if err != nil {
@@ -176,7 +176,7 @@ func searchAfter(keys []readapi.OrderKey, c readapi.Cursor) ([]types.FieldValue,
 	out := make([]types.FieldValue, 0, len(keys)+1)
 	for i, k := range keys {
 		v := c.Values[i]
-		switch readapi.OrderingType(k.Field) {
+		switch readapi.OrderType(k.Field) {
 		case "timestamptz":
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {
@@ -345,7 +345,7 @@ func (s *Service) ListContacts(ctx context.Context, accountID string, q readapi.
 	if err != nil {
 		return readapi.Page{}, err
 	}
-	if err := q.CheckCursor(); err != nil {
+	if err := readapi.CheckCursor(q); err != nil {
 		return readapi.Page{}, err
 	}
 	query, err := sc.contactsQuery(q)
@@ -357,7 +357,7 @@ func (s *Service) ListContacts(ctx context.Context, accountID string, q readapi.
 		limit = n
 	}
 	keys := q.Order()
-	cur, hasCursor := q.Cursor()
+	cur, hasCursor := cursorOf(q)
 	var after []types.FieldValue
 	skip := q.Offset()
 	if hasCursor {
@@ -381,7 +381,7 @@ func (s *Service) ListContacts(ctx context.Context, accountID string, q readapi.
 		}
 	}
 	mk := func(uuid string, vals []string, backward, inclusive bool) *string {
-		c := q.EncodeCursor(readapi.Cursor{Values: vals, UUID: uuid, Backward: backward, Inclusive: inclusive})
+		c := readapi.EncodeCursor(readapi.Cursor{Values: vals, UUID: uuid, Backward: backward, Inclusive: inclusive, Hash: q.Hash()})
 		return &c
 	}
 	page := readapi.Page{Results: make([]map[string]any, 0, len(rows))}
@@ -448,7 +448,7 @@ func (s *Service) ContactUUIDs(ctx context.Context, accountID string, q readapi.
 	if err != nil {
 		return nil, err
 	}
-	if err := q.CheckCursor(); err != nil {
+	if err := readapi.CheckCursor(q); err != nil {
 		return nil, err
 	}
 	query, err := sc.contactsQuery(q)
@@ -460,7 +460,7 @@ func (s *Service) ContactUUIDs(ctx context.Context, accountID string, q readapi.
 		limit = n
 	}
 	keys := q.Order()
-	cur, hasCursor := q.Cursor()
+	cur, hasCursor := cursorOf(q)
 	var after []types.FieldValue
 	skip := q.Offset()
 	if hasCursor {

@@ -1,0 +1,9 @@
+package readapi_test
+
+import (
+	"testing"
+
+	"contacts/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
