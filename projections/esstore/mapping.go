@@ -10,6 +10,23 @@ import "contacts/projections"
 // (elastic/elasticsearch#22263).
 const Normalizer = "lowercase_folding"
 
+// ExactNormalizer lower-cases only (no folding): the ".lower" subfield of
+// every text-like and list field uses it, so the read API's filters, sorting
+// and distinct values over Elasticsearch compare values as PostgreSQL's
+// lower() does ("zürich" does not contain "u"). See readapi/esquery.
+const ExactNormalizer = "lowercase_exact"
+
+// LowerSubfield is the name of that subfield.
+const LowerSubfield = "lower"
+
+// RawSubfield is the keyword subfield of text fields kept as written (no
+// normalizer): the spelling a distinct-values aggregation returns.
+const RawSubfield = "raw"
+
+func lowerKeyword() map[string]any {
+	return map[string]any{"type": "keyword", "normalizer": ExactNormalizer, "ignore_above": maxKeywordChars}
+}
+
 // maxKeywordChars bounds indexed keyword values: Lucene refuses terms over
 // 32766 bytes (8191 characters of up to 4 bytes each). Longer values stay in
 // _source but are not indexed, instead of failing the whole document.
@@ -27,7 +44,9 @@ func text() map[string]any {
 		"normalizer":   Normalizer,
 		"ignore_above": maxKeywordChars,
 		"fields": map[string]any{
-			"text": map[string]any{"type": "text", "analyzer": "standard"},
+			"text":        map[string]any{"type": "text", "analyzer": "standard"},
+			LowerSubfield: lowerKeyword(),
+			RawSubfield:   map[string]any{"type": "keyword", "ignore_above": maxKeywordChars},
 		},
 	}
 }
@@ -35,7 +54,8 @@ func text() map[string]any {
 // list is an array of short strings (labels, departments, industries…):
 // keyword with the normalizer.
 func list() map[string]any {
-	return map[string]any{"type": "keyword", "normalizer": Normalizer, "ignore_above": maxKeywordChars}
+	return map[string]any{"type": "keyword", "normalizer": Normalizer, "ignore_above": maxKeywordChars,
+		"fields": map[string]any{LowerSubfield: lowerKeyword()}}
 }
 
 func date() map[string]any    { return map[string]any{"type": "date"} }
@@ -217,6 +237,10 @@ func indexSettings(replicas int) map[string]any {
 				Normalizer: map[string]any{
 					"type":   "custom",
 					"filter": []string{"lowercase", "asciifolding"},
+				},
+				ExactNormalizer: map[string]any{
+					"type":   "custom",
+					"filter": []string{"lowercase"},
 				},
 			},
 		},
