@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -217,7 +216,7 @@ func benchAPI(ctx context.Context, cfg config.Config, db *database.DB, tune func
 	if tune != nil {
 		tune(&cfg)
 	}
-	app, err := appOn(ctx, cfg, slog.New(slog.DiscardHandler), db)
+	app, err := appOn(ctx, cfg, discardLogger(), db)
 	if err != nil {
 		return "", nil, nil, err
 	}
