@@ -45,23 +45,42 @@ type BulkUpsertResult struct {
 }
 
 func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContacts) (BulkUpsertResult, error) {
-	var out BulkUpsertResult
-	if n := len(cmd.Contacts); n > MaxBulkContacts {
-		return out, &domain.Error{Code: CodeBulkLimit, Err: domain.ErrValidation,
-			Message: fmt.Sprintf("at most %d contacts per request; this one has %d", MaxBulkContacts, n),
-			Fields:  map[string]string{"contacts": fmt.Sprintf("must have at most %d items", MaxBulkContacts)}}
-	}
-	if len(cmd.Contacts) == 0 {
-		return out, domain.InvalidField("contacts", "must have at least 1 item")
+	if err := checkBulkSize(len(cmd.Contacts)); err != nil {
+		return BulkUpsertResult{}, err
 	}
 	region, err := h.PhoneRegion(ctx, cmd.AccountID, cmd.PhoneRegion)
 	if err != nil {
-		return out, err
+		return BulkUpsertResult{}, err
 	}
-	rows := make([]UpsertRow, len(cmd.Contacts))
+	rows, superseded := bulkRows(cmd.Contacts, region)
+	results, err := h.upsertChunks(ctx, cmd.AccountID, cmd.ActorID, region, rows)
+	if err != nil {
+		return BulkUpsertResult{}, err
+	}
+	return bulkResult(cmd.Contacts, results, superseded), nil
+}
+
+// checkBulkSize: a request has 1 to MaxBulkContacts contacts.
+func checkBulkSize(n int) error {
+	if n > MaxBulkContacts {
+		return &domain.Error{Code: CodeBulkLimit, Err: domain.ErrValidation,
+			Message: fmt.Sprintf("at most %d contacts per request; this one has %d", MaxBulkContacts, n),
+			Fields:  map[string]string{"contacts": fmt.Sprintf("must have at most %d items", MaxBulkContacts)}}
+	}
+	if n == 0 {
+		return domain.InvalidField("contacts", "must have at least 1 item")
+	}
+	return nil
+}
+
+// bulkRows are the contacts as upsert rows keyed by phone: a row without a
+// phone is rejected, and of the rows with the same phone only the last one
+// counts (superseded marks the others, which are skipped).
+func bulkRows(contacts []UpsertRow, region string) (rows []UpsertRow, superseded []bool) {
+	rows = make([]UpsertRow, len(contacts))
 	last := map[string]int{} // phone → index of its last row
-	superseded := make([]bool, len(rows))
-	for i, r := range cmd.Contacts {
+	superseded = make([]bool, len(rows))
+	for i, r := range contacts {
 		rows[i] = r
 		if r.Err != nil {
 			continue
@@ -81,9 +100,14 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 		}
 		last[phone] = i
 	}
-	// Chunks of bulkChunk contacts, each one transaction: memory stays
-	// bounded, and the next chunk is decided while the previous one
-	// commits (a stale decision is made again, see retryPlan).
+	return rows, superseded
+}
+
+// upsertChunks upserts rows in chunks of bulkChunk contacts, each one
+// transaction: memory stays bounded, and the next chunk is decided while
+// the previous one commits (a stale decision is made again, see retryPlan).
+// The results are the rows', in order.
+func (h *Handlers) upsertChunks(ctx context.Context, accountID, actorID, region string, rows []UpsertRow) ([]RowResult, error) {
 	results := make([]RowResult, 0, len(rows))
 	type planned struct {
 		rows []UpsertRow
@@ -97,7 +121,7 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 		defer close(next)
 		for start := 0; start < len(rows); start += bulkChunk {
 			chunk := rows[start:min(start+bulkChunk, len(rows))]
-			p, err := h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", region, chunk)
+			p, err := h.planUpsert(ctx, accountID, actorID, "phone", region, chunk)
 			select {
 			case next <- planned{rows: chunk, plan: p, err: err}:
 			case <-ctx.Done():
@@ -111,13 +135,13 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 	chunkCtx := ctx
 	for p := range next {
 		if p.err != nil {
-			return out, p.err
+			return nil, p.err
 		}
 		plan := p.plan
 		err := retryPlan(ctx, func() error {
 			if plan == nil {
 				var err error
-				if plan, err = h.planUpsert(ctx, cmd.AccountID, cmd.ActorID, "phone", region, p.rows); err != nil {
+				if plan, err = h.planUpsert(ctx, accountID, actorID, "phone", region, p.rows); err != nil {
 					return err
 				}
 			}
@@ -135,10 +159,16 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 			return nil
 		})
 		if err != nil {
-			return out, err
+			return nil, err
 		}
 	}
-	out = BulkUpsertResult{Errors: []BulkRowError{}}
+	return results, nil
+}
+
+// bulkResult counts the rows' results; the errors name each row by its
+// index and phone.
+func bulkResult(contacts []UpsertRow, results []RowResult, superseded []bool) BulkUpsertResult {
+	out := BulkUpsertResult{Errors: []BulkRowError{}}
 	for i, r := range results {
 		switch {
 		case superseded[i], r.Outcome == OutcomeUnchanged:
@@ -148,11 +178,11 @@ func (h *Handlers) BulkUpsertContacts(ctx context.Context, cmd BulkUpsertContact
 		case r.Outcome == OutcomeUpdated:
 			out.Updated++
 		default:
-			phone, _ := cmd.Contacts[i].Fields["phone"].(string)
+			phone, _ := contacts[i].Fields["phone"].(string)
 			out.Errors = append(out.Errors, BulkRowError{Index: i, Phone: phone, Err: r.Err})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // bulkChunk is the number of contacts a bulk upsert commits at once.

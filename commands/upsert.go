@@ -141,47 +141,10 @@ func (h *Handlers) planUpsert(ctx context.Context, accountID, actorID, key, regi
 	p := &upsertPlan{now: h.clock.Now().UTC().Truncate(time.Microsecond), results: make([]RowResult, len(rows)), region: region}
 
 	// Every unique value and group name the rows mention, looked up at once.
-	values := map[string]map[string]bool{}
-	groupNames := map[string]bool{}
-	for _, r := range rows {
-		if r.Err != nil {
-			continue
-		}
-		for _, k := range upsertKinds {
-			if v := UpsertKeyValue(k, r.Fields, region); v != "" {
-				if values[k] == nil {
-					values[k] = map[string]bool{}
-				}
-				values[k][v] = true
-			}
-		}
-		for _, g := range r.Groups {
-			if n := strings.ToLower(strings.TrimSpace(g)); n != "" {
-				groupNames[n] = true
-			}
-		}
-	}
-	// claims: "kind\x00value" → owner, as the batch leaves them.
-	claims := map[string]string{}
-	var load []string
-	for _, k := range upsertKinds {
-		owners, err := h.store.LookupClaims(ctx, accountID, k, keys(values[k]))
-		if err != nil {
-			return nil, err
-		}
-		for v, owner := range owners {
-			claims[k+"\x00"+v] = owner
-			if key != "" {
-				load = append(load, owner) // the key's owners, and the fallbacks of rows without a key value
-			}
-		}
-	}
-	groupOwners, err := h.store.LookupClaims(ctx, accountID, "group_name", keys(groupNames))
+	values, groupNames := mentionedValues(rows, region)
+	claims, groupOwners, load, err := h.lookupClaims(ctx, accountID, key, values, groupNames)
 	if err != nil {
 		return nil, err
-	}
-	for _, owner := range groupOwners {
-		load = append(load, owner)
 	}
 	streams := map[string][]eventstore.Event{}
 	if len(load) > 0 {
@@ -219,28 +182,7 @@ func (h *Handlers) planUpsert(ctx context.Context, accountID, actorID, key, regi
 	if foldErr != nil {
 		return nil, foldErr
 	}
-	// byKey: the contact a key value resolves to (loaded or made in this batch).
-	byKey := map[string]string{}
-	if key != "" {
-		for _, k := range upsertKinds {
-			for _, v := range keys(values[k]) {
-				id, ok := claims[k+"\x00"+v]
-				if !ok {
-					continue
-				}
-				if _, seen := contacts[id]; !seen {
-					c := newContact()
-					if !fold(contactKind, id, c) || c.Deleted() || c.MergedInto() != "" {
-						continue
-					}
-					contacts[id] = track(contactKind, id, c)
-				}
-				if k == key {
-					byKey[v] = id
-				}
-			}
-		}
-	}
+	byKey := resolveKeys(key, values, claims, contacts, fold, track)
 	if foldErr != nil {
 		return nil, foldErr
 	}
@@ -262,6 +204,89 @@ func (h *Handlers) planUpsert(ctx context.Context, accountID, actorID, key, regi
 	return p, nil
 }
 
+// mentionedValues are the unique values (by kind) and the lower-cased group
+// names the valid rows mention.
+func mentionedValues(rows []UpsertRow, region string) (values map[string]map[string]bool, groupNames map[string]bool) {
+	values = map[string]map[string]bool{}
+	groupNames = map[string]bool{}
+	for _, r := range rows {
+		if r.Err != nil {
+			continue
+		}
+		for _, k := range upsertKinds {
+			if v := UpsertKeyValue(k, r.Fields, region); v != "" {
+				if values[k] == nil {
+					values[k] = map[string]bool{}
+				}
+				values[k][v] = true
+			}
+		}
+		for _, g := range r.Groups {
+			if n := strings.ToLower(strings.TrimSpace(g)); n != "" {
+				groupNames[n] = true
+			}
+		}
+	}
+	return values, groupNames
+}
+
+// lookupClaims finds who holds the values and group names: claims is
+// "kind\x00value" → owner (as the batch will leave them), groupOwners is
+// name → group, load the streams to read.
+func (h *Handlers) lookupClaims(ctx context.Context, accountID, key string, values map[string]map[string]bool,
+	groupNames map[string]bool) (claims, groupOwners map[string]string, load []string, err error) {
+	claims = map[string]string{}
+	for _, k := range upsertKinds {
+		owners, err := h.store.LookupClaims(ctx, accountID, k, keys(values[k]))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for v, owner := range owners {
+			claims[k+"\x00"+v] = owner
+			if key != "" {
+				load = append(load, owner) // the key's owners, and the fallbacks of rows without a key value
+			}
+		}
+	}
+	if groupOwners, err = h.store.LookupClaims(ctx, accountID, "group_name", keys(groupNames)); err != nil {
+		return nil, nil, nil, err
+	}
+	for _, owner := range groupOwners {
+		load = append(load, owner)
+	}
+	return claims, groupOwners, load, nil
+}
+
+// resolveKeys tracks the live contacts holding the values (folded by fold)
+// and returns byKey: the contact a key value resolves to (loaded here, or
+// made later in this batch).
+func resolveKeys(key string, values map[string]map[string]bool, claims map[string]string, contacts map[string]*tracked,
+	fold func(kind, string, aggregate) bool, track func(kind, string, aggregate) *tracked) map[string]string {
+	byKey := map[string]string{}
+	if key == "" {
+		return byKey
+	}
+	for _, k := range upsertKinds {
+		for _, v := range keys(values[k]) {
+			id, ok := claims[k+"\x00"+v]
+			if !ok {
+				continue
+			}
+			if _, seen := contacts[id]; !seen {
+				c := newContact()
+				if !fold(contactKind, id, c) || c.Deleted() || c.MergedInto() != "" {
+					continue
+				}
+				contacts[id] = track(contactKind, id, c)
+			}
+			if k == key {
+				byKey[v] = id
+			}
+		}
+	}
+	return byKey
+}
+
 // upsertRow decides one row against the batch's state and applies it to
 // the tracked aggregates only when every part of it is valid.
 func (h *Handlers) upsertRow(p *upsertPlan, accountID, actorID, key string, r UpsertRow,
@@ -271,116 +296,166 @@ func (h *Handlers) upsertRow(p *upsertPlan, accountID, actorID, key string, r Up
 	for k, v := range r.Fields {
 		fields[k] = v
 	}
+	target := matchRow(p.region, key, fields, claims, byKey, contacts)
+	id, evs, unique, err := h.decideContact(p, accountID, actorID, target, fields)
+	if err != nil {
+		return RowResult{Err: err}, nil
+	}
+	if err := checkUnique(unique, claims, id); err != nil {
+		return RowResult{Err: err}, nil
+	}
+	steps, err := h.planGroups(accountID, actorID, r.Groups, groups)
+	if err != nil {
+		return RowResult{Err: err}, nil
+	}
+
+	// Everything is valid: apply.
+	t := target
+	if t == nil {
+		t = track(contactKind, id, newContact())
+		contacts[id] = t
+	}
+	applyContact(p, t, id, key, evs, claims, byKey)
+	grouped := joinGroups(p, id, steps, claims, groups, track)
+	switch {
+	case target == nil:
+		return RowResult{Outcome: OutcomeCreated, ContactID: id}, nil
+	case len(evs) > 0 || grouped:
+		return RowResult{Outcome: OutcomeUpdated, ContactID: id}, nil
+	}
+	return RowResult{Outcome: OutcomeUnchanged, ContactID: id}, nil
+}
+
+// matchRow is the contact the row updates: the one whose key value the row
+// has, or (for a row without a key value) one that holds another of its
+// unique values; nil for a new contact.
+func matchRow(region, key string, fields map[string]any, claims, byKey map[string]string, contacts map[string]*tracked) *tracked {
+	if key == "" {
+		return nil
+	}
 	var target *tracked
-	keyValue := ""
-	if key != "" {
-		keyValue = UpsertKeyValue(key, fields, p.region)
-		if id, ok := byKey[keyValue]; ok && keyValue != "" {
-			target = contacts[id]
+	keyValue := UpsertKeyValue(key, fields, region)
+	if id, ok := byKey[keyValue]; ok && keyValue != "" {
+		target = contacts[id]
+	}
+	// A row without a key value is matched by another unique value
+	// (phone, e-mail, identifier) that belongs to a contact: creating
+	// one would fail on it anyway, and re-importing the row must not
+	// duplicate it.
+	for _, k := range upsertKinds {
+		if keyValue != "" || target != nil {
+			break
 		}
-		// A row without a key value is matched by another unique value
-		// (phone, e-mail, identifier) that belongs to a contact: creating
-		// one would fail on it anyway, and re-importing the row must not
-		// duplicate it.
-		for _, k := range upsertKinds {
-			if keyValue != "" || target != nil {
-				break
-			}
-			if k == key {
-				continue
-			}
-			if v := UpsertKeyValue(k, fields, p.region); v != "" {
-				if id, ok := claims[k+"\x00"+v]; ok {
-					target = contacts[id]
-				}
+		if k == key {
+			continue
+		}
+		if v := UpsertKeyValue(k, fields, region); v != "" {
+			if id, ok := claims[k+"\x00"+v]; ok {
+				target = contacts[id]
 			}
 		}
 	}
-	var id string
-	var evs []domain.Event
-	var unique map[string]string // the contact's unique values after the row
+	return target
+}
+
+// decideContact is what the row does to its contact: creates it (target
+// nil) or updates target, with the contact's unique values after the row.
+// An error is the row's: it is rejected, nothing applied.
+func (h *Handlers) decideContact(p *upsertPlan, accountID, actorID string, target *tracked, fields map[string]any) (id string, evs []domain.Event, unique map[string]string, err error) {
 	if target == nil {
 		id = h.ids.NewID()
 		created, err := contact.Create(contact.CreateInput{ID: id, AccountID: accountID, CreatedBy: actorID, NoteID: h.ids.NewID(), Fields: fields, PhoneRegion: p.region})
 		if err != nil {
-			return RowResult{Err: err}, nil
+			return "", nil, nil, err
 		}
-		evs = created
 		c := created[0].(contact.ContactCreated)
-		unique = uniqueOf(c.Profile.Email, c.Profile.Phone, c.Profile.Identifier)
-	} else {
-		id = target.id
-		c := target.agg.(*contact.Contact)
-		labels, hasLabels := fields["labels"]
-		if !hasLabels {
-			labels, hasLabels = fields["tags"]
+		return id, created, uniqueOf(c.Profile.Email, c.Profile.Phone, c.Profile.Identifier), nil
+	}
+	id = target.id
+	c := target.agg.(*contact.Contact)
+	labels, hasLabels := fields["labels"]
+	if !hasLabels {
+		labels, hasLabels = fields["tags"]
+	}
+	delete(fields, "labels")
+	delete(fields, "tags")
+	note, _ := fields["notes"].(string)
+	delete(fields, "notes")
+	upd, err := c.UpdateIn(domain.Context{PhoneRegion: p.region}, fields)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	evs = upd
+	if hasLabels && labels != nil {
+		ls, ok := toStringList(labels)
+		if !ok {
+			return "", nil, nil, domain.InvalidField("labels", "must be a list of strings")
 		}
-		delete(fields, "labels")
-		delete(fields, "tags")
-		note, _ := fields["notes"].(string)
-		delete(fields, "notes")
-		upd, err := c.UpdateIn(domain.Context{PhoneRegion: p.region}, fields)
+		add, err := c.AddLabels(ls)
 		if err != nil {
-			return RowResult{Err: err}, nil
+			return "", nil, nil, err
 		}
-		evs = upd
-		if hasLabels && labels != nil {
-			ls, ok := toStringList(labels)
-			if !ok {
-				return RowResult{Err: domain.InvalidField("labels", "must be a list of strings")}, nil
-			}
-			add, err := c.AddLabels(ls)
-			if err != nil {
-				return RowResult{Err: err}, nil
-			}
-			evs = append(evs, add...)
+		evs = append(evs, add...)
+	}
+	if strings.TrimSpace(note) != "" && !hasNote(c, note) {
+		add, err := c.AddNote(h.ids.NewID(), note, actorID)
+		if err != nil {
+			return "", nil, nil, err
 		}
-		if strings.TrimSpace(note) != "" && !hasNote(c, note) {
-			add, err := c.AddNote(h.ids.NewID(), note, actorID)
-			if err != nil {
-				return RowResult{Err: err}, nil
-			}
-			evs = append(evs, add...)
-		}
-		unique = c.UniqueKeys()
-		for _, e := range upd {
-			if u, ok := e.(contact.ContactUpdated); ok {
-				for _, k := range upsertKinds {
-					if ch, changed := u.Changes[k]; changed {
-						v := domain.ToString(ch.New)
-						if k == "email" {
-							v = strings.ToLower(v)
-						}
-						if v == "" {
-							delete(unique, k)
-						} else {
-							unique[k] = v
-						}
+		evs = append(evs, add...)
+	}
+	return id, evs, uniqueAfter(c.UniqueKeys(), upd), nil
+}
+
+// uniqueAfter is unique (a contact's unique values) changed by upd.
+func uniqueAfter(unique map[string]string, upd []domain.Event) map[string]string {
+	for _, e := range upd {
+		if u, ok := e.(contact.ContactUpdated); ok {
+			for _, k := range upsertKinds {
+				if ch, changed := u.Changes[k]; changed {
+					v := domain.ToString(ch.New)
+					if k == "email" {
+						v = strings.ToLower(v)
+					}
+					if v == "" {
+						delete(unique, k)
+					} else {
+						unique[k] = v
 					}
 				}
 			}
 		}
 	}
-	// Unique values must be free, or already this contact's.
+	return unique
+}
+
+// checkUnique: the unique values must be free, or already contact id's.
+func checkUnique(unique, claims map[string]string, id string) error {
 	for _, k := range upsertKinds {
 		v, ok := unique[k]
 		if !ok {
 			continue
 		}
 		if owner, taken := claims[k+"\x00"+v]; taken && owner != id {
-			return RowResult{Err: &UniqueValueTakenError{Field: k, Value: v, OwnerID: owner}}, nil
+			return &UniqueValueTakenError{Field: k, Value: v, OwnerID: owner}
 		}
 	}
-	// Groups: existing ones gain the contact; missing ones are created.
-	type groupStep struct {
-		name   string
-		t      *tracked // nil: create
-		create []domain.Event
-		newID  string
-	}
+	return nil
+}
+
+// groupStep is one group a row's contact joins.
+type groupStep struct {
+	name   string
+	t      *tracked // nil: create
+	create []domain.Event
+	newID  string
+}
+
+// planGroups: existing groups gain the contact; missing ones are created.
+func (h *Handlers) planGroups(accountID, actorID string, names []string, groups map[string]*tracked) ([]groupStep, error) {
 	var steps []groupStep
 	seen := map[string]bool{}
-	for _, g := range r.Groups {
+	for _, g := range names {
 		name := strings.TrimSpace(g)
 		lname := strings.ToLower(name)
 		if name == "" || seen[lname] {
@@ -396,21 +471,18 @@ func (h *Handlers) upsertRow(p *upsertPlan, accountID, actorID, key string, r Up
 		if err != nil {
 			var de *domain.Error
 			if errors.As(err, &de) && de.Fields["name"] != "" {
-				return RowResult{Err: domain.InvalidField("groups", fmt.Sprintf("%q %s", name, de.Fields["name"]))}, nil
+				return nil, domain.InvalidField("groups", fmt.Sprintf("%q %s", name, de.Fields["name"]))
 			}
-			return RowResult{Err: err}, nil
+			return nil, err
 		}
 		steps = append(steps, groupStep{name: lname, create: ge, newID: gid})
 	}
+	return steps, nil
+}
 
-	// Everything is valid: apply.
-	var t *tracked
-	if target != nil {
-		t = target
-	} else {
-		t = track(contactKind, id, newContact())
-		contacts[id] = t
-	}
+// applyContact applies evs to t (contact id) and moves the unique values
+// it claims (and the key value it is found by) to what they are after.
+func applyContact(p *upsertPlan, t *tracked, id, key string, evs []domain.Event, claims, byKey map[string]string) {
 	beforeKeys := t.agg.UniqueKeys()
 	t.apply(p.now, evs)
 	for k, v := range beforeKeys {
@@ -426,7 +498,12 @@ func (h *Handlers) upsertRow(p *upsertPlan, accountID, actorID, key string, r Up
 			byKey[v] = id
 		}
 	}
-	grouped := false
+}
+
+// joinGroups creates the missing groups of steps and records contact id as
+// joining each group it is not a member of yet; it reports whether any.
+func joinGroups(p *upsertPlan, id string, steps []groupStep, claims map[string]string, groups map[string]*tracked,
+	track func(kind, string, aggregate) *tracked) (grouped bool) {
 	for _, s := range steps {
 		gt := s.t
 		if gt == nil {
@@ -447,13 +524,7 @@ func (h *Handlers) upsertRow(p *upsertPlan, accountID, actorID, key string, r Up
 			p.joining[gt][id] = true
 		}
 	}
-	switch {
-	case target == nil:
-		return RowResult{Outcome: OutcomeCreated, ContactID: id}, nil
-	case len(evs) > 0 || grouped:
-		return RowResult{Outcome: OutcomeUpdated, ContactID: id}, nil
-	}
-	return RowResult{Outcome: OutcomeUnchanged, ContactID: id}, nil
+	return grouped
 }
 
 func uniqueOf(email, phone, identifier string) map[string]string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,17 +14,14 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
-	"contacts/commands"
-	"contacts/eventstore"
 	"contacts/internal/accounts"
 	"contacts/internal/config"
-	"contacts/internal/web"
+	"contacts/internal/database"
 	"contacts/readapi"
 	"contacts/readapi/pgquery"
-	"contacts/readapi/ws"
+	"contacts/readapi/realtime"
 )
 
 func newBenchCommand() *cobra.Command {
@@ -161,7 +157,7 @@ func benchRead(ctx context.Context, cmd *cobra.Command, email, password *string,
 		fmt.Fprintf(os.Stderr, "%-45s p50 %8.2f ms  p99 %8.2f ms\n", c.name, ms(p50), ms(p99))
 	}
 
-	p50, p99, err := benchWebSocketGet(ctx, *iterations*5, db.Pool, authSvc, svc, sess.AccessToken, account)
+	p50, p99, err := benchWebSocketGet(ctx, *iterations*5, cfg, db, svc, sess.AccessToken, account)
 	if err != nil {
 		return fmt.Errorf("websocket get_contact: %w", err)
 	}
@@ -206,27 +202,52 @@ func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
 	return lat[len(lat)/2], lat[(len(lat)*99)/100]
 }
 
+// benchAPI serves the production API (App.Handler) of cfg over db on a
+// loopback port until stop. Only the api role is wired, over the PostgreSQL
+// read model with the projector embedded (the benchmarks run their own, or
+// none); the rate limits and the request log are off and nothing is logged:
+// a benchmark is one client sending as fast as it can. tune, when not nil,
+// adjusts the configuration further. hub is the API's live-update hub.
+func benchAPI(ctx context.Context, cfg config.Config, db *database.DB, tune func(*config.Config)) (addr string, hub *realtime.Hub, stop func(), err error) {
+	cfg.Roles = []string{config.RoleAPI}
+	cfg.KafkaBrokers, cfg.ElasticsearchURL = nil, ""
+	cfg.RateLimit, cfg.IPRateLimit, cfg.LoginRateLimit = 0, 0, 0
+	cfg.RequestLog = "off"
+	if tune != nil {
+		tune(&cfg)
+	}
+	app, err := appOn(ctx, cfg, discardLogger(), db)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	h, stopHandler, err := app.Handler(ctx, nil)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		stopHandler()
+		return "", nil, nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // closed by stop
+	return ln.Addr().String(), app.hub, func() { _ = srv.Close(); stopHandler() }, nil
+}
+
 // benchWebSocketGet serves the API on a loopback port and measures n
 // get_contact round trips on one connection, one at a time.
-func benchWebSocketGet(ctx context.Context, n int, pool *pgxpool.Pool, authSvc *accounts.Service,
+func benchWebSocketGet(ctx context.Context, n int, cfg config.Config, db *database.DB,
 	svc *pgquery.PG, token, account string) (time.Duration, time.Duration, error) {
 	uuids, err := svc.ContactUUIDs(ctx, account, mustQuery(map[string]any{"limit": float64(1000)}))
 	if err != nil || len(uuids) == 0 {
 		return 0, 0, fmt.Errorf("no contacts to get: %v", err)
 	}
-	store := eventstore.New(pool)
-	router := web.NewRouter(web.Deps{
-		Commands: commands.New(store), Auth: authSvc, Store: store, DB: pool, Progress: store,
-		Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 1 << 20, Read: &ws.Deps{Service: svc},
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, _, stop, err := benchAPI(ctx, cfg, db, nil)
 	if err != nil {
 		return 0, 0, err
 	}
-	srv := &http.Server{Handler: router}
-	go srv.Serve(ln) //nolint:errcheck // closed below
-	defer srv.Close()
-	u := url.URL{Scheme: "ws", Host: ln.Addr().String(), Path: "/api/v1/contacts/ws", RawQuery: "token=" + url.QueryEscape(token)}
+	defer stop()
+	u := url.URL{Scheme: "ws", Host: addr, Path: "/api/v1/contacts/ws", RawQuery: "token=" + url.QueryEscape(token)}
 	conn, _, err := websocket.DefaultDialer.DialContext(ctx, u.String(), nil)
 	if err != nil {
 		return 0, 0, err

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,7 +23,6 @@ import (
 	"contacts/internal/config"
 	"contacts/internal/database"
 	"contacts/internal/leader"
-	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/readapi"
 	"contacts/readapi/pgquery"
@@ -185,7 +183,7 @@ func benchImport(ctx context.Context, cmd *cobra.Command, rows, bulk, batch, pad
 	}
 
 	if *bulk > 0 {
-		created, updated, err := benchBulk(ctx, db, cmds, authSvc, store, sess.AccessToken, *bulk, suffix)
+		created, updated, err := benchBulk(ctx, cfg, db, sess.AccessToken, *bulk, suffix)
 		if err != nil {
 			return err
 		}
@@ -238,16 +236,12 @@ func generateCSV(path string, rows, pad int, suffix string) (int64, error) {
 
 // benchBulk times POST /api/v1/contacts/bulk with n new contacts, then
 // again with the same phones changed (updates), over a local HTTP server.
-func benchBulk(ctx context.Context, db *database.DB, cmds *commands.Handlers, authSvc *accounts.Service, store *eventstore.Store,
-	token string, n int, suffix string) (created, updated time.Duration, err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func benchBulk(ctx context.Context, cfg config.Config, db *database.DB, token string, n int, suffix string) (created, updated time.Duration, err error) {
+	addr, _, stop, err := benchAPI(ctx, cfg, db, func(cfg *config.Config) { cfg.BulkMaxBodyBytes = 256 << 20 })
 	if err != nil {
 		return 0, 0, err
 	}
-	srv := &http.Server{Handler: web.NewRouter(web.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool,
-		Progress: store, Logger: discardLogger(), MaxBodyBytes: 1 << 20, BulkMaxBodyBytes: 256 << 20})}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer stop()
 	post := func(title string) (time.Duration, error) {
 		contacts := make([]map[string]any, n)
 		for i := range contacts {
@@ -256,7 +250,7 @@ func benchBulk(ctx context.Context, db *database.DB, cmds *commands.Handlers, au
 				"custom_fields": map[string]any{"title": title}}
 		}
 		body, _ := json.Marshal(map[string]any{"contacts": contacts})
-		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+ln.Addr().String()+"/api/v1/contacts/bulk", bytes.NewReader(body))
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/api/v1/contacts/bulk", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
 		t0 := time.Now()

@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -30,11 +27,8 @@ import (
 	accountsvc "contacts/internal/accounts"
 	"contacts/internal/config"
 	"contacts/internal/leader"
-	"contacts/internal/web"
 	"contacts/projections"
 	"contacts/projections/pgstore"
-	"contacts/readapi/pgquery"
-	"contacts/readapi/ws"
 )
 
 // benchRealtime runs `contacts bench realtime`: N listen-only subscribers
@@ -80,7 +74,6 @@ func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, account
 	if err != nil {
 		return err
 	}
-	quiet := slog.New(slog.DiscardHandler)
 	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
 	cmds := commands.New(store)
 	authSvc := accountsvc.New(db.Pool, secret, 24*time.Hour)
@@ -93,17 +86,12 @@ func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, account
 	g.Go(func() error {
 		return leader.Run(gctx, db.Pool, "projector", leader.Options{Logger: logger}, runner.Run)
 	})
-	hub := newHub(store, logger, false)
-	g.Go(func() error { return hub.Run(gctx) })
-	router := web.NewRouter(web.Deps{Commands: cmds, Auth: authSvc, Store: store, DB: db.Pool, Progress: store,
-		Logger: quiet, MaxBodyBytes: 1 << 20, Read: &ws.Deps{Service: pgquery.NewPG(db.Pool), Realtime: hub}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The tokens of the accounts below last the run (and are reused by the next).
+	addr, hub, stopAPI, err := benchAPI(ctx, cfg, db, func(cfg *config.Config) { cfg.AccessTokenTTL = 24 * time.Hour })
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // closed below
-	defer srv.Close()
+	defer stopAPI()
 	defer func() { cancel(); _ = g.Wait() }()
 
 	// Accounts: registration hashes a password (slow), so the accounts of a
@@ -129,7 +117,7 @@ func benchRealtime(ctx context.Context, cmd *cobra.Command, subscribers, account
 		return err
 	}
 	defer os.Remove(plan.Name())
-	if err := json.NewEncoder(plan).Encode(clientPlan{Addr: ln.Addr().String(), Tokens: tokens, Subscribers: *subscribers}); err != nil {
+	if err := json.NewEncoder(plan).Encode(clientPlan{Addr: addr, Tokens: tokens, Subscribers: *subscribers}); err != nil {
 		return err
 	}
 	plan.Close()

@@ -14,11 +14,14 @@ import (
 // mounted, under both ways of naming the account, and the same scope under
 // both. (A route that declares nothing would need write_contacts.)
 func TestEveryAccountRouteDeclaresItsScope(t *testing.T) {
-	r, a := newRouter(Deps{
+	r, a, err := newRouter(Deps{
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Read:        &ws.Deps{},
 		PhoneReview: &phonereview.Service{},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The WebSocket upgrades check scopes per action (or need read_contacts
 	// themselves): they are not behind requireScope.
 	own := map[string]bool{"/contacts/ws": true, "/stream": true}

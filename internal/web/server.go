@@ -8,12 +8,14 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -126,7 +128,9 @@ type api struct {
 	scopes *edge.Scopes
 }
 
-func init() {
+// configureGin sets gin's process-wide settings, once, when the first router
+// is built (not in init: importing the package changes nothing).
+var configureGin = sync.OnceFunc(func() {
 	gin.SetMode(gin.ReleaseMode)
 	// Unknown JSON fields are errors, not silently dropped input.
 	binding.EnableDecoderDisallowUnknownFields = true
@@ -140,28 +144,63 @@ func init() {
 			return name
 		})
 	}
+})
+
+// validate reports every required dependency d lacks. Read, Imports,
+// Export and PhoneReview are optional: each mounts its routes when set.
+func (d Deps) validate() error {
+	var errs []error
+	for _, req := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Commands", d.Commands != nil},
+		{"Auth", d.Auth != nil},
+		{"Store", d.Store != nil},
+		{"DB", d.DB != nil},
+		{"Progress", d.Progress != nil},
+		{"Logger", d.Logger != nil},
+		{"MaxBodyBytes", d.MaxBodyBytes > 0},
+	} {
+		if !req.ok {
+			errs = append(errs, fmt.Errorf("web: Deps.%s is required", req.name))
+		}
+	}
+	if d.Read != nil && d.Read.Service == nil {
+		errs = append(errs, errors.New("web: Deps.Read.Service is required when the read API is mounted"))
+	}
+	return errors.Join(errs...)
 }
 
-// NewRouter builds the HTTP handler.
+// New builds the HTTP handler, or reports the required dependencies d
+// lacks (Deps.validate) or trusted proxies gin does not accept.
 //
 // Every account-scoped route is mounted twice: under /api/v1 (the account is
 // the token's, or the one an organization-id header names) and under
 // /api/v1/accounts/:account_id (the account in the path). Either must be an
 // account of the caller's, or the answer is 403/404 with no data.
-func NewRouter(d Deps) http.Handler {
-	r, _ := newRouter(d)
-	return r
+func New(d Deps) (http.Handler, error) {
+	if err := d.validate(); err != nil {
+		return nil, err
+	}
+	r, _, err := newRouter(d)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
-// newRouter builds the router and the api whose route table it fills.
-func newRouter(d Deps) (*gin.Engine, *api) {
+// newRouter builds the router and the api whose route table it fills. It
+// does not check the dependencies: tests build partial routers with it.
+func newRouter(d Deps) (*gin.Engine, *api, error) {
+	configureGin()
 	a := &api{Deps: d, scopes: edge.NewScopes()}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// Client IPs (rate limits) come from the connection unless the request
 	// went through a proxy we trust to set X-Forwarded-For.
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
-		panic(fmt.Sprintf("web: trusted proxies: %v", err)) // validated by config
+		return nil, nil, fmt.Errorf("web: trusted proxies: %w", err)
 	}
 	r.Use(a.requestID, a.accessLog, a.recover, a.limitIP, a.limitBody, a.checkText)
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFoundRoute) })
@@ -199,7 +238,17 @@ func newRouter(d Deps) (*gin.Engine, *api) {
 		v1.GET("/stream", a.authenticateWS, a.rateLimit, a.accountFromHeader, live)
 		v1.GET("/accounts/:account_id/stream", a.authenticateWS, a.rateLimit, a.accountFromPath, live)
 	}
-	return r, a
+	return r, a, nil
+}
+
+// NewRouter is New for dependencies known to be complete (tests): it
+// panics on what New reports.
+func NewRouter(d Deps) http.Handler {
+	h, err := New(d)
+	if err != nil {
+		panic(err)
+	}
+	return h
 }
 
 // accountRoutes mounts every route of one account's data and administration
