@@ -17,6 +17,7 @@
 package pii
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -25,6 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 const (
@@ -126,21 +129,49 @@ func Unwrap(master, stored, aad []byte) ([]byte, error) {
 	return open(master, stored, aad)
 }
 
+// members calls visit with each top-level member of the JSON object data,
+// its value raw (copied). It reads with jsontext, without reflection: this
+// runs for every contact event appended and read, and json.Unmarshal into a
+// map was most of the codec's cost.
+func members(data []byte, visit func(name string, value json.RawMessage)) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return fmt.Errorf("pii: event data: not a JSON object (%v)", err)
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return fmt.Errorf("pii: event data: %w", err)
+		}
+		k := name.String() // before the next read voids the token
+		value, err := dec.ReadValue()
+		if err != nil {
+			return fmt.Errorf("pii: event data: %w", err)
+		}
+		visit(k, json.RawMessage(bytes.Clone(value)))
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return fmt.Errorf("pii: event data: %w", err)
+	}
+	return nil
+}
+
 // split separates data's top-level fields into the clear part and the
 // personal part (nil when there is none). data must be a JSON object.
 func split(data []byte) (clear, personal map[string]json.RawMessage, err error) {
-	if err := json.Unmarshal(data, &clear); err != nil {
-		return nil, nil, fmt.Errorf("pii: event data: %w", err)
-	}
-	for k, v := range clear {
+	clear = make(map[string]json.RawMessage, 8)
+	err = members(data, func(k string, v json.RawMessage) {
 		if ClearFields[k] {
-			continue
+			clear[k] = v
+			return
 		}
 		if personal == nil {
-			personal = make(map[string]json.RawMessage, len(clear))
+			personal = make(map[string]json.RawMessage, 16)
 		}
 		personal[k] = v
-		delete(clear, k)
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return clear, personal, nil
 }
@@ -232,9 +263,9 @@ func quoted(s string) json.RawMessage {
 // (the contact was erased) the personal fields are left out and the data
 // carries "pii_erased": true. Data that was not sealed comes back unchanged.
 func Open(key, aad, data []byte) ([]byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("pii: event data: %w", err)
+	m := make(map[string]json.RawMessage, 8)
+	if err := members(data, func(k string, v json.RawMessage) { m[k] = v }); err != nil {
+		return nil, err
 	}
 	raw, ok := m[Field]
 	if !ok {
