@@ -242,13 +242,7 @@ func (a *Routes) addNote(c *gin.Context) {
 		a.Fail(c, err)
 		return
 	}
-	for _, n := range st.Notes {
-		if n.ID == noteID {
-			edge.Respond(c, http.StatusCreated, st.Version, n)
-			return
-		}
-	}
-	edge.Respond(c, http.StatusCreated, st.Version, st)
+	respondNote(c, http.StatusCreated, st, noteID)
 }
 
 func (a *Routes) editNote(c *gin.Context) {
@@ -269,13 +263,19 @@ func (a *Routes) editNote(c *gin.Context) {
 		a.Fail(c, err)
 		return
 	}
+	respondNote(c, http.StatusOK, st, noteID)
+}
+
+// respondNote answers with the note noteID of the contact st (the contact
+// itself should the note not be there), versioned by the contact.
+func respondNote(c *gin.Context, status int, st contact.State, noteID string) {
 	for _, n := range st.Notes {
 		if n.ID == noteID {
-			edge.Respond(c, http.StatusOK, st.Version, n)
+			edge.Respond(c, status, st.Version, n)
 			return
 		}
 	}
-	edge.Respond(c, http.StatusOK, st.Version, st)
+	edge.Respond(c, status, st.Version, st)
 }
 
 func (a *Routes) removeNote(c *gin.Context) {
