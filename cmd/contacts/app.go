@@ -19,7 +19,9 @@ import (
 	"contacts/internal/ratelimit"
 	"contacts/internal/web"
 	"contacts/projections"
+	"contacts/projections/esstore"
 	"contacts/readapi"
+	"contacts/readapi/esquery"
 	"contacts/readapi/pgquery"
 	"contacts/readapi/realtime"
 	"contacts/readapi/ws"
@@ -210,14 +212,12 @@ func (a *App) serveHTTP(ctx context.Context) error {
 // follows, once the handler serves no more.
 func (a *App) Handler(ctx context.Context, closing <-chan struct{}) (h http.Handler, stop func(), err error) {
 	deps := a.webDeps()
-	stop = func() {}
-	if read := readService(a.cfg, a.db, a.logger); read != nil {
-		deps.Read = &ws.Deps{Service: read, Lists: pgquery.NewPGLists(a.db.Pool), WriteKey: a.cfg.WriteKey, Closing: closing,
-			Imports: a.write.imports, MaxUploadBytes: a.cfg.ImportMaxFileBytes}
-		deps.Export = pgquery.NewPG(a.db.Pool)
-		a.hub, stop = a.startHub(ctx)
-		deps.Read.Realtime = a.hub
-	}
+	read := a.readEngine()
+	deps.Read = &ws.Deps{Service: read.service, Lists: read.lists, Matcher: read.matcher, WriteKey: a.cfg.WriteKey,
+		Closing: closing, Imports: a.write.imports, MaxUploadBytes: a.cfg.ImportMaxFileBytes}
+	deps.Export = read.export
+	a.hub, stop = a.startHub(ctx)
+	deps.Read.Realtime = a.hub
 	if h, err = web.New(deps); err != nil {
 		stop()
 		return nil, nil, err
@@ -275,15 +275,26 @@ func readModelKind(cfg config.Config) string {
 	return "postgresql"
 }
 
-// readService is the query side of the read API. Queries run on the
-// PostgreSQL read model; over Elasticsearch they are not written yet, so
-// the read routes are not mounted then.
-func readService(cfg config.Config, db *database.DB, logger *slog.Logger) readapi.Service {
-	if cfg.ElasticsearchURL != "" {
-		logger.Warn("the read API (WebSocket /api/v1/contacts/ws, GET /api/v1/contacts…) does not query Elasticsearch yet: not mounted")
-		return nil
+// readEngine is the query side of the read API over the read model this
+// process's projector writes (a.rm): PostgreSQL, or Elasticsearch when
+// ELASTICSEARCH_URL is set. Every read route and WebSocket action is answered
+// by the one engine: nothing mixes the two.
+type readEngine struct {
+	service readapi.Service
+	lists   readapi.Lists          // nil: the lists answer 501
+	matcher readapi.ContactMatcher // live-update filters
+	export  web.Exporter           // nil: no export route
+}
+
+func (a *App) readEngine() readEngine {
+	switch rm := a.rm.(type) {
+	case *esstore.Store:
+		svc := esquery.New(rm)
+		return readEngine{service: svc}
+	default:
+		pg := pgquery.NewPG(a.db.Pool)
+		return readEngine{service: pg, lists: pgquery.NewPGLists(a.db.Pool), matcher: pg, export: pg}
 	}
-	return pgquery.NewPG(db.Pool)
 }
 
 // writeSide is what the api and importer roles share: one import service,
