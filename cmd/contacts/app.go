@@ -213,9 +213,9 @@ func (a *App) serveHTTP(ctx context.Context) error {
 func (a *App) Handler(ctx context.Context, closing <-chan struct{}) (h http.Handler, stop func(), err error) {
 	deps := a.webDeps()
 	read := a.readEngine()
-	deps.Read = &ws.Deps{Service: read.service, Lists: read.lists, Matcher: read.matcher, WriteKey: a.cfg.WriteKey,
+	deps.Read = &ws.Deps{Service: read.Service, Lists: read.Lists, Matcher: read.Matcher, WriteKey: a.cfg.WriteKey,
 		Closing: closing, Imports: a.write.imports, MaxUploadBytes: a.cfg.ImportMaxFileBytes}
-	deps.Export = read.export
+	deps.Export = read.Export
 	a.hub, stop = a.startHub(ctx)
 	deps.Read.Realtime = a.hub
 	if h, err = web.New(deps); err != nil {
@@ -279,22 +279,11 @@ func readModelKind(cfg config.Config) string {
 // process's projector writes (a.rm): PostgreSQL, or Elasticsearch when
 // ELASTICSEARCH_URL is set. Every read route and WebSocket action is answered
 // by the one engine: nothing mixes the two.
-type readEngine struct {
-	service readapi.Service
-	lists   readapi.Lists          // nil: the lists answer 501
-	matcher readapi.ContactMatcher // live-update filters
-	export  web.Exporter           // nil: no export route
-}
-
-func (a *App) readEngine() readEngine {
-	switch rm := a.rm.(type) {
-	case *esstore.Store:
-		svc := esquery.New(rm)
-		return readEngine{service: svc}
-	default:
-		pg := pgquery.NewPG(a.db.Pool)
-		return readEngine{service: pg, lists: pgquery.NewPGLists(a.db.Pool), matcher: pg, export: pg}
+func (a *App) readEngine() readapi.Engine {
+	if es, ok := a.rm.(*esstore.Store); ok {
+		return esquery.NewEngine(es)
 	}
+	return pgquery.NewEngine(a.db.Pool)
 }
 
 // writeSide is what the api and importer roles share: one import service,

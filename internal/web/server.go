@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -32,7 +31,6 @@ import (
 	"contacts/internal/web/edge"
 	"contacts/projections"
 	"contacts/readapi"
-	"contacts/readapi/pgquery"
 	readrest "contacts/readapi/rest"
 	"contacts/readapi/ws"
 )
@@ -111,12 +109,8 @@ type Deps struct {
 	PhoneReview *phonereview.Service
 }
 
-// Exporter streams contacts as CSV (pgquery.PG).
-type Exporter interface {
-	ExportCSV(ctx context.Context, accountID string, req readapi.ExportRequest, start func() io.Writer) error
-}
-
-var _ Exporter = (*pgquery.PG)(nil)
+// Exporter streams contacts as CSV.
+type Exporter = readapi.Exporter
 
 // The import service answers the WebSocket import actions.
 var _ readapi.Imports = (*imports.Service)(nil)

@@ -663,3 +663,9 @@ func distinct(vals []string) []string {
 	}
 	return out
 }
+
+// NewEngine is the read API's query side over the Elasticsearch read model
+// of store.
+func NewEngine(store *esstore.Store) readapi.Engine {
+	return readapi.Engine{Service: New(store)}
+}

@@ -976,3 +976,9 @@ func fieldPage(ctx context.Context, db querier, field readapi.Field, sql string,
 	}
 	return out, nil
 }
+
+// NewEngine is the read API's query side over the PostgreSQL read model.
+func NewEngine(pool *pgxpool.Pool) readapi.Engine {
+	pg := NewPG(pool)
+	return readapi.Engine{Service: pg, Lists: NewPGLists(pool), Matcher: pg, Export: pg}
+}
