@@ -17,9 +17,10 @@ import (
 
 // Store is the PostgreSQL event store.
 type Store struct {
-	pool   *pgxpool.Pool
-	keys   *keyring // contacts' data keys (keys.go)
-	sealed bool     // reads return personal fields sealed (Sealed)
+	pool    *pgxpool.Pool
+	keys    *keyring // contacts' data keys (keys.go)
+	sealed  bool     // reads return personal fields sealed (Sealed)
+	metrics *Metrics // nil: appends are not measured
 }
 
 // New returns a store over pool; the schema comes from internal/migrations.
@@ -53,6 +54,16 @@ RETURNING event_id::text, position, recorded_at, transaction_id::text`
 // the tail order) is taken after every earlier version of those streams
 // committed: per-stream order in the tail equals version order.
 func (s *Store) Append(ctx context.Context, req AppendRequest) ([]Event, error) {
+	if s.metrics == nil {
+		return s.append(ctx, req)
+	}
+	start := time.Now()
+	out, err := s.append(ctx, req)
+	s.metrics.observeAppend(ctx, req, err, time.Since(start))
+	return out, err
+}
+
+func (s *Store) append(ctx context.Context, req AppendRequest) ([]Event, error) {
 	if len(req.Streams) == 0 {
 		return nil, errors.New("eventstore: append of no streams")
 	}
@@ -464,6 +475,18 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 	var pos int64
 	err := s.pool.QueryRow(ctx, `SELECT COALESCE(max(position), 0) FROM events`).Scan(&pos)
 	return pos, err
+}
+
+// OldestAfter is when the first event after position was recorded: how
+// long a consumer at position has been behind (ok false: it is not). Store
+// wide, for operators' metrics: no account's data leaves with it.
+func (s *Store) OldestAfter(ctx context.Context, position int64) (at time.Time, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT recorded_at FROM events WHERE position > $1 ORDER BY position LIMIT 1`,
+		position).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	return at, err == nil, err
 }
 
 // AccountProgress is how far consumers at positions have got through one

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -44,6 +45,10 @@ type App struct {
 	rm     projections.ReadModel
 	write  *writeSide    // nil unless the api or importer role is on
 	hub    *realtime.Hub // the live-update hub Handler started; nil before, or without the read API
+	// metrics are this process's (nil: CONTACTS_METRICS=off); metricsLn is
+	// CONTACTS_METRICS_ADDR's listener (nil: /metrics is on the main one).
+	metrics   *appMetrics
+	metricsLn net.Listener
 }
 
 // NewApp opens the HTTP listener (or, for a process without the API, the
@@ -59,6 +64,13 @@ func NewApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, 
 	if addr != "" {
 		var err error
 		if a.front, err = openFrontDoor(ctx, addr, logger); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.MetricsAddr != "" && cfg.MetricsOn() {
+		var err error
+		if a.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			a.Close(ctx)
 			return nil, err
 		}
 	}
@@ -89,7 +101,9 @@ func appOn(ctx context.Context, cfg config.Config, logger *slog.Logger, db *data
 // when a role of this process uses it, and builds the write side.
 func (a *App) connect(ctx context.Context) error {
 	cfg := a.cfg
-	a.store = eventstore.New(a.db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
+	a.metrics = newAppMetrics(cfg, a.db)
+	a.store = eventstore.New(a.db.Pool, eventstore.WithMasterKey(cfg.MasterKey()), a.metrics.storeOption())
+	a.metrics.follow(ctx, cfg, a.store, a.logger)
 	if cfg.ElasticsearchURL != "" {
 		a.waitingFor("elasticsearch")
 	}
@@ -104,7 +118,7 @@ func (a *App) connect(ctx context.Context) error {
 		}
 	}
 	if cfg.Has(config.RoleAPI) || cfg.Has(config.RoleImporter) {
-		if a.write, err = newWriteSide(cfg, a.logger, a.db, a.store); err != nil {
+		if a.write, err = newWriteSide(cfg, a.logger, a.db, a.store, a.metrics.importMetrics()); err != nil {
 			return err
 		}
 	}
@@ -127,6 +141,9 @@ func (a *App) Close(ctx context.Context) {
 	if a.front != nil {
 		a.front.close()
 	}
+	if a.metricsLn != nil {
+		_ = a.metricsLn.Close()
+	}
 }
 
 // Run runs the roles of this process until ctx ends or one fails: the HTTP
@@ -138,12 +155,15 @@ func (a *App) Run(ctx context.Context) error {
 	if cfg.Has(config.RoleAPI) {
 		g.Go(func() error { return a.serveHTTP(gctx) })
 	} else if a.front != nil {
-		a.front.setHandler(healthHandler(a.db.Pool, a.logger))
+		a.front.setHandler(healthHandler(a.db.Pool, a.logger, a.mainMetricsHandler()))
 		g.Go(func() error { return a.front.wait(gctx, cfg.ShutdownGrace) })
+	}
+	if a.metricsLn != nil {
+		g.Go(func() error { return serveMetrics(gctx, a.metricsLn, a.metrics.handler(a.logger), a.logger) })
 	}
 	g.Go(func() error { return listenErased(gctx, a.store, a.logger) })
 	if cfg.Has(config.RoleRelay) && len(cfg.KafkaBrokers) > 0 {
-		g.Go(func() error { return runRelay(gctx, cfg, a.logger, a.db, a.store) })
+		g.Go(func() error { return runRelay(gctx, cfg, a.logger, a.db, a.store, a.metrics.relayMetrics()) })
 	}
 	if cfg.Has(config.RoleImporter) {
 		// The import worker resumes unfinished jobs, then runs queued ones
@@ -165,6 +185,9 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) startProjector(ctx context.Context, g *errgroup.Group) {
 	store, logger := a.store, a.logger
 	handlers := projections.New(store, a.rm)
+	for i, h := range handlers {
+		handlers[i] = projections.Measured(h, a.metrics.projectionMetrics())
+	}
 	if len(a.cfg.KafkaBrokers) > 0 {
 		// Live updates: every handled event is marked, and the place all
 		// read models reflect is announced as the marks fill it in.
@@ -214,7 +237,7 @@ func (a *App) Handler(ctx context.Context, closing <-chan struct{}) (h http.Hand
 	deps := a.webDeps()
 	read := a.readEngine()
 	deps.Read = &ws.Deps{Service: read.Service, Lists: read.Lists, Matcher: read.Matcher, WriteKey: a.cfg.WriteKey,
-		Closing: closing, Imports: a.write.imports, MaxUploadBytes: a.cfg.ImportMaxFileBytes}
+		Closing: closing, Imports: a.write.imports, MaxUploadBytes: a.cfg.ImportMaxFileBytes, Metrics: a.metrics.wsMetrics()}
 	deps.Export = read.Export
 	a.hub, stop = a.startHub(ctx)
 	deps.Read.Realtime = a.hub
@@ -252,13 +275,25 @@ func (a *App) webDeps() web.Deps {
 		Imports:          a.write.imports,
 		ImportMaxBytes:   cfg.ImportMaxFileBytes,
 		BulkMaxBodyBytes: cfg.BulkMaxBodyBytes,
+
+		Metrics:        a.metrics.webMetrics(),
+		MetricsHandler: a.mainMetricsHandler(),
 	}
+}
+
+// mainMetricsHandler is GET /metrics on the main listener: nil when
+// metrics are off or served on CONTACTS_METRICS_ADDR instead.
+func (a *App) mainMetricsHandler() http.Handler {
+	if a.metrics == nil || a.cfg.MetricsAddr != "" {
+		return nil
+	}
+	return a.metrics.handler(a.logger)
 }
 
 // startHub runs the live-update hub until stop: it follows the projector's
 // announcements (PostgreSQL NOTIFY), whichever instance runs it.
 func (a *App) startHub(ctx context.Context) (hub *realtime.Hub, stop func()) {
-	hub = newHub(a.store, a.logger, len(a.cfg.KafkaBrokers) > 0)
+	hub = newHub(a.store, a.logger, len(a.cfg.KafkaBrokers) > 0, a.metrics.realtimeMetrics())
 	hubCtx, stopHub := context.WithCancel(ctx)
 	hubDone := make(chan struct{})
 	go func() {
@@ -294,7 +329,7 @@ type writeSide struct {
 	imports  *imports.Service
 }
 
-func newWriteSide(cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store) (*writeSide, error) {
+func newWriteSide(cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store, im *imports.Metrics) (*writeSide, error) {
 	// Only the API signs tokens: an importer-only process needs no secret
 	// (and creates no secret file).
 	var secret []byte
@@ -309,6 +344,6 @@ func newWriteSide(cfg config.Config, logger *slog.Logger, db *database.DB, store
 	// default_phone_region setting.
 	cmds := commands.New(store, commands.WithPhoneRegions(authSvc))
 	imp := imports.New(db.Pool, cmds, imports.Config{Dir: cfg.ImportDir, MaxFileBytes: cfg.ImportMaxFileBytes,
-		MaxRows: cfg.ImportMaxRows}, logger)
+		MaxRows: cfg.ImportMaxRows, Metrics: im}, logger)
 	return &writeSide{auth: authSvc, commands: cmds, imports: imp}, nil
 }

@@ -18,9 +18,9 @@ import (
 )
 
 // runRelay publishes the event store to Kafka (one leader at a time).
-func runRelay(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store) error {
+func runRelay(ctx context.Context, cfg config.Config, logger *slog.Logger, db *database.DB, store *eventstore.Store, m *relay.Metrics) error {
 	return relay.Run(ctx, store, db.Pool, relay.Config{
-		Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.KafkaTopicPrefix, Logger: logger,
+		Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.KafkaTopicPrefix, Logger: logger, Metrics: m,
 	})
 }
 

@@ -21,6 +21,7 @@ import (
 	"contacts/internal/accounts"
 	"contacts/internal/config"
 	"contacts/internal/database"
+	"contacts/internal/requestid"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -153,7 +154,8 @@ func versionString() string {
 
 func newLogger(level string) *slog.Logger {
 	l, _ := config.ParseLevel(level)
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	// Every line logged with a request's context names its request id.
+	return slog.New(requestid.Handler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
 }
 
 // loadConfig reads the configuration of cmd: the environment, overridden by

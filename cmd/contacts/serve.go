@@ -52,8 +52,11 @@ type Pinger interface {
 
 // healthHandler answers /healthz and /readyz for a process without the API
 // (relay, projector, importer): ready while the database answers.
-func healthHandler(db Pinger, logger *slog.Logger) http.Handler {
+func healthHandler(db Pinger, logger *slog.Logger, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	if metrics != nil { // the relay's and projector's figures are scraped here
+		mux.Handle("GET /metrics", metrics)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -81,12 +84,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // runner's checkpoints are places in the global order; with Kafka, the
 // projector's live checkpoint is (projections.LiveMarks), the projections'
 // own checkpoints only show the furthest event each has handled.
-func newHub(store *eventstore.Store, logger *slog.Logger, kafka bool) *realtime.Hub {
+func newHub(store *eventstore.Store, logger *slog.Logger, kafka bool, m *realtime.Metrics) *realtime.Hub {
 	reached := func(ctx context.Context) (eventstore.Cursor, error) { return store.Reached(ctx, projections.Names) }
 	if kafka {
 		reached = func(ctx context.Context) (eventstore.Cursor, error) { return projections.LivePlace(ctx, store) }
 	}
-	return realtime.NewHub(realtime.Options{Source: store, Announcements: store, Logger: logger, Reached: reached})
+	return realtime.NewHub(realtime.Options{Source: store, Announcements: store, Logger: logger, Reached: reached, Metrics: m})
 }
 
 // announceCommitted tells every instance's hub (PostgreSQL NOTIFY) how far

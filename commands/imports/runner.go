@@ -105,6 +105,8 @@ func (s *Service) failedAttempt(ctx context.Context, j openJob, cause error) err
 	if _, err := s.cmds.FailImportJob(ctx, commands.FailImportJob{AccountID: j.accountID, ID: j.id, Reason: reason}); err != nil &&
 		!errors.Is(err, domain.ErrInvalidState) {
 		return err
+	} else if err == nil {
+		s.cfg.Metrics.job("failed")
 	}
 	_, err = s.pool.Exec(ctx, `UPDATE import_jobs SET open = false WHERE job_id = $1`, j.id)
 	return err
@@ -167,6 +169,7 @@ func (s *Service) process(ctx context.Context, j openJob) error {
 			if _, err := s.cmds.FailImportJob(ctx, commands.FailImportJob{AccountID: j.accountID, ID: j.id, Reason: f.reason}); err != nil {
 				return err
 			}
+			s.cfg.Metrics.job("failed")
 		case errors.Is(err, errStale):
 			return nil
 		case err != nil:
@@ -334,6 +337,9 @@ func (s *Service) runJob(ctx context.Context, job importjob.State) error {
 		}
 	}
 	_, err = s.cmds.CompleteImportJob(ctx, commands.CompleteImportJob{AccountID: job.AccountID, ID: job.ID, ErrorFilePath: errorPath})
+	if err == nil {
+		s.cfg.Metrics.job("completed")
+	}
 	return err
 }
 
@@ -427,6 +433,7 @@ func (s *Service) commitBatch(ctx context.Context, job importjob.State, p *comma
 	if err != nil {
 		return job, err
 	}
+	s.cfg.Metrics.batch(res.Rows)
 	return res.Job, nil
 }
 

@@ -41,6 +41,7 @@ type Config struct {
 	// MaxRetryDelay).
 	MaxAttempts   int
 	MaxRetryDelay time.Duration
+	Metrics       *Metrics // nil: not counted
 }
 
 // Defaults.
@@ -201,6 +202,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, fileName string,
 		return importjob.State{}, err
 	}
 	keep = true
+	s.cfg.Metrics.job("created")
 	s.Wake()
 	return job, nil
 }

@@ -52,6 +52,9 @@ func (a *Routes) BulkUpsert(c *gin.Context) {
 	}
 	res, err := a.Commands.BulkUpsertContacts(c.Request.Context(), commands.BulkUpsertContacts{
 		AccountID: p.AccountID, ActorID: p.Actor(), Contacts: rows, PhoneRegion: region})
+	if a.Observe != nil {
+		a.Observe(err, res.Created, res.Updated, res.Skipped, len(res.Errors))
+	}
 	if err != nil {
 		a.Fail(c, err)
 		return

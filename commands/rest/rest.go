@@ -35,6 +35,10 @@ type Routes struct {
 	Commands *commands.Handlers
 	Auth     Members
 	Store    History
+	// Observe, when set, is told each bulk upsert's outcome (the edge's
+	// metrics): its error, or how many contacts it created, updated,
+	// skipped and failed.
+	Observe func(err error, created, updated, skipped, failed int)
 }
 
 // PhoneRegionParam is the query parameter that names the country of phone

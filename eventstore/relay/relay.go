@@ -70,6 +70,7 @@ type Config struct {
 	PollInterval time.Duration // wait when there is nothing to publish, default 20ms
 	LockRetry    time.Duration // how often a standby relay tries the lock, default 1s
 	Logger       *slog.Logger  // default slog.Default()
+	Metrics      *Metrics      // nil: not measured
 }
 
 func (c Config) withDefaults() Config {
@@ -209,6 +210,9 @@ func resign(conn *pgxpool.Conn) {
 func (r *relay) lead(ctx context.Context, lock *pgxpool.Conn) (progressed bool, err error) {
 	pub, err := r.newPublisher(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			r.cfg.Metrics.brokerError()
+		}
 		return false, err
 	}
 	defer func() {
@@ -241,6 +245,9 @@ func (r *relay) lead(ctx context.Context, lock *pgxpool.Conn) (progressed bool, 
 			continue
 		}
 		if err := publish(ctx, pub, topic, events); err != nil {
+			if ctx.Err() == nil {
+				r.cfg.Metrics.brokerError()
+			}
 			return progressed, err
 		}
 		next := events[len(events)-1].Cursor()
@@ -250,6 +257,7 @@ func (r *relay) lead(ctx context.Context, lock *pgxpool.Conn) (progressed bool, 
 		checked = time.Now() // the checkpoint went through the lock session
 		cur = next
 		progressed = true
+		r.cfg.Metrics.publishedEvents(len(events))
 		r.log.Debug("relay: published", "events", len(events), "checkpoint", next.String())
 	}
 }

@@ -30,6 +30,8 @@ type Config struct {
 	WriteKey       string        // CONTACTS_WRITE_KEY
 	LogLevel       string        // LOG_LEVEL: debug, info, warn, error
 	RequestLog     string        // CONTACTS_REQUEST_LOG: the level of the per-request line, or off
+	Metrics        string        // CONTACTS_METRICS: on (GET /metrics) or off (no metric is kept)
+	MetricsAddr    string        // CONTACTS_METRICS_ADDR: serve /metrics here instead of on the main listener
 	AccessTokenTTL time.Duration // CONTACTS_ACCESS_TOKEN_TTL
 	MaxBodyBytes   int64         // CONTACTS_MAX_BODY_BYTES
 	DBMaxConns     int32         // CONTACTS_DB_MAX_CONNS
@@ -144,6 +146,8 @@ var settings = []setting{
 	{"write-key", "CONTACTS_WRITE_KEY", "key", "", "write key for WebSocket create_contact", str(func(c *Config) *string { return &c.WriteKey })},
 	{"log-level", "LOG_LEVEL", "level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"request-log", "CONTACTS_REQUEST_LOG", "level", "info", "level of the one line logged per HTTP request: debug, info, warn, error, or off", str(func(c *Config) *string { return &c.RequestLog })},
+	{"metrics", "CONTACTS_METRICS", "on|off", "on", "Prometheus metrics (GET /metrics); off keeps none (for a before/after benchmark)", str(func(c *Config) *string { return &c.Metrics })},
+	{"metrics-addr", "CONTACTS_METRICS_ADDR", "host:port", "", "serve GET /metrics on this listener only (not on the main one); empty: on the main listener", str(func(c *Config) *string { return &c.MetricsAddr })},
 	{"roles", "CONTACTS_ROLES", "roles", "api,relay,projector,importer", "roles of this process, comma-separated: api, relay, projector, importer", list(func(c *Config) *[]string { return &c.Roles })},
 	{"kafka-brokers", "KAFKA_BROKERS", "brokers", "", "Kafka bootstrap brokers, comma-separated; empty: no broker", list(func(c *Config) *[]string { return &c.KafkaBrokers })},
 	{"kafka-topic-prefix", "KAFKA_TOPIC_PREFIX", "prefix", "contacts.", "Kafka topic prefix", str(func(c *Config) *string { return &c.KafkaTopicPrefix })},
@@ -255,6 +259,9 @@ func (c *Config) SetDefaults() {
 	if c.RequestLog == "" {
 		c.RequestLog = "info"
 	}
+	if c.Metrics == "" {
+		c.Metrics = "on"
+	}
 	if c.AccessTokenTTL == 0 {
 		c.AccessTokenTTL = time.Hour
 	}
@@ -345,6 +352,16 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("CONTACTS_HEALTH_ADDR %q: %w", c.HealthAddr, err))
 		}
 	}
+	if c.Metrics != "on" && c.Metrics != "off" {
+		errs = append(errs, fmt.Errorf("CONTACTS_METRICS %q: want on or off", c.Metrics))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("CONTACTS_METRICS_ADDR %q: %w", c.MetricsAddr, err))
+		} else if c.Metrics == "off" {
+			errs = append(errs, fmt.Errorf("CONTACTS_METRICS_ADDR is set but CONTACTS_METRICS is off"))
+		}
+	}
 	if c.RateLimit < 0 || c.IPRateLimit < 0 || c.LoginRateLimit < 0 {
 		errs = append(errs, fmt.Errorf("CONTACTS_RATE_LIMIT, CONTACTS_IP_RATE_LIMIT and CONTACTS_LOGIN_RATE_LIMIT must be ≥ 0 (0: off)"))
 	}
@@ -384,6 +401,9 @@ func ParseRequestLog(s string) (level slog.Level, off bool, err error) {
 	}
 	return level, false, nil
 }
+
+// MetricsOn reports whether metrics are kept and served (CONTACTS_METRICS).
+func (c Config) MetricsOn() bool { return c.Metrics != "off" }
 
 // Getenv is os.Getenv, named for wiring.
 var Getenv = os.Getenv

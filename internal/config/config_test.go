@@ -174,3 +174,26 @@ func TestEncryptionKey(t *testing.T) {
 		t.Fatalf("unset: %x, %v", c.MasterKey(), err)
 	}
 }
+
+func TestMetricsSettings(t *testing.T) {
+	c, err := FromEnv(nil, env(nil))
+	if err != nil || !c.MetricsOn() || c.MetricsAddr != "" {
+		t.Fatalf("defaults: %q %q %v", c.Metrics, c.MetricsAddr, err)
+	}
+	c, err = FromEnv([]string{"--metrics-addr", "127.0.0.1:9090"}, env(map[string]string{"CONTACTS_METRICS": "on"}))
+	if err != nil || c.MetricsAddr != "127.0.0.1:9090" || !c.MetricsOn() {
+		t.Fatalf("addr: %+v %v", c, err)
+	}
+	if c, err = FromEnv(nil, env(map[string]string{"CONTACTS_METRICS": "off"})); err != nil || c.MetricsOn() {
+		t.Fatalf("off: %q %v", c.Metrics, err)
+	}
+	for _, bad := range []map[string]string{
+		{"CONTACTS_METRICS": "maybe"},
+		{"CONTACTS_METRICS_ADDR": "nope"},
+		{"CONTACTS_METRICS_ADDR": "127.0.0.1:9090", "CONTACTS_METRICS": "off"},
+	} {
+		if _, err := FromEnv(nil, env(bad)); err == nil || !strings.Contains(err.Error(), "CONTACTS_METRICS") {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}

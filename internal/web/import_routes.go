@@ -117,10 +117,13 @@ func (a *api) exportContacts(c *gin.Context) {
 	})
 	if err != nil {
 		if !started {
+			a.Metrics.exported("error", 0)
 			a.fail(c, err)
 			return
 		}
+		a.Metrics.exported("aborted", c.Writer.Size())
 		a.Logger.ErrorContext(ctx, "export failed mid-stream", "err", err)
 		panic(http.ErrAbortHandler)
 	}
+	a.Metrics.exported("ok", c.Writer.Size())
 }

@@ -24,7 +24,7 @@ type Limits struct {
 
 // limitIP spends the client IP's token.
 func (a *api) limitIP(c *gin.Context) {
-	if a.spend(c, a.Limits.PerIP, "ip:"+c.ClientIP(), false) {
+	if a.spend(c, limiterIP, a.Limits.PerIP, "ip:"+c.ClientIP(), false) {
 		c.Next()
 	}
 }
@@ -32,14 +32,14 @@ func (a *api) limitIP(c *gin.Context) {
 // rateLimit spends the principal's token (the user across all their
 // accounts, or the API key).
 func (a *api) rateLimit(c *gin.Context) {
-	if a.spend(c, a.Limits.PerPrincipal, principalKey(principal(c)), true) {
+	if a.spend(c, limiterPrincipal, a.Limits.PerPrincipal, principalKey(principal(c)), true) {
 		c.Next()
 	}
 }
 
 // throttleAuth slows password guessing and sign-up floods per client IP.
 func (a *api) throttleAuth(c *gin.Context) {
-	if a.spend(c, a.Limits.AuthPerIP, "auth-ip:"+c.ClientIP(), false) {
+	if a.spend(c, limiterAuthIP, a.Limits.AuthPerIP, "auth-ip:"+c.ClientIP(), false) {
 		c.Next()
 	}
 }
@@ -47,7 +47,7 @@ func (a *api) throttleAuth(c *gin.Context) {
 // throttleLogin spends a sign-in attempt of the e-mail address; it reports
 // whether to go on.
 func (a *api) throttleLogin(c *gin.Context, email string) bool {
-	return a.spend(c, a.Limits.LoginPerUser, "login:"+strings.ToLower(strings.TrimSpace(email)), false)
+	return a.spend(c, limiterLogin, a.Limits.LoginPerUser, "login:"+strings.ToLower(strings.TrimSpace(email)), false)
 }
 
 func principalKey(p auth.Principal) string {
@@ -61,12 +61,16 @@ func principalKey(p auth.Principal) string {
 // principal's REST requests.
 func (a *api) takeToken(p auth.Principal) (time.Duration, bool) {
 	d := a.Limits.PerPrincipal.Take(principalKey(p))
+	if !d.Allowed {
+		a.Metrics.limited(limiterPrincipal)
+	}
 	return d.RetryAfter, d.Allowed
 }
 
 // spend takes a token from l's bucket for key; refused, it answers 429 with
-// Retry-After. With headers, the RateLimit-* headers describe the bucket.
-func (a *api) spend(c *gin.Context, l *ratelimit.Limiter, key string, headers bool) bool {
+// Retry-After (counted under the limiter's name). With headers, the
+// RateLimit-* headers describe the bucket.
+func (a *api) spend(c *gin.Context, name string, l *ratelimit.Limiter, key string, headers bool) bool {
 	if l == nil {
 		return true
 	}
@@ -83,6 +87,7 @@ func (a *api) spend(c *gin.Context, l *ratelimit.Limiter, key string, headers bo
 	if d.Allowed {
 		return true
 	}
+	a.Metrics.limited(name)
 	retry := ceilSeconds(d.RetryAfter)
 	c.Header("Retry-After", strconv.Itoa(retry))
 	a.fail(c, apierr.New(apierr.RateLimited,

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -19,19 +21,60 @@ import (
 	"contacts/eventstore"
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
+	"contacts/internal/requestid"
 )
 
-// requestID names the request: the client's X-Request-Id when it is sane (a
-// short token of visible ASCII, so it cannot forge log lines or headers),
-// else a new one. It is echoed in the answer and recorded with events.
+// requestID names the request: the X-Request-Id a trusted proxy
+// (CONTACTS_TRUSTED_PROXIES) passed on, when it is sane (a short token of
+// visible ASCII, so it cannot forge log lines or headers), else a new one.
+// A client's own X-Request-Id is not taken: it would let anyone pick the id
+// that logs and event metadata record. The id is echoed in the answer,
+// carried in the request's context (every log line written with it names
+// the id: RequestLogHandler) and recorded with the events it appends.
 func (a *api) requestID(c *gin.Context) {
 	id := c.GetHeader("X-Request-Id")
-	if !saneRequestID(id) {
+	if id == "" || !saneRequestID(id) || !a.fromTrustedProxy(c.Request.RemoteAddr) {
 		id = eventstore.NewID()
 	}
 	c.Set(ctxRequestID, id)
 	c.Header("X-Request-Id", id)
+	c.Request = c.Request.WithContext(requestid.With(c.Request.Context(), id))
 	c.Next()
+}
+
+// fromTrustedProxy tells whether the connection's peer is a trusted proxy.
+func (a *api) fromTrustedProxy(remoteAddr string) bool {
+	if len(a.trusted) == 0 {
+		return false
+	}
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range a.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseTrusted reads TrustedProxies (IPs or CIDRs; gin checked them).
+func parseTrusted(list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		} else if ip, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+		}
+	}
+	return out
 }
 
 func saneRequestID(id string) bool {

@@ -49,11 +49,14 @@ func (b *syncBuffer) String() string {
 }
 
 // One line per request at info (the default): a 4xx with its route template,
-// status, request id and principal kind, and never the token.
+// status, request id and principal kind, and never the token. The test
+// client connects from 127.0.0.1, made a trusted proxy here: its
+// X-Request-Id is taken (TestRequestIDOnlyFromTrustedProxies: not otherwise).
 func TestRequestLog(t *testing.T) {
 	var logs syncBuffer
 	e := newEnvWith(t, func(_ *pgxpool.Pool, d *web.Deps) {
 		d.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		d.TrustedProxies = []string{"127.0.0.0/8"}
 	})
 	s := e.register(t)
 	r := s.do("GET", "/api/v1/contacts/0190a5a4-2222-7000-8000-00000000dead", nil, "X-Request-Id", "client-req-42").
@@ -100,5 +103,22 @@ func TestRequestLogOff(t *testing.T) {
 	e.anon().do("GET", "/api/v1/contacts/0190a5a4-2222-7000-8000-00000000beef", nil).want(http.StatusUnauthorized)
 	if l := logs.lines(t); len(l) != 0 {
 		t.Fatalf("logged with the request log off: %v", l)
+	}
+}
+
+// A client's own X-Request-Id is not taken: only a trusted proxy's
+// (CONTACTS_TRUSTED_PROXIES), else anyone could choose the id that logs and
+// event metadata record. The id the server chose is echoed instead.
+func TestRequestIDOnlyFromTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		trusted []string
+		kept    bool
+	}{{nil, false}, {[]string{"10.0.0.0/8"}, false}, {[]string{"127.0.0.1"}, true}, {[]string{"::1", "127.0.0.0/8"}, true}} {
+		e := newEnvWith(t, func(_ *pgxpool.Pool, d *web.Deps) { d.TrustedProxies = tc.trusted })
+		r := e.anon().do("GET", "/healthz", nil, "X-Request-Id", "proxy-req-7").want(http.StatusOK)
+		got := r.header.Get("X-Request-Id")
+		if (got == "proxy-req-7") != tc.kept || got == "" {
+			t.Errorf("trusted %v: X-Request-Id %q (kept: want %v)", tc.trusted, got, tc.kept)
+		}
 	}
 }

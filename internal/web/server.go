@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
@@ -103,6 +104,11 @@ type Deps struct {
 	ImportMaxBytes   int64
 	BulkMaxBodyBytes int64
 	Export           Exporter
+	// Metrics, when set, measures every request (metrics.go);
+	// MetricsHandler, when set, answers GET /metrics (the Prometheus
+	// scrape; unset when CONTACTS_METRICS_ADDR serves it elsewhere).
+	Metrics        *Metrics
+	MetricsHandler http.Handler
 	// PhoneReview, when set, mounts GET /phone_review and POST
 	// /phone_review/scan (administrators): stored phone numbers that were
 	// probably misread.
@@ -120,6 +126,8 @@ type api struct {
 	// scopes is the scope column of the route table, filled as the routes
 	// are mounted (edge.Edge.Read/Write) and read by requireScope.
 	scopes *edge.Scopes
+	// trusted are the proxies whose X-Request-Id is taken (TrustedProxies).
+	trusted []netip.Prefix
 }
 
 // configureGin sets gin's process-wide settings, once, when the first router
@@ -188,7 +196,7 @@ func New(d Deps) (http.Handler, error) {
 // does not check the dependencies: tests build partial routers with it.
 func newRouter(d Deps) (*gin.Engine, *api, error) {
 	configureGin()
-	a := &api{Deps: d, scopes: edge.NewScopes()}
+	a := &api{Deps: d, scopes: edge.NewScopes(), trusted: parseTrusted(d.TrustedProxies)}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// Client IPs (rate limits) come from the connection unless the request
@@ -196,12 +204,19 @@ func newRouter(d Deps) (*gin.Engine, *api, error) {
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
 		return nil, nil, fmt.Errorf("web: trusted proxies: %w", err)
 	}
-	r.Use(a.requestID, a.accessLog, a.recover, a.limitIP, a.limitBody, a.checkText)
+	r.Use(a.requestID)
+	if d.Metrics != nil {
+		r.Use(a.measure)
+	}
+	r.Use(a.accessLog, a.recover, a.limitIP, a.limitBody, a.checkText)
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFoundRoute) })
 	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethodNotAllowed) })
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
+	if d.MetricsHandler != nil {
+		r.GET("/metrics", gin.WrapH(d.MetricsHandler))
+	}
 
 	v1 := r.Group("/api/v1", notModified)
 	v1.GET("/openapi.json", readrest.OpenAPIHandler)
@@ -266,7 +281,7 @@ func (a *api) accountRoutesOf() *accountroutes.Routes {
 
 // commandRoutes are the REST command routes (commands/rest).
 func (a *api) commandRoutes() *rest.Routes {
-	return &rest.Routes{Edge: a.edge(), Commands: a.Commands, Auth: a.Auth, Store: a.Store}
+	return &rest.Routes{Edge: a.edge(), Commands: a.Commands, Auth: a.Auth, Store: a.Store, Observe: a.Metrics.bulkUpserted}
 }
 
 // readDeps fills the read API's unset dependencies from the router's.

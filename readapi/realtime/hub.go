@@ -64,6 +64,9 @@ type Options struct {
 	// replays; default 4096.
 	PendingLimit int
 	Logger       *slog.Logger
+	// Metrics, when set, counts pushes, drops and resyncs, and reports
+	// this hub's subscriptions (metrics.go).
+	Metrics *Metrics
 }
 
 // Hub fans committed events out to the subscriptions of this instance.
@@ -76,6 +79,7 @@ type Hub struct {
 	maxSubs    int
 	pendLimit  int
 	log        *slog.Logger
+	metrics    *Metrics
 
 	ready     chan struct{} // closed once the start place is known
 	readyOnce sync.Once
@@ -93,7 +97,7 @@ type Hub struct {
 // NewHub returns a hub; Run it.
 func NewHub(o Options) *Hub {
 	h := &Hub{src: o.Source, ann: o.Announcements, reached: o.Reached, pollEvery: o.PollEvery,
-		queueLimit: o.QueueLimit, maxSubs: o.MaxSubscriptions, pendLimit: o.PendingLimit, log: o.Logger,
+		queueLimit: o.QueueLimit, maxSubs: o.MaxSubscriptions, pendLimit: o.PendingLimit, log: o.Logger, metrics: o.Metrics,
 		ready: make(chan struct{}), wake: make(chan struct{}, 1), subs: map[string]map[*Subscription]struct{}{}}
 	if h.pollEvery <= 0 {
 		h.pollEvery = time.Second
@@ -109,6 +113,9 @@ func NewHub(o Options) *Hub {
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if h.metrics != nil {
+		h.metrics.hub.Store(h)
 	}
 	return h
 }

@@ -48,13 +48,16 @@ func (s *Sink) Take() [][]byte {
 	items := s.items
 	s.items, s.npush = nil, 0
 	out := make([][]byte, len(items))
+	pushes := 0
 	for i, it := range items {
 		if it.sub != nil {
 			it.sub.lastSent = it.pos
+			pushes++
 		}
 		out[i] = it.body
 	}
 	s.mu.Unlock()
+	s.hub.metrics.sent(pushes)
 	signal(s.space)
 	return out
 }
@@ -169,6 +172,7 @@ func (s *Sink) cutLocked(reason, message string) {
 			kept = append(kept, it)
 		}
 	}
+	s.hub.metrics.cut(len(s.items)-len(kept), len(s.subs))
 	s.items, s.npush = kept, 0
 	for sub := range s.subs {
 		sub.ended.Store(true)

@@ -9,10 +9,12 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 
 	"contacts/eventstore"
 	"contacts/internal/apierr"
 	"contacts/internal/auth"
+	"contacts/internal/requestid"
 	textrule "contacts/internal/text"
 )
 
@@ -102,13 +104,18 @@ type wsRequest struct {
 	conn      *wsConn
 	rawID     json.RawMessage // the envelope's request_id as sent (null when absent)
 	principal auth.Principal
-	requestID string // the envelope's request_id as text (generated when absent)
+	clientID  string // the envelope's request_id as text (generated when absent): the events' correlation id
 	data      map[string]any
 }
 
 // handle decodes one message, runs its action and returns the answer (nil
 // when the connection ended meanwhile).
 func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
+	var action string
+	if m := c.h.deps.Metrics; m != nil {
+		start := time.Now()
+		defer func() { m.answered(action, resp, c.ctx.Err() != nil, time.Since(start)) }()
+	}
 	resp = &wsResponse{RequestID: json.RawMessage("null"), Status: wsStatusError}
 	// The text rule (internal/text) before decoding: encoding/json would
 	// turn invalid UTF-8 into U+FFFD, and a NUL would reach the database.
@@ -129,7 +136,6 @@ func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
 	if raw, ok := env["request_id"]; ok && wsScalar(raw) && (textErr == nil || !strings.HasPrefix(textErr.Field, "request_id")) {
 		resp.RequestID = wsCompact(raw)
 	}
-	var action string
 	if raw, ok := env["action"]; ok && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &action); err != nil {
 			resp.Error = wsInvalid(map[string]string{"action": "must be a string"})
@@ -188,13 +194,15 @@ func (c *wsConn) handle(msg []byte) (resp *wsResponse) {
 		resp.Error = &wsError{Code: wsCodeInsufficientScope, Message: "This API key lacks the read_contacts scope"}
 		return resp
 	}
-	req := &wsRequest{conn: c, rawID: resp.RequestID, principal: principal, requestID: wsRequestIDText(resp.RequestID), data: data}
-	out, err := c.runAction(a, action, req)
+	req := &wsRequest{conn: c, rawID: resp.RequestID, principal: principal, clientID: wsRequestIDText(resp.RequestID), data: data}
+	// The action's own request id (runAction), in every line it logs.
+	actx := requestid.With(c.ctx, eventstore.NewID())
+	out, err := c.runAction(actx, a, action, req)
 	if err != nil {
 		if c.ctx.Err() != nil {
 			return nil // the connection is gone: nobody to answer
 		}
-		resp.Error = c.h.toWSError(c.ctx, action, a.code, err)
+		resp.Error = c.h.toWSError(actx, action, a.code, err)
 		return resp
 	}
 	if _, ok := out.(wsAnswered); ok {
@@ -215,16 +223,24 @@ func wsTextField(path string) string {
 }
 
 // run calls the action with a context that carries who asks (for the
-// events create_contact appends) and recovers a panic as an internal error.
-func (c *wsConn) runAction(a wsAction, name string, req *wsRequest) (out any, err error) {
+// events create_contact appends) and the action's own request id, and
+// recovers a panic as an internal error. The request id (in ctx) is the
+// server's (a new one per action, like an HTTP request's): every log line the action
+// causes and every event it appends names it. The envelope's request_id
+// is the client's to choose, so it is recorded as the correlation id, not
+// as the request id. The answer's envelope does not carry the server's id:
+// the protocol document fixes the envelope's members (request_id echoes the
+// client's), and clients written against it need nothing else.
+func (c *wsConn) runAction(ctx context.Context, a wsAction, name string, req *wsRequest) (out any, err error) {
+	id := requestid.From(ctx)
 	defer func() {
 		if r := recover(); r != nil {
-			c.h.log.ErrorContext(c.ctx, "websocket action panic", "action", name, "panic", r, "stack", string(debug.Stack()))
+			c.h.log.ErrorContext(ctx, "websocket action panic", "action", name, "panic", r, "stack", string(debug.Stack()))
 			out, err = nil, fmt.Errorf("panic: %v", r)
 		}
 	}()
-	ctx := eventstore.WithRequestInfo(c.ctx, eventstore.RequestInfo{Metadata: eventstore.Metadata{
-		Actor: req.principal.Actor(), ActorType: req.principal.ActorType(), RequestID: req.requestID, CorrelationID: req.requestID,
+	ctx = eventstore.WithRequestInfo(ctx, eventstore.RequestInfo{Metadata: eventstore.Metadata{
+		Actor: req.principal.Actor(), ActorType: req.principal.ActorType(), RequestID: id, CorrelationID: req.clientID,
 	}})
 	return a.run(c.h, ctx, req)
 }

@@ -75,6 +75,8 @@ type Deps struct {
 	// (default: Service, when it can).
 	Realtime *realtime.Hub
 	Matcher  readapi.ContactMatcher
+	// Metrics, when set, counts actions and connections (metrics.go).
+	Metrics *Metrics
 }
 
 func (d Deps) logger() *slog.Logger {
@@ -416,6 +418,7 @@ func (c *wsConn) forceClose(code int) {
 }
 
 func (c *wsConn) serveConn(start func(*wsConn)) {
+	defer c.h.deps.Metrics.connected(c.listenOnly)()
 	t := c.h.timings
 	c.mu.Lock()
 	p := c.principal

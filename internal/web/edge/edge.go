@@ -29,6 +29,9 @@ import (
 const (
 	CtxRequestID = "request_id"
 	CtxPrincipal = "principal"
+	// CtxErrorCode is the code of the error Fail answered (for the
+	// authentication-failure metric's kind).
+	CtxErrorCode = "error_code"
 )
 
 // Errors of the edge itself.
@@ -52,6 +55,7 @@ func (a Edge) Fail(c *gin.Context, err error) {
 		a.Logger.ErrorContext(c.Request.Context(), "request failed", "err", err,
 			"method", c.Request.Method, "path", c.FullPath(), "request_id", c.GetString(CtxRequestID))
 	}
+	c.Set(CtxErrorCode, p.Code)
 	c.AbortWithStatusJSON(p.Status, gin.H{"error": p})
 }
 
