@@ -455,16 +455,18 @@ func TestWSCreateContact(t *testing.T) {
 	}
 	c.fail("create_contact", map[string]any{"write_key": testWriteKey, "uuid": id, "first_name": "Again"}, "validation_error")
 
-	// It appended events (with who and which request), and did not touch
-	// the read model: the projections bring the contact there.
+	// It appended events (with who and which request: the action's own
+	// server-made request id, and the envelope's request_id, the client's
+	// choice, as the correlation id), and did not touch the read model: the
+	// projections bring the contact there.
 	var n int
-	var actor, reqID string
-	if err := w.pool.QueryRow(context.Background(), `SELECT count(*) OVER (), metadata->>'actor', metadata->>'request_id'
-		FROM events WHERE stream_id = $1 AND event_type = 'contact.created'`, id).Scan(&n, &actor, &reqID); err != nil {
+	var actor, reqID, corrID string
+	if err := w.pool.QueryRow(context.Background(), `SELECT count(*) OVER (), metadata->>'actor', metadata->>'request_id', metadata->>'correlation_id'
+		FROM events WHERE stream_id = $1 AND event_type = 'contact.created'`, id).Scan(&n, &actor, &reqID, &corrID); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 || actor != w.admin.userID || reqID != "req-create" {
-		t.Fatalf("event: %d %q %q", n, actor, reqID)
+	if n != 1 || actor != w.admin.userID || corrID != "req-create" || !domain.IsUUID(reqID) {
+		t.Fatalf("event: %d %q request %q correlation %q", n, actor, reqID, corrID)
 	}
 	if after := w.rmContacts(t); after != before {
 		t.Fatalf("create_contact wrote rm_contacts: %d → %d", before, after)
