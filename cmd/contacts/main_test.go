@@ -183,6 +183,18 @@ func TestServeWithKafka(t *testing.T) {
 	if !found["relay:kafka"] {
 		t.Fatalf("the relay's checkpoint is not reported: %v", out)
 	}
+	// The relay's metrics: what it published, its lag (caught up), no
+	// broker error.
+	var m map[string]float64
+	waitUntil(t, 30*time.Second, func() bool {
+		m = scrape(t, addr)
+		return m["contacts_relay_lag_events"] == 0 && m["contacts_relay_published_total"] >= 1
+	})
+	if m["contacts_relay_position"] != m["contacts_event_store_head"] || m["contacts_relay_broker_errors_total"] != 0 ||
+		m["contacts_relay_lag_seconds"] != 0 {
+		t.Fatalf("relay metrics: position %v head %v errors %v lag %vs", m["contacts_relay_position"], m["contacts_event_store_head"],
+			m["contacts_relay_broker_errors_total"], m["contacts_relay_lag_seconds"])
+	}
 }
 
 func waitUntil(t *testing.T, d time.Duration, cond func() bool) {

@@ -98,6 +98,21 @@ func TestMetricsAfterAWorkload(t *testing.T) {
 	}
 	delta := func(after map[string]float64, sample string) float64 { return after[sample] - before[sample] }
 
+	// A live-update subscriber of the contacts channel.
+	su := url.URL{Scheme: "ws", Host: api, Path: "/api/v1/stream", RawQuery: url.Values{"token": {tok}, "channels": {"contacts"}}.Encode()}
+	stream, _, err := websocket.DefaultDialer.Dial(su.String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	var first struct{ Event string }
+	if err := stream.ReadJSON(&first); err != nil || first.Event != "subscribed" {
+		t.Fatalf("stream: %q %v", first.Event, err)
+	}
+	if got := scrape(t, mx); got["contacts_ws_subscriptions"] != 1 || got[`contacts_ws_connections{endpoint="stream"}`] != 1 {
+		t.Errorf("subscriptions %v, stream connections %v: want 1 and 1", got["contacts_ws_subscriptions"], got[`contacts_ws_connections{endpoint="stream"}`])
+	}
+
 	// Writes: three contacts; an unauthenticated write (401).
 	var ids []string
 	for i := range 3 {
@@ -115,6 +130,23 @@ func TestMetricsAfterAWorkload(t *testing.T) {
 	for i := range 5 {
 		call(t, "GET", api, fmt.Sprintf("/api/v1/contacts/0190a5a4-2222-7000-8000-%012d", i), tok, "", http.StatusNotFound, nil)
 	}
+
+	// The subscriber hears the three, pushed; then it leaves.
+	for i := range 3 {
+		_ = stream.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var m struct{ Event string }
+		if err := stream.ReadJSON(&m); err != nil || m.Event != "contact.created" {
+			t.Fatalf("push %d: %q %v", i, m.Event, err)
+		}
+	}
+	if got := delta(scrape(t, mx), "contacts_ws_pushes_sent_total"); got != 3 {
+		t.Errorf("pushes sent: %v, want 3", got)
+	}
+	stream.Close()
+	waitUntil(t, 10*time.Second, func() bool {
+		got := scrape(t, mx)
+		return got["contacts_ws_subscriptions"] == 0 && got[`contacts_ws_connections{endpoint="stream"}`] == 0
+	})
 
 	// A WebSocket session: two counts, a get, an unknown action (once the
 	// read model has the contacts).
