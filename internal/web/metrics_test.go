@@ -169,3 +169,26 @@ func (d *flakyDB) Ping(ctx context.Context) error {
 	}
 	return d.Pinger.Ping(ctx)
 }
+
+// Bulk upserts are counted by outcome, their contacts by result.
+func TestMetricsBulkUpserts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newEnvWith(t, func(_ *pgxpool.Pool, d *web.Deps) { d.Metrics = web.NewMetrics(reg) })
+	s := e.register(t)
+	contacts := []map[string]any{
+		{"phone": "+12015550001", "first_name": "A"},
+		{"phone": "+12015550002", "first_name": "B"},
+		{"phone": "not a phone", "first_name": "C"},
+	}
+	s.do("POST", "/api/v1/contacts/bulk", map[string]any{"contacts": contacts}).want(http.StatusOK)
+	s.do("POST", "/api/v1/contacts/bulk", map[string]any{"contacts": contacts[:1]}).want(http.StatusOK) // unchanged: skipped
+	s.do("POST", "/api/v1/contacts/bulk", map[string]any{}).want(http.StatusUnprocessableEntity)
+	rows := labelValues(t, reg, "contacts_bulk_upsert_rows_total", "result")
+	if rows["created"] != 2 || rows["failed"] != 1 || rows["skipped"]+rows["updated"] != 1 {
+		t.Fatalf("bulk rows: %v", rows)
+	}
+	// The refused body never reached the command: one outcome per command run.
+	if o := labelValues(t, reg, "contacts_bulk_upserts_total", "outcome"); o["ok"] != 2 || o["error"] != 0 {
+		t.Fatalf("bulk upserts: %v", o)
+	}
+}
