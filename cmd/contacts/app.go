@@ -101,7 +101,7 @@ func appOn(ctx context.Context, cfg config.Config, logger *slog.Logger, db *data
 // when a role of this process uses it, and builds the write side.
 func (a *App) connect(ctx context.Context) error {
 	cfg := a.cfg
-	a.metrics = newAppMetrics(cfg, a.db)
+	a.metrics = newAppMetrics(ctx, cfg, a.db)
 	a.store = eventstore.New(a.db.Pool, eventstore.WithMasterKey(cfg.MasterKey()), a.metrics.storeOption())
 	a.metrics.follow(ctx, cfg, a.store, a.logger)
 	if cfg.ElasticsearchURL != "" {

@@ -39,8 +39,9 @@ type appMetrics struct {
 }
 
 // newAppMetrics registers what every process has: the Go runtime and
-// process collectors, the database pool, and the event store's appends.
-func newAppMetrics(cfg config.Config, db *database.DB) *appMetrics {
+// process collectors, the database pool, the event store's appends, and
+// each side's own (the ones a process does not run stay at zero).
+func newAppMetrics(ctx context.Context, cfg config.Config, db *database.DB) *appMetrics {
 	if !cfg.MetricsOn() {
 		return nil
 	}
@@ -49,7 +50,7 @@ func newAppMetrics(cfg config.Config, db *database.DB) *appMetrics {
 		database.PoolCollector(db.Pool))
 	return &appMetrics{
 		reg: reg, store: eventstore.NewMetrics(reg), web: web.NewMetrics(reg), ws: ws.NewMetrics(reg),
-		realtime: realtime.NewMetrics(reg), imports: imports.NewMetrics(reg),
+		realtime: realtime.NewMetrics(reg), imports: imports.NewMetrics(ctx, reg, db.Pool),
 	}
 }
 

@@ -91,7 +91,7 @@ func TestMetricsAfterAWorkload(t *testing.T) {
 	before := scrape(t, mx)
 	for _, want := range []string{"go_goroutines", "process_resident_memory_bytes", `contacts_db_pool_connections{state="idle"}`,
 		"contacts_db_pool_max_connections", "contacts_event_store_head", `contacts_ws_connections{endpoint="contacts"}`,
-		"contacts_ws_subscriptions", `contacts_projection_lag_events{projection="contacts"}`} {
+		"contacts_ws_subscriptions", `contacts_projection_lag_events{projection="contacts"}`, "contacts_import_jobs_open"} {
 		if _, ok := before[want]; !ok {
 			t.Errorf("no %s in the scrape", want)
 		}
@@ -204,14 +204,17 @@ func TestMetricsAfterAWorkload(t *testing.T) {
 		call(t, "GET", api, "/api/v1/contacts/import/"+job.JobID, tok, "", http.StatusOK, &j)
 		return j.Status == "completed"
 	})
-	// The projections catch up: lag 0, position = head.
+	// The projections catch up (lag 0, position = head); the job is closed.
 	var after map[string]float64
 	waitUntil(t, 30*time.Second, func() bool {
 		after = scrape(t, mx)
-		return after[`contacts_projection_lag_events{projection="contacts"}`] == 0 &&
+		return after[`contacts_projection_lag_events{projection="contacts"}`] == 0 && after["contacts_import_jobs_open"] == 0 &&
 			after[`contacts_projection_position{projection="contacts"}`] == after["contacts_event_store_head"]
 	})
 
+	if after["contacts_import_jobs_open"] != 0 {
+		t.Errorf("open import jobs after the job completed: %v", after["contacts_import_jobs_open"])
+	}
 	for _, c := range []struct {
 		sample string
 		want   float64

@@ -1,6 +1,10 @@
 package imports
 
 import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"contacts/commands"
@@ -15,8 +19,10 @@ type Metrics struct {
 	rows *prometheus.CounterVec
 }
 
-// NewMetrics registers the import metrics with reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// NewMetrics registers the import metrics with reg; with pool set, the jobs
+// not finished yet (queued or running, store-wide) are counted at each
+// scrape, within 5 s, under ctx (the process's).
+func NewMetrics(ctx context.Context, reg prometheus.Registerer, pool *pgxpool.Pool) *Metrics {
 	m := &Metrics{
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "contacts_import_jobs_total",
@@ -28,6 +34,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.jobs, m.rows)
+	if pool != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "contacts_import_jobs_open",
+			Help: "CSV import jobs not finished yet (queued, running or waiting to retry), store-wide; -1 when the database did not answer.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			var n int64
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM import_jobs WHERE open`).Scan(&n); err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+	}
 	for _, s := range []string{"created", "completed", "failed"} {
 		m.jobs.WithLabelValues(s)
 	}

@@ -22,6 +22,7 @@ import (
 	"contacts/domain"
 	"contacts/domain/importjob"
 	"contacts/eventstore"
+	"contacts/internal/requestid"
 )
 
 // Run processes import jobs until ctx ends: every unfinished job at start
@@ -248,6 +249,9 @@ func (s *Service) runJob(ctx context.Context, job importjob.State) error {
 	if strings.HasPrefix(job.CreatedBy, "key:") {
 		actorType = "api_key"
 	}
+	// The job's id is its request id: in its events' metadata and in every
+	// line it logs.
+	ctx = requestid.With(ctx, job.ID)
 	ctx = eventstore.WithRequestInfo(ctx, eventstore.RequestInfo{Metadata: eventstore.Metadata{
 		Actor: job.CreatedBy, ActorType: actorType, RequestID: job.ID, CorrelationID: job.ID, CausationID: job.ID,
 	}})
