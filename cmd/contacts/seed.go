@@ -83,11 +83,8 @@ func seedCommand(ctx context.Context, cmd *cobra.Command, contacts, companies *i
 	if err != nil {
 		return err
 	}
-	report := progressPrinter(terminal)
-	for _, name := range projections.Names {
-		if err := projections.Rebuild(ctx, store, rm, name, 5000, report); err != nil {
-			return err
-		}
+	if err := rebuildReadModels(ctx, store, rm, readModelKind(cfg), projections.Names, cmd.ErrOrStderr()); err != nil {
+		return err
 	}
 	out := map[string]any{
 		"account_id": sess.Account.ID, "email": sess.User.Email, "password": password,
