@@ -59,7 +59,7 @@ type visibilityOptions struct {
 type visibilityWrite struct {
 	start, accepted time.Time // accepted zero: the command has not returned yet
 	visible         time.Time // zero: no search listed it yet
-	measured        bool      // started after the warm-up
+	measured        bool      // scheduled after the warm-up
 }
 
 // visibilityTracker holds the writes not yet seen by a search.
@@ -77,9 +77,11 @@ func newVisibilityTracker(from time.Time) *visibilityTracker {
 	return &visibilityTracker{pending: map[string]*visibilityWrite{}, lat: newHistogram(), cold: newHistogram(), from: from}
 }
 
-func (t *visibilityTracker) started(id string, at time.Time) {
+// started records a write about to be sent; measured: it is scheduled
+// after the warm-up.
+func (t *visibilityTracker) started(id string, at time.Time, measured bool) {
 	t.mu.Lock()
-	t.pending[id] = &visibilityWrite{start: at, measured: !at.Before(t.from)}
+	t.pending[id] = &visibilityWrite{start: at, measured: measured}
 	t.mu.Unlock()
 }
 
@@ -139,7 +141,7 @@ func (t *visibilityTracker) done(id string, w *visibilityWrite) {
 	}
 	t.seen.Add(1)
 	t.lat.add(d)
-	i := int(w.start.Sub(t.from) / time.Second)
+	i := max(int(w.start.Sub(t.from)/time.Second), 0)
 	for len(t.second) <= i {
 		t.second = append(t.second, newHistogramOf(5*time.Millisecond))
 	}
@@ -214,7 +216,9 @@ func benchVisibility(ctx context.Context, cmd *cobra.Command, opt visibilityOpti
 	pollDone := make(chan error, 1)
 	go func() { pollDone <- pollVisibility(ctx, api, tr, stopPolling, &polls, pollTime) }()
 
-	// Writes at a fixed rate (open loop: a slow write does not slow the schedule).
+	// Writes at a fixed rate (open loop: a slow write does not slow the
+	// schedule); the first cold ones are the warm-up.
+	cold := int(float64(opt.rate) * opt.warmup.Seconds())
 	jobs := make(chan int, opt.rate)
 	var wg sync.WaitGroup
 	var writeErrs, writesDone atomic.Int64
@@ -226,7 +230,7 @@ func benchVisibility(ctx context.Context, cmd *cobra.Command, opt visibilityOpti
 			for n := range jobs {
 				id := eventstore.NewID()
 				t0 := time.Now()
-				tr.started(id, t0)
+				tr.started(id, t0, n >= cold)
 				_, err := cmds.CreateContact(ctx, commands.CreateContact{AccountID: sess.Account.ID, ActorID: sess.User.ID, ID: id,
 					Fields: map[string]any{"first_name": "Visible", "last_name": strconv.Itoa(n), "city": "Austin",
 						"email": fmt.Sprintf("v%d-%s@visibility.test", n, run), "title": "Engineer"}})
@@ -244,7 +248,6 @@ func benchVisibility(ctx context.Context, cmd *cobra.Command, opt visibilityOpti
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "writing %d/s into the %s read model: %s of warm-up, then %s measured…\n",
 		opt.rate, engineTitle(engine), opt.warmup, opt.duration)
-	cold := int(float64(opt.rate) * opt.warmup.Seconds())
 	total := cold + int(float64(opt.rate)*opt.duration.Seconds())
 	interval := time.Second / time.Duration(opt.rate)
 	for n := range total {

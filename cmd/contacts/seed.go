@@ -91,7 +91,7 @@ func seedCommand(ctx context.Context, cmd *cobra.Command, contacts, companies *i
 		"contacts": *contacts, "events": events,
 		"append_seconds": appended.Seconds(), "total_seconds": time.Since(start).Seconds(),
 	}
-	enc := json.NewEncoder(os.Stdout)
+	enc := json.NewEncoder(cmd.OutOrStdout())
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
