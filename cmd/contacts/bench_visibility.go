@@ -59,7 +59,7 @@ type visibilityOptions struct {
 type visibilityWrite struct {
 	start, accepted time.Time // accepted zero: the command has not returned yet
 	visible         time.Time // zero: no search listed it yet
-	measured        bool      // scheduled after the warm-up
+	second          int       // of the schedule after the warm-up (negative: in the warm-up)
 }
 
 // visibilityTracker holds the writes not yet seen by a search.
@@ -77,11 +77,11 @@ func newVisibilityTracker(from time.Time) *visibilityTracker {
 	return &visibilityTracker{pending: map[string]*visibilityWrite{}, lat: newHistogram(), cold: newHistogram(), from: from}
 }
 
-// started records a write about to be sent; measured: it is scheduled
-// after the warm-up.
-func (t *visibilityTracker) started(id string, at time.Time, measured bool) {
+// started records a write about to be sent; second is the second of the
+// schedule after the warm-up it belongs to (negative: the warm-up's).
+func (t *visibilityTracker) started(id string, at time.Time, second int) {
 	t.mu.Lock()
-	t.pending[id] = &visibilityWrite{start: at, measured: measured}
+	t.pending[id] = &visibilityWrite{start: at, second: second}
 	t.mu.Unlock()
 }
 
@@ -135,17 +135,16 @@ func (t *visibilityTracker) done(id string, w *visibilityWrite) {
 	}
 	delete(t.pending, id)
 	d := max(w.visible.Sub(w.accepted), 0)
-	if !w.measured {
+	if w.second < 0 {
 		t.cold.add(d)
 		return
 	}
 	t.seen.Add(1)
 	t.lat.add(d)
-	i := max(int(w.start.Sub(t.from)/time.Second), 0)
-	for len(t.second) <= i {
+	for len(t.second) <= w.second {
 		t.second = append(t.second, newHistogramOf(5*time.Millisecond))
 	}
-	t.second[i].add(d)
+	t.second[w.second].add(d)
 }
 
 func (t *visibilityTracker) unseen() int {
@@ -230,7 +229,13 @@ func benchVisibility(ctx context.Context, cmd *cobra.Command, opt visibilityOpti
 			for n := range jobs {
 				id := eventstore.NewID()
 				t0 := time.Now()
-				tr.started(id, t0, n >= cold)
+				// By the schedule, not the start: writers running late
+				// must not move a write into another second.
+				sec := (n - cold) / opt.rate
+				if n < cold {
+					sec = -1
+				}
+				tr.started(id, t0, sec)
 				_, err := cmds.CreateContact(ctx, commands.CreateContact{AccountID: sess.Account.ID, ActorID: sess.User.ID, ID: id,
 					Fields: map[string]any{"first_name": "Visible", "last_name": strconv.Itoa(n), "city": "Austin",
 						"email": fmt.Sprintf("v%d-%s@visibility.test", n, run), "title": "Engineer"}})
