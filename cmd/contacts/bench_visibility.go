@@ -270,10 +270,14 @@ func benchVisibility(ctx context.Context, cmd *cobra.Command, opt visibilityOpti
 	close(jobs)
 	wg.Wait()
 	wrote := time.Since(tr.from)
-	// The last writes become visible within seconds; give up after 30.
-	deadline := time.Now().Add(30 * time.Second)
-	for tr.unseen() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+	// Wait for the last writes for as long as searches keep finding some
+	// (a read model far behind is measured, not cut short); give up after
+	// 30 s without one.
+	for last, idle := tr.unseen(), time.Now(); last > 0 && time.Since(idle) < 30*time.Second && ctx.Err() == nil; {
 		time.Sleep(20 * time.Millisecond)
+		if n := tr.unseen(); n < last {
+			last, idle = n, time.Now()
+		}
 	}
 	close(stopPolling)
 	if err := <-pollDone; err != nil {
