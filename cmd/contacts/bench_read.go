@@ -83,7 +83,8 @@ type readClass struct {
 	path   func(i int) string
 }
 
-func q(kv ...string) string {
+// params is a query string of key, value pairs.
+func params(kv ...string) string {
 	v := url.Values{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		v.Set(kv[i], kv[i+1])
@@ -97,24 +98,24 @@ func readClasses() []readClass {
 	seniorities := []string{"senior", "manager", "director", "vp", "entry"}
 	firstNames := []string{"John", "Mary", "Wei", "Priya", "Carlos"}
 	at := func(xs []string, i int) string { return xs[i%len(xs)] }
-	list := func(params func(i int) string) func(int) string {
-		return func(i int) string { return "/api/v1/contacts?" + params(i) }
+	list := func(query func(i int) string) func(int) string {
+		return func(i int) string { return "/api/v1/contacts?" + query(i) }
 	}
 	substring := func(field string, values ...string) func(int) string {
-		return list(func(i int) string { return q(field, at(values, i), "limit", "25") })
+		return list(func(i int) string { return params(field, at(values, i), "limit", "25") })
 	}
 	return []readClass{
 		{"list: 3 filters + ordering (-created_at), 25 per page", "p99 ≤ 50 ms", list(func(i int) string {
-			return q("title", at(titles, i), "country", at(countries, i), "seniority", seniorities[(i/5)%5],
+			return params("title", at(titles, i), "country", at(countries, i), "seniority", seniorities[(i/5)%5],
 				"ordering", "-created_at", "limit", "25")
 		})},
 		{"list: 3 filters + ordering by last_name", "p99 ≤ 50 ms", list(func(i int) string {
-			return q("title", at(titles, i), "country", at(countries, i), "employees_min", "100",
+			return params("title", at(titles, i), "country", at(countries, i), "employees_min", "100",
 				"ordering", "last_name", "limit", "25")
 		})},
 		// The protocol document's list_contacts example, as it stands.
 		{"list: protocol example, ordering -employees,company", "p99 ≤ 50 ms", list(func(i int) string {
-			return q("first_name", at(firstNames, i), "country", countries[(i/5)%5], "employees_min", "50",
+			return params("first_name", at(firstNames, i), "country", countries[(i/5)%5], "employees_min", "50",
 				"limit", "25", "view", "simple", "ordering", "-employees,company")
 		})},
 		{"list: first_name contains, 25 per page", "p99 ≤ 50 ms", substring("first_name", "ar", "ch", "ia", "el", "an", "ro")},
@@ -122,29 +123,29 @@ func readClasses() []readClass {
 		{"list: email contains", "p99 ≤ 50 ms", substring("email", "john", "mary.s", "lee.", "ia.", "smith.1", "wei")},
 		{"list: company contains", "p99 ≤ 50 ms", substring("company", "acme", "labs 1", "stark", "pied", "tech", "group 4")},
 		{"distinct titles with search", "p99 ≤ 50 ms", func(i int) string {
-			return "/api/v1/contacts/fields/titles?" + q("search", at([]string{"eng", "man", "dir", "sal", "pro", "ops"}, i),
+			return "/api/v1/contacts/fields/titles?" + params("search", at([]string{"eng", "man", "dir", "sal", "pro", "ops"}, i),
 				"distinct", "true", "limit", "50")
 		}},
 		{"distinct companies with search", "p99 ≤ 50 ms", func(i int) string {
-			return "/api/v1/contacts/fields/companies?" + q("search", at([]string{"acme", "glo", "tech", "lab", "sys", "in"}, i),
+			return "/api/v1/contacts/fields/companies?" + params("search", at([]string{"acme", "glo", "tech", "lab", "sys", "in"}, i),
 				"distinct", "true", "limit", "50")
 		}},
 		{"distinct industries, separated, with search", "p99 ≤ 50 ms", func(i int) string {
-			return "/api/v1/contacts/fields/industries?" + q("search", at([]string{"tech", "fin", "health", "soft", "ed", "re"}, i),
+			return "/api/v1/contacts/fields/industries?" + params("search", at([]string{"tech", "fin", "health", "soft", "ed", "re"}, i),
 				"distinct", "true", "separated", "true")
 		}},
 		{"count with 2 filters", "p99 ≤ 50 ms", func(i int) string {
-			return "/api/v1/contacts/count?" + q("country", at(countries, i), "seniority", at(seniorities, i))
+			return "/api/v1/contacts/count?" + params("country", at(countries, i), "seniority", at(seniorities, i))
 		}},
 		{"count with 3 filters", "p99 ≤ 50 ms", func(i int) string {
-			return "/api/v1/contacts/count?" + q("country", at(countries, i), "title", at(titles, i), "employees_min", "500")
+			return "/api/v1/contacts/count?" + params("country", at(countries, i), "title", at(titles, i), "employees_min", "500")
 		}},
 		// Every seeded e-mail contains it: a substring matching every row.
 		{"count: email contains mail.example", "p99 ≤ 50 ms", func(int) string {
-			return "/api/v1/contacts/count?" + q("email", "mail.example")
+			return "/api/v1/contacts/count?" + params("email", "mail.example")
 		}},
 		{"count: first_name contains th", "p99 ≤ 50 ms", func(int) string {
-			return "/api/v1/contacts/count?" + q("first_name", "th")
+			return "/api/v1/contacts/count?" + params("first_name", "th")
 		}},
 	}
 }

@@ -325,7 +325,7 @@ func pollVisibility(ctx context.Context, api readAPI, tr *visibilityTracker, sto
 			continue
 		}
 		// Elasticsearch keeps milliseconds: the bound is rounded down.
-		path := "/api/v1/contacts/uuids?" + q("created_at_after", since.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano))
+		path := "/api/v1/contacts/uuids?" + params("created_at_after", since.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano))
 		t0 := time.Now()
 		body, err := api.get(ctx, path)
 		if err != nil {
