@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,7 +24,9 @@ func TestBenchReadBothEngines(t *testing.T) {
 	t.Setenv("LOG_LEVEL", "error")
 	base := []string{"--database-url", pgtest.NewDSN(t), "--data-dir", t.TempDir(),
 		"--jwt-secret", "bench-read-test-secret-0123456789abcdef"}
-	withES := append([]string{"--elasticsearch-url", es, "--elasticsearch-index-prefix", enginetest.Unique("benchread") + "-",
+	prefix := enginetest.Unique("benchread") + "-"
+	dropIndices(t, es, prefix)
+	withES := append([]string{"--elasticsearch-url", es, "--elasticsearch-index-prefix", prefix,
 		"--elasticsearch-replicas", "0"}, base...)
 
 	code, out, errOut := runCLI(t, append([]string{"seed", "--contacts", "300"}, base...)...)
@@ -91,7 +95,9 @@ func TestBenchVisibility(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			args := append([]string{"bench", "visibility", "--engine", engine}, base...)
 			if engine == "es" {
-				args = append(args, "--elasticsearch-url", es, "--elasticsearch-index-prefix", enginetest.Unique("benchvis")+"-",
+				prefix := enginetest.Unique("benchvis") + "-"
+				dropIndices(t, es, prefix)
+				args = append(args, "--elasticsearch-url", es, "--elasticsearch-index-prefix", prefix,
 					"--elasticsearch-replicas", "0")
 			}
 			code, out, errOut := runCLI(t, args...)
@@ -104,4 +110,52 @@ func TestBenchVisibility(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dropIndices deletes, when the test ends, the indices and index templates
+// of prefix in the shared Elasticsearch (its shard limit is shared too).
+func dropIndices(t *testing.T, es, prefix string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		do := func(method, path string) *http.Response {
+			req, err := http.NewRequestWithContext(ctx, method, es+path, nil)
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("%s %s: %v", method, path, err)
+				return nil
+			}
+			return res
+		}
+		var names []string
+		if res := do(http.MethodGet, "/_cat/indices/"+prefix+"*?format=json&h=index"); res != nil {
+			var rows []struct{ Index string }
+			_ = json.NewDecoder(res.Body).Decode(&rows)
+			res.Body.Close()
+			for _, r := range rows {
+				names = append(names, r.Index)
+			}
+		}
+		if res := do(http.MethodGet, "/_index_template/"+prefix+"*"); res != nil {
+			var body struct {
+				IndexTemplates []struct{ Name string } `json:"index_templates"`
+			}
+			_ = json.NewDecoder(res.Body).Decode(&body)
+			res.Body.Close()
+			for _, tpl := range body.IndexTemplates {
+				names = append(names, "_index_template/"+tpl.Name)
+			}
+		}
+		for _, n := range names {
+			if res := do(http.MethodDelete, "/"+n); res != nil {
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					t.Errorf("DELETE %s: %d", n, res.StatusCode)
+				}
+			}
+		}
+	})
 }
