@@ -104,7 +104,7 @@ func TestCommandsRefuseMissingDataDir(t *testing.T) {
 	t.Setenv("LOG_LEVEL", "error")
 	for _, args := range [][]string{
 		{"projections", "status"}, {"projections", "rebuild", "all"}, {"migrate"}, {"seed", "--contacts", "1"},
-		{"bench", "read", "--email", "a@b.c", "--password", "p"}, {"bench", "import", "--rows", "1"},
+		{"bench", "read", "--email", "a@b.c", "--password", "p"}, {"bench", "import", "--rows", "1"}, {"bench", "visibility"},
 		{"export", "--account-id", "6f1c1a4e-8a0e-4b8e-9d8e-3c2f0b1a2d3e"},
 	} {
 		code, _, errOut := runCLI(t, args...)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,13 +82,75 @@ func projectionsRebuild(ctx context.Context, cmd *cobra.Command, name string) er
 		return err
 	}
 	store := eventstore.New(db.Pool, eventstore.WithMasterKey(cfg.MasterKey()))
-	report := progressPrinter(isTerminal(os.Stderr))
+	return rebuildReadModels(ctx, store, rm, readModelKind(cfg), names, cmd.ErrOrStderr())
+}
+
+// rebuildReadModels rebuilds the read models names, showing progress, and
+// after each one prints its indexing throughput to w: the documents written
+// into the new storage during the replay, per second of replay (the swap
+// and the catch-up after it are not counted).
+func rebuildReadModels(ctx context.Context, store *eventstore.Store, rm projections.ReadModel, kind string, names []string, w io.Writer) error {
+	show := progressPrinter(isTerminal(os.Stderr))
 	for _, name := range names {
-		if err := projections.Rebuild(ctx, store, rm, name, 5000, report); err != nil {
+		counted := &countingRebuilder{ReadModel: rm}
+		var replay time.Duration
+		report := func(p projections.Progress) {
+			if p.Phase == "swap" {
+				replay = p.Elapsed
+			}
+			show(p)
+		}
+		if err := projections.Rebuild(ctx, store, counted, name, 5000, report); err != nil {
 			return err
 		}
+		docs := counted.docs.Load()
+		fmt.Fprintf(w, "%-9s %d documents indexed into %s in %.1f s of replay: %.0f documents/s\n",
+			name, docs, kind, replay.Seconds(), float64(docs)/max(replay.Seconds(), 1e-3))
 	}
 	return nil
+}
+
+// countingRebuilder counts the documents a rebuild writes into its new
+// storage (a document written twice counts twice).
+type countingRebuilder struct {
+	projections.ReadModel
+	docs atomic.Int64
+}
+
+func (c *countingRebuilder) StartRebuild(ctx context.Context, name string) (projections.Store, error) {
+	st, err := c.ReadModel.StartRebuild(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return countingStore{st, &c.docs}, nil
+}
+
+type countingStore struct {
+	projections.Store
+	n *atomic.Int64
+}
+
+func counted[D any](n *atomic.Int64, docs []D, err error) error {
+	if err == nil {
+		n.Add(int64(len(docs)))
+	}
+	return err
+}
+
+func (s countingStore) UpsertContacts(ctx context.Context, docs []projections.ContactDoc) error {
+	return counted(s.n, docs, s.Store.UpsertContacts(ctx, docs))
+}
+
+func (s countingStore) UpsertCompanies(ctx context.Context, docs []projections.CompanyDoc) error {
+	return counted(s.n, docs, s.Store.UpsertCompanies(ctx, docs))
+}
+
+func (s countingStore) UpsertGroups(ctx context.Context, docs []projections.GroupDoc) error {
+	return counted(s.n, docs, s.Store.UpsertGroups(ctx, docs))
+}
+
+func (s countingStore) UpsertLabels(ctx context.Context, docs []projections.LabelDoc) error {
+	return counted(s.n, docs, s.Store.UpsertLabels(ctx, docs))
 }
 
 // progressPrinter shows rebuild progress: one rewritten line on a terminal,

@@ -83,18 +83,15 @@ func seedCommand(ctx context.Context, cmd *cobra.Command, contacts, companies *i
 	if err != nil {
 		return err
 	}
-	report := progressPrinter(terminal)
-	for _, name := range projections.Names {
-		if err := projections.Rebuild(ctx, store, rm, name, 5000, report); err != nil {
-			return err
-		}
+	if err := rebuildReadModels(ctx, store, rm, readModelKind(cfg), projections.Names, cmd.ErrOrStderr()); err != nil {
+		return err
 	}
 	out := map[string]any{
 		"account_id": sess.Account.ID, "email": sess.User.Email, "password": password,
 		"contacts": *contacts, "events": events,
 		"append_seconds": appended.Seconds(), "total_seconds": time.Since(start).Seconds(),
 	}
-	enc := json.NewEncoder(os.Stdout)
+	enc := json.NewEncoder(cmd.OutOrStdout())
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }

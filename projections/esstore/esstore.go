@@ -356,8 +356,8 @@ func leftoverIndices(indices map[string][]string, liveAlias, rebuildAlias string
 	return out
 }
 
-// FinishRebuild points the live alias of name at the rebuilt index in one
-// atomic _aliases call, then drops the old index.
+// FinishRebuild refreshes the rebuilt index, points the live alias of name
+// at it in one atomic _aliases call, then drops the old index.
 func (s *Store) FinishRebuild(ctx context.Context, name string) error {
 	if !slices.Contains(projections.Names, name) {
 		return fmt.Errorf("esstore: no read model %q (have %v)", name, projections.Names)
@@ -368,6 +368,15 @@ func (s *Store) FinishRebuild(ctx context.Context, name string) error {
 	}
 	if len(rebuilt) != 1 {
 		return fmt.Errorf("esstore: finish rebuild %s: no single rebuild in progress (alias %s: %v)", name, s.rebuildAlias(name), rebuilt)
+	}
+	// Searches move to the rebuilt index with the swap: without a refresh
+	// first, they would see it as its last scheduled refresh left it (up
+	// to refresh_interval of writes missing: counts and lists short).
+	if err := s.retry(ctx, "refresh", func() error {
+		_, err := s.es.Indices.Refresh().Index(rebuilt[0]).Do(ctx)
+		return err
+	}); err != nil {
+		return fmt.Errorf("esstore: finish rebuild %s: refreshing %s: %w", name, rebuilt[0], err)
 	}
 	live, err := s.indicesOf(ctx, s.alias(name))
 	if err != nil {
